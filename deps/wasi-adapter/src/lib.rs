@@ -1,0 +1,1 @@
+//! Empty: the crate exists to pin and fetch the adapter provider.

@@ -1,0 +1,134 @@
+#include "wasm/wasmtime_glue.hpp"
+
+#include <string_view>
+#include <vector>
+
+namespace gyre::wasm::glue {
+namespace {
+
+static_assert(static_cast<uint8_t>(TrapCode::kInterrupt) == WASMTIME_TRAP_CODE_INTERRUPT);
+static_assert(static_cast<uint8_t>(TrapCode::kUnreachable) ==
+              WASMTIME_TRAP_CODE_UNREACHABLE_CODE_REACHED);
+static_assert(static_cast<uint8_t>(TrapCode::kOutOfFuel) == WASMTIME_TRAP_CODE_OUT_OF_FUEL);
+
+// Text of the limiter's refusal when a store's memory limit traps (see the engine crate).
+constexpr std::string_view kMemoryLimitText = "forcing trap when growing memory";
+
+std::vector<Frame> to_frames(const wasm_frame_vec_t& trace) {
+  std::vector<Frame> frames;
+  frames.reserve(trace.size);
+  for (size_t i = 0; i < trace.size; ++i) {
+    const wasm_frame_t* raw = trace.data[i];
+    Frame frame;
+    if (const wasm_name_t* name = wasmtime_frame_module_name(raw)) frame.module = to_string(*name);
+    if (const wasm_name_t* name = wasmtime_frame_func_name(raw)) frame.function = to_string(*name);
+    frame.function_index = wasm_frame_func_index(raw);
+    frame.module_offset = wasm_frame_module_offset(raw);
+    frames.push_back(std::move(frame));
+  }
+  return frames;
+}
+
+// Traps and errors are told apart by code first and by the message only for the one case
+// Wasmtime reports without a code.
+ErrorKind classify(ErrorKind fallback, std::optional<TrapCode> code, const std::string& message) {
+  if (code == TrapCode::kInterrupt) return ErrorKind::kDeadline;
+  if (message.find(kMemoryLimitText) != std::string::npos) return ErrorKind::kMemoryLimit;
+  return fallback;
+}
+
+}  // namespace
+
+std::string to_string(const wasm_byte_vec_t& bytes) {
+  std::string text(bytes.data, bytes.size);
+  // Wasmtime's messages sometimes carry a terminating NUL.
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  return text;
+}
+
+Error take_error(wasmtime_error_t* error, ErrorKind kind) {
+  wasm_name_t message;
+  wasmtime_error_message(error, &message);
+  std::string text = to_string(message);
+  wasm_byte_vec_delete(&message);
+  wasm_frame_vec_t trace;
+  wasmtime_error_wasm_trace(error, &trace);
+  std::vector<Frame> frames = to_frames(trace);
+  wasm_frame_vec_delete(&trace);
+  wasmtime_error_delete(error);
+  const ErrorKind classified = classify(kind, std::nullopt, text);
+  return Error(classified, std::move(text), std::move(frames));
+}
+
+Error take_trap(wasm_trap_t* trap) {
+  wasm_message_t message;
+  wasm_trap_message(trap, &message);
+  std::string text = to_string(message);
+  wasm_byte_vec_delete(&message);
+  wasm_frame_vec_t trace;
+  wasm_trap_trace(trap, &trace);
+  std::vector<Frame> frames = to_frames(trace);
+  wasm_frame_vec_delete(&trace);
+  std::optional<TrapCode> code;
+  wasmtime_trap_code_t raw_code;
+  if (wasmtime_trap_code(trap, &raw_code)) code = static_cast<TrapCode>(raw_code);
+  wasm_trap_delete(trap);
+  const ErrorKind classified = classify(ErrorKind::kTrap, code, text);
+  return Error(classified, std::move(text), std::move(frames), code);
+}
+
+namespace {
+
+wasm_valkind_t to_valkind(ValType type) {
+  switch (type) {
+    case ValType::kI32:
+      return WASM_I32;
+    case ValType::kI64:
+      return WASM_I64;
+    case ValType::kF32:
+      return WASM_F32;
+    case ValType::kF64:
+      return WASM_F64;
+  }
+  return WASM_I32;
+}
+
+ValType from_valkind(wasm_valkind_t kind) {
+  switch (kind) {
+    case WASM_I64:
+      return ValType::kI64;
+    case WASM_F32:
+      return ValType::kF32;
+    case WASM_F64:
+      return ValType::kF64;
+    default:
+      return ValType::kI32;
+  }
+}
+
+void fill(wasm_valtype_vec_t* out, const std::vector<ValType>& types) {
+  wasm_valtype_vec_new_uninitialized(out, types.size());
+  for (size_t i = 0; i < types.size(); ++i) out->data[i] = wasm_valtype_new(to_valkind(types[i]));
+}
+
+std::vector<ValType> read(const wasm_valtype_vec_t* types) {
+  std::vector<ValType> out;
+  out.reserve(types->size);
+  for (size_t i = 0; i < types->size; ++i) out.push_back(from_valkind(wasm_valtype_kind(types->data[i])));
+  return out;
+}
+
+}  // namespace
+
+wasm_functype_t* new_functype(const FuncType& type) {
+  wasm_valtype_vec_t params, results;
+  fill(&params, type.params);
+  fill(&results, type.results);
+  return wasm_functype_new(&params, &results);
+}
+
+FuncType to_functype(const wasm_functype_t* type) {
+  return FuncType{read(wasm_functype_params(type)), read(wasm_functype_results(type))};
+}
+
+}  // namespace gyre::wasm::glue
