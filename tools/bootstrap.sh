@@ -99,8 +99,7 @@ step_js() {
 # PyPI packages for Python fixtures, in a virtualenv keyed by the requirements file.
 step_python() {
   local req="$GYRE_ROOT/fixtures/python/requirements.txt"
-  local key; key=$(content_key "$(python3 --version)" "$req")
-  local dir; dir="$(toolchain_dir)/venv/$key"
+  local dir; dir="$(python_venv_dir)"
   if [ -f "$dir/stamp" ]; then say "python toolchain: present"; return; fi
   say "python toolchain: installing $(tr '\n' ' ' <"$req")"
   rm -rf "$dir"

@@ -30,3 +30,9 @@ engine_dir() {
 
 # Guest toolchains for fixtures (wasm-tools, wit-bindgen, adapters, npm and PyPI tools).
 toolchain_dir() { printf '%s/toolchain\n' "$GYRE_CACHE"; }
+
+# The virtualenv holding the Python fixture toolchain (componentize-py, spin-sdk).
+python_venv_dir() {
+  local req="$GYRE_ROOT/fixtures/python/requirements.txt"
+  printf '%s/venv/%s\n' "$(toolchain_dir)" "$(content_key "$(python3 --version)" "$req")"
+}

@@ -1,7 +1,6 @@
 // The `gyre` command line. It mirrors `spin`: each command Spin has gets the same name
 // here once it is implemented, so `alias spin=gyre` keeps working as commands arrive.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 namespace {

@@ -6,7 +6,9 @@ namespace gyre::wasm {
 
 Caller::Caller(wasmtime_caller* raw) : raw_(raw), context_(wasmtime_caller_context(raw)) {}
 
-void* Caller::data() const { return wasmtime_context_get_data(context_); }
+void* Caller::data() const {
+  return wasmtime_context_get_data(context_);
+}
 
 std::optional<Memory> Caller::memory(std::string_view name) const {
   wasmtime_extern_t item;

@@ -59,15 +59,16 @@ Engine::Engine(const EngineConfig& config, wasm_engine_t* engine, std::string fi
   if (config_.epoch_interruption) {
     // The clock every store's deadline is measured against. Stopping must not wait out
     // a whole tick, hence the condition variable rather than a sleep.
-    epoch_clock_ = std::jthread([engine = engine_, tick = config_.epoch_tick](std::stop_token stop) {
-      std::mutex mutex;
-      std::condition_variable_any wake;
-      std::unique_lock lock(mutex);
-      while (!wake.wait_for(lock, stop, tick, [] { return false; })) {
-        if (stop.stop_requested()) break;
-        wasmtime_engine_increment_epoch(engine);
-      }
-    });
+    epoch_clock_ =
+        std::jthread([engine = engine_, tick = config_.epoch_tick](std::stop_token stop) {
+          std::mutex mutex;
+          std::condition_variable_any wake;
+          std::unique_lock lock(mutex);
+          while (!wake.wait_for(lock, stop, tick, [] { return false; })) {
+            if (stop.stop_requested()) break;
+            wasmtime_engine_increment_epoch(engine);
+          }
+        });
   }
 }
 

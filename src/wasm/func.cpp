@@ -62,7 +62,8 @@ Result<std::vector<Value>> Func::call(wasmtime_context* context,
   const auto func = glue::from_handle<wasmtime_func_t>(handle_);
   std::vector<wasmtime_val_t> params;
   params.reserve(args.size());
-  for (const Value& arg : args) params.push_back(to_val(arg));
+  for (const Value& arg : args)
+    params.push_back(to_val(arg));
   const size_t result_count = type(context).results.size();
   std::vector<wasmtime_val_t> results(result_count);
   wasm_trap_t* trap = nullptr;

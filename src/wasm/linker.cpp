@@ -35,7 +35,9 @@ void finalize(void* env) {
 
 Linker::Linker(Engine& engine) : raw_(wasmtime_linker_new(engine.raw())) {}
 
-Linker::~Linker() { wasmtime_linker_delete(raw_); }
+Linker::~Linker() {
+  wasmtime_linker_delete(raw_);
+}
 
 Result<void> Linker::define(std::string_view module, std::string_view name, const FuncType& type,
                             HostCallback callback, void* env, void (*finalizer)(void*)) {

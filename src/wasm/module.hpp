@@ -23,7 +23,8 @@ struct ExportDesc {
 
 class Module {
  public:
-  Module(wasmtime_module* raw, bool loaded_from_cache) : raw_(raw), from_cache_(loaded_from_cache) {}
+  Module(wasmtime_module* raw, bool loaded_from_cache)
+      : raw_(raw), from_cache_(loaded_from_cache) {}
   ~Module();
   Module(Module&& other) noexcept;
   Module& operator=(Module&& other) noexcept;

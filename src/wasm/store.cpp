@@ -22,10 +22,13 @@ Store::Store(Engine& engine, void* data)
       data_(data) {
   wasmtime_context_set_data(context_, data);
   // With epoch interruption on, a store starts with a deadline of "now"; lift it.
-  if (engine_.config().epoch_interruption) wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
+  if (engine_.config().epoch_interruption)
+    wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
 }
 
-Store::~Store() { wasmtime_store_delete(store_); }
+Store::~Store() {
+  wasmtime_store_delete(store_);
+}
 
 void Store::set_deadline(std::chrono::nanoseconds from_now) {
   if (!engine_.config().epoch_interruption) return;
@@ -33,7 +36,8 @@ void Store::set_deadline(std::chrono::nanoseconds from_now) {
 }
 
 void Store::clear_deadline() {
-  if (engine_.config().epoch_interruption) wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
+  if (engine_.config().epoch_interruption)
+    wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
 }
 
 void Store::set_memory_limit(uint64_t bytes) {

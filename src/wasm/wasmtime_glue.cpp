@@ -42,7 +42,8 @@ ErrorKind classify(ErrorKind fallback, std::optional<TrapCode> code, const std::
 std::string to_string(const wasm_byte_vec_t& bytes) {
   std::string text(bytes.data, bytes.size);
   // Wasmtime's messages sometimes carry a terminating NUL.
-  while (!text.empty() && text.back() == '\0') text.pop_back();
+  while (!text.empty() && text.back() == '\0')
+    text.pop_back();
   return text;
 }
 
@@ -108,13 +109,15 @@ ValType from_valkind(wasm_valkind_t kind) {
 
 void fill(wasm_valtype_vec_t* out, const std::vector<ValType>& types) {
   wasm_valtype_vec_new_uninitialized(out, types.size());
-  for (size_t i = 0; i < types.size(); ++i) out->data[i] = wasm_valtype_new(to_valkind(types[i]));
+  for (size_t i = 0; i < types.size(); ++i)
+    out->data[i] = wasm_valtype_new(to_valkind(types[i]));
 }
 
 std::vector<ValType> read(const wasm_valtype_vec_t* types) {
   std::vector<ValType> out;
   out.reserve(types->size);
-  for (size_t i = 0; i < types->size; ++i) out.push_back(from_valkind(wasm_valtype_kind(types->data[i])));
+  for (size_t i = 0; i < types->size; ++i)
+    out.push_back(from_valkind(wasm_valtype_kind(types->data[i])));
   return out;
 }
 

@@ -4,8 +4,8 @@
 #include <wasmtime.h>
 
 #include <cstring>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 #include "wasm/error.hpp"
 #include "wasm/value.hpp"

@@ -1,5 +1,7 @@
 // The engine layer as its users see it: compile (and the compile cache), link host
 // functions, instantiate, call, and every way a guest can fail.
+#include "wasm/engine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <string>
 
-#include "wasm/engine.hpp"
 #include "wasm/instance.hpp"
 #include "wasm/linker.hpp"
 #include "wasm/module.hpp"
@@ -361,7 +362,8 @@ HostResult sum_bytes(Caller& caller, std::span<RawValue> slots) {
   const uint64_t len = static_cast<uint32_t>(slots[1].i32);
   if (ptr + len > bytes.size()) return HostTrap{"sum: range outside guest memory"};
   int32_t total = 0;
-  for (uint64_t i = 0; i < len; ++i) total += bytes[ptr + i];
+  for (uint64_t i = 0; i < len; ++i)
+    total += bytes[ptr + i];
   caller.data_as<RequestState>().calls++;
   slots[0] = RawValue::from_i32(total);
   return std::nullopt;
@@ -414,12 +416,12 @@ TEST(HostFunction, CapturingLambdaIsKeptAliveByTheLinker) {
   auto counter = std::make_shared<int>(0);
   {
     Linker linker(*engine);
-    auto defined = linker.define(
-        "host", "sum", kSumType, [counter](Caller&, std::span<RawValue> slots) -> HostResult {
-          ++*counter;
-          slots[0] = RawValue::from_i32(slots[0].i32 + slots[1].i32);
-          return std::nullopt;
-        });
+    auto defined = linker.define("host", "sum", kSumType,
+                                 [counter](Caller&, std::span<RawValue> slots) -> HostResult {
+                                   ++*counter;
+                                   slots[0] = RawValue::from_i32(slots[0].i32 + slots[1].i32);
+                                   return std::nullopt;
+                                 });
     ASSERT_TRUE(defined.ok());
     EXPECT_EQ(counter.use_count(), 2);
     auto pre = linker.prepare(compile(*engine, kSumGuest));
