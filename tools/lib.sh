@@ -10,6 +10,9 @@ WASMTIME_VERSION=48.0.8
 WIT_BINDGEN_VERSION=0.63.0
 WASM_TOOLS_VERSION=1.263.0
 
+# Cargo's usual home, for shells that did not source its profile (CI does not).
+case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH" ;; esac
+
 say() { printf '\033[1m[gyre]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[gyre] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
