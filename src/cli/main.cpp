@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/commands.hpp"
+
 namespace {
 
 constexpr const char* kVersionText = "gyre " GYRE_VERSION " (engine: wasmtime 48.0.8)";
@@ -13,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Gyre runs Spin applications: WebAssembly components described by a spin.toml."};
   app.set_version_flag("-V,--version", kVersionText);
   app.require_subcommand(0, 1);
-  app.footer("Commands arrive as they are implemented; `gyre <command> --help` describes each.");
+  app.footer("`gyre <command> --help` describes each command.");
+  gyre::cli::add_inspect_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,12 @@
+// Each `gyre` command adds itself to the application here; main.cpp calls these in the
+// order `gyre --help` lists them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace gyre::cli {
+
+// `gyre inspect FILE`: a component's imports and exports, as WIT.
+void add_inspect_command(CLI::App& app);
+
+}  // namespace gyre::cli

@@ -1,0 +1,125 @@
+// Component types with their indices resolved: what a component imports and exports,
+// each with a type graph whose nodes are shared, so that identity means sameness (two
+// handles name the same resource iff they point at the same Resource; a type exported
+// under one name and used under another is one node). The canonical ABI and the host
+// bindings work on these, and `gyre inspect` prints them as WIT.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/result.hpp"
+#include "component/model.hpp"
+
+namespace gyre::component {
+
+// A resource type. Defined locally (by a `resource` definition, with its destructor) or
+// abstract (imported, or exported from a type as `(sub resource)`).
+struct Resource {
+  bool local = false;
+  std::optional<uint32_t> destructor;  // core func index, for local resources
+};
+using ResourcePtr = std::shared_ptr<const Resource>;
+
+// The first fourteen kinds are the primitives, in PrimType order.
+enum class ValueKind : uint8_t {
+  kBool,
+  kS8,
+  kU8,
+  kS16,
+  kU16,
+  kS32,
+  kU32,
+  kS64,
+  kU64,
+  kF32,
+  kF64,
+  kChar,
+  kString,
+  kErrorContext,
+  kRecord,
+  kVariant,
+  kList,
+  kTuple,
+  kFlags,
+  kEnum,
+  kOption,
+  kResult,
+  kOwn,
+  kBorrow,
+  kStream,
+  kFuture,
+  kMap,
+};
+
+struct ValueType;
+using ValueTypePtr = std::shared_ptr<const ValueType>;
+
+struct ValueType {
+  ValueKind kind = ValueKind::kBool;
+  // Record fields, variant cases, flags and enum labels.
+  std::vector<std::string> labels;
+  // Record fields, variant case payloads, tuple elements; the element of a list, option,
+  // stream or future; ok and error of a result; key and value of a map. A null entry
+  // is an absent payload.
+  std::vector<ValueTypePtr> types;
+  std::optional<uint32_t> fixed_length;  // fixed-length lists
+  ResourcePtr resource;                  // own and borrow
+
+  bool is_primitive() const { return kind <= ValueKind::kErrorContext; }
+};
+
+struct FunctionType {
+  bool async = false;
+  std::vector<std::pair<std::string, ValueTypePtr>> params;
+  ValueTypePtr result;  // null: no result
+};
+using FunctionTypePtr = std::shared_ptr<const FunctionType>;
+
+struct InstanceTypeInfo;
+struct ComponentTypeInfo;
+struct CoreModuleTypeInfo {
+  std::vector<CoreImport> imports;
+  std::vector<CoreExportDecl> exports;
+};
+
+// Anything a type index can name.
+using AnyType = std::variant<ValueTypePtr, FunctionTypePtr, std::shared_ptr<const InstanceTypeInfo>,
+                             std::shared_ptr<const ComponentTypeInfo>, ResourcePtr,
+                             std::shared_ptr<const CoreModuleTypeInfo>>;
+
+// One import or export: its name, its kind and its type. For kType the type is a
+// ValueTypePtr or a ResourcePtr; for kValue a ValueTypePtr.
+struct NamedItem {
+  std::string name;
+  ExternKind kind = ExternKind::kFunc;
+  AnyType type;
+};
+
+struct InstanceTypeInfo {
+  std::vector<NamedItem> exports;
+  const NamedItem* find(std::string_view name) const;
+};
+
+struct ComponentTypeInfo {
+  std::vector<NamedItem> imports;
+  std::vector<NamedItem> exports;
+};
+
+struct TypeError {
+  std::string message;
+};
+
+// The primitive node for a kind (shared, so primitives compare by pointer too).
+ValueTypePtr primitive_type(PrimType p);
+
+// Resolves every index of a decoded component into its imports and exports. Indices
+// out of range and sorts that do not match are errors naming the definition.
+Result<ComponentTypeInfo, TypeError> resolve_types(const Component& component);
+
+}  // namespace gyre::component

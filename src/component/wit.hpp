@@ -1,0 +1,14 @@
+// Prints a component's imports and exports as WIT, in the shape `wasm-tools component wit`
+// uses: a `world root` listing them, then each imported or exported interface with its
+// types, resources and functions, grouped by package.
+#pragma once
+
+#include <string>
+
+#include "component/types.hpp"
+
+namespace gyre::component {
+
+std::string print_wit(const ComponentTypeInfo& component);
+
+}  // namespace gyre::component
