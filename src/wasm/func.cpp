@@ -45,6 +45,17 @@ Result<Value> from_val(const wasmtime_val_t& val) {
 
 }  // namespace
 
+Func Func::host(wasmtime_context* context, const FuncType& type, HostCallback callback, void* env,
+                void (*finalizer)(void*)) {
+  wasm_functype_t* raw_type = glue::new_functype(type);
+  wasmtime_func_t func;
+  wasmtime_func_new_unchecked(context, raw_type, glue::host_trampoline,
+                              glue::new_host_binding(callback, env, finalizer),
+                              glue::finalize_host_binding, &func);
+  wasm_functype_delete(raw_type);
+  return Func(glue::to_handle(func));
+}
+
 Result<void> Func::call_raw(wasmtime_context* context, std::span<RawValue> args_and_results) const {
   const auto func = glue::from_handle<wasmtime_func_t>(handle_);
   wasm_trap_t* trap = nullptr;

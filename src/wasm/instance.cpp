@@ -1,7 +1,9 @@
 #include "wasm/instance.hpp"
 
 #include <utility>
+#include <vector>
 
+#include "wasm/module.hpp"
 #include "wasm/store.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
@@ -19,6 +21,27 @@ std::optional<wasmtime_extern_t> lookup(Handle handle, wasmtime_context* context
 }
 
 }  // namespace
+
+Result<Instance> Instance::create(wasmtime_context* context, const Module& module,
+                                  std::span<const Extern> imports) {
+  std::vector<wasmtime_extern_t> raw;
+  raw.reserve(imports.size());
+  for (const Extern& item : imports) raw.push_back(glue::to_wasmtime(item));
+  wasmtime_instance_t instance;
+  wasm_trap_t* trap = nullptr;
+  if (wasmtime_error_t* error = wasmtime_instance_new(context, module.raw(), raw.data(),
+                                                      raw.size(), &instance, &trap)) {
+    return glue::take_error(error, ErrorKind::kInstantiate);
+  }
+  if (trap != nullptr) return glue::take_trap(trap);
+  return Instance(glue::to_handle(instance));
+}
+
+std::optional<Extern> Instance::get(wasmtime_context* context, std::string_view name) const {
+  auto item = lookup(handle_, context, name);
+  if (!item) return std::nullopt;
+  return glue::from_wasmtime(*item);
+}
 
 std::optional<Func> Instance::func(wasmtime_context* context, std::string_view name) const {
   auto item = lookup(handle_, context, name);

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "wasm/error.hpp"
+#include "wasm/extern.hpp"
 #include "wasm/func.hpp"
 #include "wasm/memory.hpp"
 #include "wasm/wasmtime_fwd.hpp"
@@ -14,10 +16,19 @@ namespace gyre::wasm {
 
 class Store;
 
+class Module;
+
 class Instance {
  public:
   explicit Instance(Handle handle) : handle_(handle) {}
 
+  // Instantiates `module` with imports given in the module's import order. For modules
+  // whose imports differ per store (the core modules inside a component); otherwise
+  // prefer Linker::prepare and InstancePre.
+  static Result<Instance> create(wasmtime_context* context, const Module& module,
+                                 std::span<const Extern> imports);
+
+  std::optional<Extern> get(wasmtime_context* context, std::string_view name) const;
   std::optional<Func> func(wasmtime_context* context, std::string_view name) const;
   std::optional<Memory> memory(wasmtime_context* context, std::string_view name) const;
 

@@ -5,33 +5,6 @@
 #include "wasm/wasmtime_glue.hpp"
 
 namespace gyre::wasm {
-namespace {
-
-// What Wasmtime calls: unpacks the env and the caller, runs the host function and turns
-// its HostTrap into a Wasmtime trap.
-struct Binding {
-  HostCallback callback;
-  void* env;
-  void (*finalizer)(void*);
-};
-
-wasm_trap_t* trampoline(void* env, wasmtime_caller_t* raw_caller, wasmtime_val_raw_t* slots,
-                        size_t count) {
-  auto* binding = static_cast<Binding*>(env);
-  Caller caller(raw_caller);
-  HostResult result =
-      binding->callback(binding->env, caller, {reinterpret_cast<RawValue*>(slots), count});
-  if (!result) return nullptr;
-  return wasmtime_trap_new(result->message.data(), result->message.size());
-}
-
-void finalize(void* env) {
-  auto* binding = static_cast<Binding*>(env);
-  if (binding->finalizer != nullptr) binding->finalizer(binding->env);
-  delete binding;
-}
-
-}  // namespace
 
 Linker::Linker(Engine& engine) : raw_(wasmtime_linker_new(engine.raw())) {}
 
@@ -44,8 +17,9 @@ Result<void> Linker::define(std::string_view module, std::string_view name, cons
   wasm_functype_t* raw_type = glue::new_functype(type);
   // Wasmtime owns the binding from here on and finalizes it even if the definition fails.
   wasmtime_error_t* error = wasmtime_linker_define_func_unchecked(
-      raw_, module.data(), module.size(), name.data(), name.size(), raw_type, trampoline,
-      new Binding{callback, env, finalizer}, finalize);
+      raw_, module.data(), module.size(), name.data(), name.size(), raw_type,
+      glue::host_trampoline, glue::new_host_binding(callback, env, finalizer),
+      glue::finalize_host_binding);
   wasm_functype_delete(raw_type);
   if (error != nullptr) return glue::take_error(error, ErrorKind::kLink);
   return {};

@@ -10,6 +10,7 @@
 
 #include "wasm/caller.hpp"
 #include "wasm/error.hpp"
+#include "wasm/func.hpp"
 #include "wasm/instance.hpp"
 #include "wasm/value.hpp"
 #include "wasm/wasmtime_fwd.hpp"
@@ -18,17 +19,6 @@ namespace gyre::wasm {
 
 class Engine;
 class Module;
-
-// A host function's outcome: success, or a trap whose message the guest's caller sees.
-struct HostTrap {
-  std::string message;
-};
-using HostResult = std::optional<HostTrap>;
-
-// The raw fast path: parameters arrive in `args_and_results` (typed by the declared
-// FuncType); results are written from index 0 over them.
-using HostCallback = HostResult (*)(void* env, Caller& caller,
-                                    std::span<RawValue> args_and_results);
 
 class Linker {
  public:

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "wasm/error.hpp"
+#include "wasm/extern.hpp"
 #include "wasm/wasmtime_fwd.hpp"
 
 namespace gyre::wasm {
@@ -18,6 +19,7 @@ class Memory {
   uint64_t pages(wasmtime_context* context) const;
   // Grows by `pages`; returns the previous size in pages.
   Result<uint64_t> grow(wasmtime_context* context, uint64_t pages) const;
+  Extern as_extern() const { return Extern{ExternKind::kMemory, handle_}; }
 
  private:
   Handle handle_;

@@ -4,11 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "wasm/extern.hpp"
 #include "wasm/wasmtime_fwd.hpp"
 
 namespace gyre::wasm {
-
-enum class ExternKind { kFunc, kGlobal, kTable, kMemory, kTag };
 
 struct ImportDesc {
   std::string module;

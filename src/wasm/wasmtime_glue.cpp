@@ -1,6 +1,8 @@
 #include "wasm/wasmtime_glue.hpp"
 
 #include <string_view>
+
+#include "wasm/caller.hpp"
 #include <vector>
 
 namespace gyre::wasm::glue {
@@ -132,6 +134,78 @@ wasm_functype_t* new_functype(const FuncType& type) {
 
 FuncType to_functype(const wasm_functype_t* type) {
   return FuncType{read(wasm_functype_params(type)), read(wasm_functype_results(type))};
+}
+
+namespace {
+
+struct Binding {
+  HostCallback callback;
+  void* env;
+  void (*finalizer)(void*);
+};
+
+}  // namespace
+
+void* new_host_binding(HostCallback callback, void* env, void (*finalizer)(void*)) {
+  return new Binding{callback, env, finalizer};
+}
+
+wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* raw_caller, wasmtime_val_raw_t* slots,
+                             size_t count) {
+  auto* binding = static_cast<Binding*>(env);
+  Caller caller(raw_caller);
+  HostResult result =
+      binding->callback(binding->env, caller, {reinterpret_cast<RawValue*>(slots), count});
+  if (!result) return nullptr;
+  return wasmtime_trap_new(result->message.data(), result->message.size());
+}
+
+void finalize_host_binding(void* env) {
+  auto* binding = static_cast<Binding*>(env);
+  if (binding->finalizer != nullptr) binding->finalizer(binding->env);
+  delete binding;
+}
+
+wasmtime_extern_t to_wasmtime(const Extern& item) {
+  wasmtime_extern_t out{};
+  switch (item.kind) {
+    case ExternKind::kFunc:
+      out.kind = WASMTIME_EXTERN_FUNC;
+      out.of.func = from_handle<wasmtime_func_t>(item.handle);
+      break;
+    case ExternKind::kGlobal:
+      out.kind = WASMTIME_EXTERN_GLOBAL;
+      out.of.global = from_handle<wasmtime_global_t>(item.handle);
+      break;
+    case ExternKind::kTable:
+      out.kind = WASMTIME_EXTERN_TABLE;
+      out.of.table = from_handle<wasmtime_table_t>(item.handle);
+      break;
+    case ExternKind::kMemory:
+      out.kind = WASMTIME_EXTERN_MEMORY;
+      out.of.memory = from_handle<wasmtime_memory_t>(item.handle);
+      break;
+    case ExternKind::kTag:
+      out.kind = WASMTIME_EXTERN_TAG;
+      out.of.tag = from_handle<wasmtime_tag_t>(item.handle);
+      break;
+  }
+  return out;
+}
+
+Extern from_wasmtime(const wasmtime_extern_t& item) {
+  switch (item.kind) {
+    case WASMTIME_EXTERN_FUNC:
+      return Extern{ExternKind::kFunc, to_handle(item.of.func)};
+    case WASMTIME_EXTERN_GLOBAL:
+      return Extern{ExternKind::kGlobal, to_handle(item.of.global)};
+    case WASMTIME_EXTERN_TABLE:
+      return Extern{ExternKind::kTable, to_handle(item.of.table)};
+    case WASMTIME_EXTERN_MEMORY:
+      return Extern{ExternKind::kMemory, to_handle(item.of.memory)};
+    default:
+      return Extern{ExternKind::kTag, to_handle(item.of.tag)};
+  }
 }
 
 }  // namespace gyre::wasm::glue
