@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include "base/utf8.hpp"
+
 namespace gyre::component {
 namespace {
 
@@ -24,40 +26,6 @@ std::string hex_byte(uint8_t byte) {
   char text[8];
   std::snprintf(text, sizeof text, "0x%02x", byte);
   return text;
-}
-
-bool valid_utf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<uint8_t>(text[i]);
-    size_t extra;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1, cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2, cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<uint8_t>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 class Reader {

@@ -26,11 +26,12 @@ Result<Instance> Instance::create(wasmtime_context* context, const Module& modul
                                   std::span<const Extern> imports) {
   std::vector<wasmtime_extern_t> raw;
   raw.reserve(imports.size());
-  for (const Extern& item : imports) raw.push_back(glue::to_wasmtime(item));
+  for (const Extern& item : imports)
+    raw.push_back(glue::to_wasmtime(item));
   wasmtime_instance_t instance;
   wasm_trap_t* trap = nullptr;
-  if (wasmtime_error_t* error = wasmtime_instance_new(context, module.raw(), raw.data(),
-                                                      raw.size(), &instance, &trap)) {
+  if (wasmtime_error_t* error =
+          wasmtime_instance_new(context, module.raw(), raw.data(), raw.size(), &instance, &trap)) {
     return glue::take_error(error, ErrorKind::kInstantiate);
   }
   if (trap != nullptr) return glue::take_trap(trap);

@@ -17,9 +17,8 @@ Result<void> Linker::define(std::string_view module, std::string_view name, cons
   wasm_functype_t* raw_type = glue::new_functype(type);
   // Wasmtime owns the binding from here on and finalizes it even if the definition fails.
   wasmtime_error_t* error = wasmtime_linker_define_func_unchecked(
-      raw_, module.data(), module.size(), name.data(), name.size(), raw_type,
-      glue::host_trampoline, glue::new_host_binding(callback, env, finalizer),
-      glue::finalize_host_binding);
+      raw_, module.data(), module.size(), name.data(), name.size(), raw_type, glue::host_trampoline,
+      glue::new_host_binding(callback, env, finalizer), glue::finalize_host_binding);
   wasm_functype_delete(raw_type);
   if (error != nullptr) return glue::take_error(error, ErrorKind::kLink);
   return {};

@@ -1,9 +1,9 @@
 #include "wasm/wasmtime_glue.hpp"
 
 #include <string_view>
+#include <vector>
 
 #include "wasm/caller.hpp"
-#include <vector>
 
 namespace gyre::wasm::glue {
 namespace {

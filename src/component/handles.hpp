@@ -1,0 +1,36 @@
+// A component instance's handle table: the integers a guest holds for resources, each
+// naming its resource type, its representation and whether it owns or borrows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "component/types.hpp"
+
+namespace gyre::component {
+
+struct HandleEntry {
+  ResourcePtr resource;
+  uint32_t rep = 0;
+  bool own = true;
+  uint32_t lends = 0;  // borrows of this handle passed out and not yet returned
+};
+
+class HandleTable {
+ public:
+  // The canonical ABI caps a table at 2^28 entries; past that, add() returns nullopt.
+  static constexpr uint32_t kMaxEntries = 1u << 28;
+
+  std::optional<uint32_t> add(HandleEntry entry);
+  HandleEntry* get(uint32_t index);
+  std::optional<HandleEntry> remove(uint32_t index);
+  size_t live() const { return live_; }
+
+ private:
+  std::vector<std::optional<HandleEntry>> slots_{std::nullopt};  // index 0 is never valid
+  std::vector<uint32_t> free_;
+  size_t live_ = 0;
+};
+
+}  // namespace gyre::component

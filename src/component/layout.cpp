@@ -1,0 +1,221 @@
+#include "component/layout.hpp"
+
+#include <algorithm>
+
+namespace gyre::component {
+namespace {
+
+uint32_t max_case_alignment(const std::vector<ValueTypePtr>& cases) {
+  uint32_t a = 1;
+  for (const auto& c : cases) {
+    if (c) a = std::max(a, alignment(*c));
+  }
+  return a;
+}
+
+CoreKind join(CoreKind a, CoreKind b) {
+  if (a == b) return a;
+  if ((a == CoreKind::kI32 && b == CoreKind::kF32) ||
+      (a == CoreKind::kF32 && b == CoreKind::kI32)) {
+    return CoreKind::kI32;
+  }
+  return CoreKind::kI64;
+}
+
+bool variant_like(ValueKind kind) {
+  return kind == ValueKind::kVariant || kind == ValueKind::kEnum || kind == ValueKind::kOption ||
+         kind == ValueKind::kResult;
+}
+
+}  // namespace
+
+uint32_t discriminant_size(size_t cases) {
+  if (cases <= 0x100) return 1;
+  if (cases <= 0x10000) return 2;
+  return 4;
+}
+
+std::vector<ValueTypePtr> variant_cases(const ValueType& type) {
+  switch (type.kind) {
+    case ValueKind::kEnum:
+      return std::vector<ValueTypePtr>(type.labels.size());
+    case ValueKind::kOption:
+      return {nullptr, type.types[0]};
+    default:  // variant, result
+      return type.types;
+  }
+}
+
+const std::vector<ValueTypePtr>& record_fields(const ValueType& type) {
+  return type.types;
+}
+
+uint32_t alignment(const ValueType& type) {
+  switch (type.kind) {
+    case ValueKind::kBool:
+    case ValueKind::kS8:
+    case ValueKind::kU8:
+      return 1;
+    case ValueKind::kS16:
+    case ValueKind::kU16:
+      return 2;
+    case ValueKind::kS64:
+    case ValueKind::kU64:
+    case ValueKind::kF64:
+      return 8;
+    case ValueKind::kList:
+      return type.fixed_length ? alignment(*type.types[0]) : 4;
+    case ValueKind::kRecord:
+    case ValueKind::kTuple: {
+      uint32_t a = 1;
+      for (const auto& f : type.types)
+        a = std::max(a, alignment(*f));
+      return a;
+    }
+    case ValueKind::kVariant:
+    case ValueKind::kEnum:
+    case ValueKind::kOption:
+    case ValueKind::kResult: {
+      const auto cases = variant_cases(type);
+      return std::max(discriminant_size(cases.size()), max_case_alignment(cases));
+    }
+    case ValueKind::kFlags:
+      return type.labels.size() <= 8 ? 1 : type.labels.size() <= 16 ? 2 : 4;
+    case ValueKind::kMap:
+      return 4;
+    default:  // 32-bit scalars, char, string pointers, handles
+      return 4;
+  }
+}
+
+uint32_t payload_offset(const ValueType& type) {
+  const auto cases = variant_cases(type);
+  return align_to(discriminant_size(cases.size()), max_case_alignment(cases));
+}
+
+uint32_t size(const ValueType& type) {
+  switch (type.kind) {
+    case ValueKind::kBool:
+    case ValueKind::kS8:
+    case ValueKind::kU8:
+      return 1;
+    case ValueKind::kS16:
+    case ValueKind::kU16:
+      return 2;
+    case ValueKind::kS64:
+    case ValueKind::kU64:
+    case ValueKind::kF64:
+      return 8;
+    case ValueKind::kString:
+    case ValueKind::kMap:
+      return 8;
+    case ValueKind::kList:
+      return type.fixed_length ? *type.fixed_length * size(*type.types[0]) : 8;
+    case ValueKind::kRecord:
+    case ValueKind::kTuple: {
+      uint32_t s = 0;
+      for (const auto& f : type.types)
+        s = align_to(s, alignment(*f)) + size(*f);
+      return align_to(s, alignment(type));
+    }
+    case ValueKind::kVariant:
+    case ValueKind::kEnum:
+    case ValueKind::kOption:
+    case ValueKind::kResult: {
+      uint32_t largest = 0;
+      for (const auto& c : variant_cases(type)) {
+        if (c) largest = std::max(largest, size(*c));
+      }
+      return align_to(payload_offset(type) + largest, alignment(type));
+    }
+    case ValueKind::kFlags:
+      return type.labels.size() <= 8 ? 1 : type.labels.size() <= 16 ? 2 : 4;
+    default:
+      return 4;
+  }
+}
+
+void flatten(const ValueType& type, std::vector<CoreKind>& out) {
+  switch (type.kind) {
+    case ValueKind::kS64:
+    case ValueKind::kU64:
+      out.push_back(CoreKind::kI64);
+      return;
+    case ValueKind::kF32:
+      out.push_back(CoreKind::kF32);
+      return;
+    case ValueKind::kF64:
+      out.push_back(CoreKind::kF64);
+      return;
+    case ValueKind::kString:
+    case ValueKind::kMap:
+      out.insert(out.end(), {CoreKind::kI32, CoreKind::kI32});
+      return;
+    case ValueKind::kList:
+      if (type.fixed_length) {
+        for (uint32_t i = 0; i < *type.fixed_length; ++i)
+          flatten(*type.types[0], out);
+      } else {
+        out.insert(out.end(), {CoreKind::kI32, CoreKind::kI32});
+      }
+      return;
+    case ValueKind::kRecord:
+    case ValueKind::kTuple:
+      for (const auto& f : type.types)
+        flatten(*f, out);
+      return;
+    default:
+      if (!variant_like(type.kind)) {
+        out.push_back(CoreKind::kI32);
+        return;
+      }
+  }
+  // Variants: the discriminant, then the element-wise join of every case's flattening.
+  std::vector<CoreKind> joined;
+  for (const auto& c : variant_cases(type)) {
+    if (!c) continue;
+    std::vector<CoreKind> flat;
+    flatten(*c, flat);
+    for (size_t i = 0; i < flat.size(); ++i) {
+      if (i < joined.size()) {
+        joined[i] = join(joined[i], flat[i]);
+      } else {
+        joined.push_back(flat[i]);
+      }
+    }
+  }
+  out.push_back(CoreKind::kI32);
+  out.insert(out.end(), joined.begin(), joined.end());
+}
+
+std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types) {
+  std::vector<CoreKind> out;
+  for (const auto& t : types)
+    flatten(*t, out);
+  return out;
+}
+
+FlatSignature flatten_function(const FunctionType& type, AbiContext context) {
+  FlatSignature sig;
+  std::vector<ValueTypePtr> params;
+  for (const auto& p : type.params)
+    params.push_back(p.second);
+  sig.params = flatten(params);
+  if (type.result) flatten(*type.result, sig.results);
+  if (sig.params.size() > kMaxFlatParams) {
+    sig.params = {CoreKind::kI32};
+    sig.params_in_memory = true;
+  }
+  if (sig.results.size() > kMaxFlatResults) {
+    sig.results_in_memory = true;
+    if (context == AbiContext::kLift) {
+      sig.results = {CoreKind::kI32};
+    } else {
+      sig.params.push_back(CoreKind::kI32);
+      sig.results.clear();
+    }
+  }
+  return sig;
+}
+
+}  // namespace gyre::component

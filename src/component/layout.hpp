@@ -1,0 +1,48 @@
+// The canonical ABI's shapes of a value type: alignment and size in linear memory, and
+// the core values it flattens to (CanonicalABI.md, "Alignment", "Element Size",
+// "Flattening"). 32-bit memories only.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "component/types.hpp"
+#include "wasm/value.hpp"
+
+namespace gyre::component {
+
+using CoreKind = wasm::ValType;
+
+constexpr size_t kMaxFlatParams = 16;
+constexpr size_t kMaxFlatResults = 1;
+
+uint32_t alignment(const ValueType& type);
+uint32_t size(const ValueType& type);
+inline uint32_t align_to(uint32_t offset, uint32_t alignment) {
+  return (offset + alignment - 1) / alignment * alignment;
+}
+
+// Bytes of a variant's (enum's, option's, result's) discriminant: 1, 2 or 4.
+uint32_t discriminant_size(size_t cases);
+// The case payloads of a variant-like type (null where a case has none); for enum,
+// option and result too, as the canonical ABI despecialises them.
+std::vector<ValueTypePtr> variant_cases(const ValueType& type);
+// Offset of the payload from the start of a variant-like value.
+uint32_t payload_offset(const ValueType& type);
+// Field types of a record-like type (record, tuple) in order.
+const std::vector<ValueTypePtr>& record_fields(const ValueType& type);
+
+void flatten(const ValueType& type, std::vector<CoreKind>& out);
+std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types);
+
+// The core signature of a function lifted from, or lowered into, core wasm.
+enum class AbiContext { kLift, kLower };
+struct FlatSignature {
+  std::vector<CoreKind> params;
+  std::vector<CoreKind> results;
+  bool params_in_memory = false;   // one pointer instead of the flat params
+  bool results_in_memory = false;  // lift: results returned by pointer; lower: out-pointer param
+};
+FlatSignature flatten_function(const FunctionType& type, AbiContext context);
+
+}  // namespace gyre::component
