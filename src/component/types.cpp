@@ -149,15 +149,18 @@ class Substitution {
 
 class Resolver {
  public:
-  ComponentTypeInfo component(const Component& c, const Scope* parent) {
+  ResolvedComponent component(const Component& c, const Scope* parent) {
     Scope scope;
     scope.parent = parent;
-    ComponentTypeInfo info;
+    ResolvedComponent resolved;
+    resolved.component = &c;
+    resolved.definition_types.resize(c.definitions.size(), FunctionTypePtr{});
+    out_ = &resolved;
     for (size_t i = 0; i < c.definitions.size(); ++i) {
       definition_ = i;
-      std::visit([&](const auto& d) { define(scope, info, d); }, c.definitions[i]);
+      std::visit([&](const auto& d) { define(scope, resolved.info, d); }, c.definitions[i]);
     }
-    return info;
+    return resolved;
   }
 
  private:
@@ -456,11 +459,10 @@ class Resolver {
     scope.core_types.push_back(core_type(*t));
   }
   void define(Scope& scope, ComponentTypeInfo&, const std::shared_ptr<Component>& c) {
-    const size_t saved = definition_;
     Resolver nested;
-    auto info = std::make_shared<ComponentTypeInfo>(nested.component(*c, &scope));
-    definition_ = saved;
-    scope.components.push_back(std::move(info));
+    auto resolved = std::make_shared<ResolvedComponent>(nested.component(*c, &scope));
+    scope.components.push_back(std::make_shared<ComponentTypeInfo>(resolved->info));
+    out_->nested.push_back(std::move(resolved));
   }
   void define(Scope& scope, ComponentTypeInfo&, const Instance& instance) {
     auto info = std::make_shared<InstanceTypeInfo>();
@@ -494,10 +496,20 @@ class Resolver {
   void define(Scope& scope, ComponentTypeInfo&, const Alias& a) { alias(scope, a); }
   void define(Scope& scope, ComponentTypeInfo&, const std::shared_ptr<Type>& t) {
     scope.types.push_back(deftype(scope, *t));
+    record(scope.types.back());
   }
   void define(Scope& scope, ComponentTypeInfo&, const Canon& canon) {
     if (auto* lift = std::get_if<CanonLift>(&canon)) {
       scope.funcs.push_back(type_as<FunctionTypePtr>(scope, lift->type, "a function type"));
+      record(scope.funcs.back());
+    } else if (auto* lower = std::get_if<CanonLower>(&canon)) {
+      record(at(scope.funcs, lower->func, "func"));
+    } else if (auto* n = std::get_if<CanonResourceNew>(&canon)) {
+      record(type_as<ResourcePtr>(scope, n->resource, "a resource type"));
+    } else if (auto* d = std::get_if<CanonResourceDrop>(&canon)) {
+      record(type_as<ResourcePtr>(scope, d->resource, "a resource type"));
+    } else if (auto* r = std::get_if<CanonResourceRep>(&canon)) {
+      record(type_as<ResourcePtr>(scope, r->resource, "a resource type"));
     }
   }
   void define(Scope&, ComponentTypeInfo&, const Start&) {}
@@ -505,6 +517,7 @@ class Resolver {
     AnyType type = extern_type(scope, import.type);
     add(scope, import.type.kind, type);
     info.imports.push_back(NamedItem{import.name.name, import.type.kind, type});
+    record(type);
   }
   void define(Scope& scope, ComponentTypeInfo& info, const Export& e) {
     auto kind = kind_of(e.item.sort);
@@ -515,15 +528,25 @@ class Resolver {
       fail("\"" + e.name.name + "\": ascribed type is of another sort");
     add(scope, *kind, type);
     info.exports.push_back(NamedItem{e.name.name, *kind, type});
+    record(type);
   }
   void define(Scope&, ComponentTypeInfo&, const Value&) {}
 
+  void record(const AnyType& type) { out_->definition_types[definition_] = type; }
+
   size_t definition_ = 0;
+  ResolvedComponent* out_ = nullptr;
 };
 
 }  // namespace
 
 Result<ComponentTypeInfo, TypeError> resolve_types(const Component& component) {
+  auto resolved = resolve_component(component);
+  if (!resolved) return std::move(resolved).error();
+  return std::move(resolved).value().info;
+}
+
+Result<ResolvedComponent, TypeError> resolve_component(const Component& component) {
   try {
     return Resolver().component(component, nullptr);
   } catch (const Failure& failure) {

@@ -115,11 +115,23 @@ struct TypeError {
   std::string message;
 };
 
+// A component with every definition's type worked out once, for instantiation to use
+// without resolving again: a type definition's type; a canon lift's function type; the
+// function type of what a canon lower lowers; a resource built-in's resource; an import's
+// or export's type. Other definitions hold an empty FunctionTypePtr.
+struct ResolvedComponent {
+  const Component* component = nullptr;
+  std::vector<AnyType> definition_types;
+  std::vector<std::shared_ptr<const ResolvedComponent>> nested;  // nested components, in order
+  ComponentTypeInfo info;
+};
+
 // The primitive node for a kind (shared, so primitives compare by pointer too).
 ValueTypePtr primitive_type(PrimType p);
 
 // Resolves every index of a decoded component into its imports and exports. Indices
 // out of range and sorts that do not match are errors naming the definition.
 Result<ComponentTypeInfo, TypeError> resolve_types(const Component& component);
+Result<ResolvedComponent, TypeError> resolve_component(const Component& component);
 
 }  // namespace gyre::component

@@ -1,0 +1,58 @@
+// What the host offers a component to import, on the generic (Val) path: functions by
+// interface and name. Interfaces are registered with one version and match the versions
+// a guest imports by semver, as Wasmtime matches them: `wasi:io/streams@0.2.6` serves a
+// guest importing `wasi:io/streams@0.2.0` to `@0.2.12`, not `@0.3.0`.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "component/value.hpp"
+#include "wasm/wasmtime_fwd.hpp"
+
+namespace gyre::component {
+
+class ComponentInstance;
+
+// What a host function sees of its call.
+struct HostCall {
+  wasmtime_context* store;
+  ComponentInstance& instance;
+};
+
+// Returns the result (or nothing, for functions without one), or an error message that
+// traps the calling guest.
+using HostFunction =
+    std::function<Result<std::optional<Val>, std::string>(HostCall&, std::span<const Val>)>;
+
+struct HostInterface {
+  std::map<std::string, HostFunction, std::less<>> functions;
+};
+
+class HostImports {
+ public:
+  // `name` is an interface name with a version ("wasi:cli/environment@0.2.6"), or a plain
+  // name for an unversioned or top-level import.
+  HostInterface& interface(std::string_view name);
+  // A top-level function import (`import name: func(...)`).
+  void define_function(std::string_view name, HostFunction function);
+
+  // The interface serving an import of `name`, by semver compatibility.
+  const HostInterface* find(std::string_view name) const;
+  const HostFunction* find_function(std::string_view name) const;
+
+ private:
+  std::map<std::string, HostInterface, std::less<>> interfaces_;  // by compatibility key
+  std::map<std::string, HostFunction, std::less<>> functions_;
+};
+
+// "wasi:io/streams@0.2.12" -> "wasi:io/streams@0.2"; "a:b/c@1.4.0" -> "a:b/c@1";
+// "a:b/c@0.0.3" and prereleases stay as they are. Names that match by semver share a key.
+std::string semver_key(std::string_view name);
+
+}  // namespace gyre::component

@@ -1,0 +1,697 @@
+#include "component/instance.hpp"
+
+#include <algorithm>
+#include <variant>
+
+#include "component/abi.hpp"
+#include "component/decode.hpp"
+#include "component/handles.hpp"
+#include "component/layout.hpp"
+#include "wasm/caller.hpp"
+#include "wasm/func.hpp"
+#include "wasm/instance.hpp"
+#include "wasm/memory.hpp"
+#include "wasm/module.hpp"
+
+namespace gyre::component {
+
+// A compiled core module and its imports, once per component.
+struct PreModule {
+  uint64_t offset;
+  wasm::Module module;
+  std::vector<wasm::ImportDesc> imports;
+};
+
+struct RuntimeInstance;
+struct ComponentDef;
+using RuntimeItem =
+    std::variant<std::shared_ptr<ComponentFunction>, std::shared_ptr<RuntimeInstance>, AnyType,
+                 std::shared_ptr<ComponentDef>, const PreModule*>;
+
+struct RuntimeInstance {
+  std::vector<std::pair<std::string, RuntimeItem>> exports;
+  const RuntimeItem* find(std::string_view name) const {
+    for (const auto& [n, item] : exports) {
+      if (n == name) return &item;
+    }
+    return nullptr;
+  }
+};
+
+// A component function: lifted from a core function of some frame, or the host's.
+struct ComponentFunction {
+  FunctionTypePtr type;
+  FlatSignature sig;  // for lifted functions
+  // Lifted:
+  Frame* frame = nullptr;
+  std::optional<wasm::Func> core;
+  StringEncoding encoding = StringEncoding::kUtf8;
+  std::optional<wasm::Memory> memory;
+  std::optional<wasm::Func> realloc;
+  std::optional<wasm::Func> post_return;
+  // Host:
+  const HostFunction* host = nullptr;
+  std::string import_name;  // for the trap when the host lacks it
+};
+
+struct ComponentDef {
+  const Component* component;
+  const ResolvedComponent* resolved;
+  Frame* parent;
+};
+
+// A core instance: instantiated from a module, or bundled from inline exports.
+struct CoreInstanceRT {
+  std::optional<wasm::Instance> instance;
+  std::vector<std::pair<std::string, wasm::Extern>> exports;
+
+  std::optional<wasm::Extern> get(wasmtime_context* store, std::string_view name) const {
+    if (instance) return instance->get(store, name);
+    for (const auto& [n, e] : exports) {
+      if (n == name) return e;
+    }
+    return std::nullopt;
+  }
+};
+
+// The index spaces of one instantiated component.
+struct Frame {
+  Frame* parent = nullptr;
+  HandleTable handles;
+  bool may_enter = true;
+  bool may_leave = true;
+  size_t nested_seen = 0;
+  std::vector<const PreModule*> core_modules;
+  std::vector<CoreInstanceRT> core_instances;
+  std::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
+  std::vector<AnyType> types;
+  std::vector<std::shared_ptr<ComponentFunction>> funcs;
+  std::vector<std::shared_ptr<RuntimeInstance>> instances;
+  std::vector<std::shared_ptr<ComponentDef>> components;
+  std::vector<std::pair<std::string, RuntimeItem>> exports;
+};
+
+// A guest's call of a component function through canon lower.
+struct Lowering {
+  ComponentInstance* instance;
+  Frame* caller;
+  std::shared_ptr<ComponentFunction> target;
+  FunctionTypePtr type;
+  FlatSignature sig;
+  StringEncoding encoding;
+  std::optional<wasm::Memory> memory;
+  std::optional<wasm::Func> realloc;
+
+  std::optional<Val> call_target(std::span<const Val> args) {
+    return instance->invoke(*target, args);
+  }
+};
+
+struct ResourceBuiltin {
+  Frame* frame;
+  ResourcePtr resource;
+  std::optional<wasm::Func> destructor;
+};
+
+namespace {
+
+// A guest trap or engine error, carried through the ABI code to the call boundary.
+struct GuestError {
+  wasm::Error error;
+};
+
+[[noreturn]] void fail(std::string message) {
+  throw AbiTrap{std::move(message)};
+}
+
+wasm::FuncType core_type(const std::vector<CoreKind>& params,
+                         const std::vector<CoreKind>& results) {
+  return wasm::FuncType{params, results};
+}
+
+template <class T>
+const T& at(const std::vector<T>& space, uint32_t index, const char* what) {
+  if (index >= space.size()) {
+    fail(std::string(what) + " index " + std::to_string(index) + " out of range");
+  }
+  return space[index];
+}
+
+wasm::ExternKind extern_kind(CoreSort sort) {
+  switch (sort) {
+    case CoreSort::kTable:
+      return wasm::ExternKind::kTable;
+    case CoreSort::kMemory:
+      return wasm::ExternKind::kMemory;
+    case CoreSort::kGlobal:
+      return wasm::ExternKind::kGlobal;
+    case CoreSort::kTag:
+      return wasm::ExternKind::kTag;
+    default:
+      return wasm::ExternKind::kFunc;
+  }
+}
+
+std::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
+  switch (kind) {
+    case wasm::ExternKind::kTable:
+      return frame.core_tables;
+    case wasm::ExternKind::kMemory:
+      return frame.core_memories;
+    case wasm::ExternKind::kGlobal:
+      return frame.core_globals;
+    default:
+      return frame.core_funcs;
+  }
+}
+
+}  // namespace
+
+// ---- the host's side of lowered calls ---------------------------------------------------
+
+namespace {
+
+wasm::HostResult lowered_call(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+  auto* lowering = static_cast<Lowering*>(env);
+  try {
+    if (!lowering->caller->may_leave) fail("a component may not call imports during post-return");
+    CanonContext cx{caller.context(),  lowering->encoding,         lowering->memory,
+                    lowering->realloc, &lowering->caller->handles, nullptr};
+    std::vector<Val> args = lift_params(cx, slots.subspan(0, lowering->sig.params.size()),
+                                        *lowering->type, lowering->sig);
+    std::optional<Val> result = lowering->call_target(args);
+    lower_result(cx, result, *lowering->type, lowering->sig, slots);
+    return std::nullopt;
+  } catch (const AbiTrap& trap) {
+    return wasm::HostTrap{trap.message};
+  } catch (const GuestError& error) {
+    return wasm::HostTrap{error.error.describe()};
+  }
+}
+
+wasm::HostResult resource_new(void* env, wasm::Caller&, std::span<wasm::RawValue> slots) {
+  auto* b = static_cast<ResourceBuiltin*>(env);
+  auto index =
+      b->frame->handles.add(HandleEntry{b->resource, static_cast<uint32_t>(slots[0].i32), true, 0});
+  if (!index) return wasm::HostTrap{"resource.new: the handle table is full"};
+  slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(*index));
+  return std::nullopt;
+}
+
+wasm::HostResult resource_rep(void* env, wasm::Caller&, std::span<wasm::RawValue> slots) {
+  auto* b = static_cast<ResourceBuiltin*>(env);
+  const auto index = static_cast<uint32_t>(slots[0].i32);
+  HandleEntry* entry = b->frame->handles.get(index);
+  if (entry == nullptr || entry->resource != b->resource) {
+    return wasm::HostTrap{"resource.rep: " + std::to_string(index) +
+                          " is not a handle of this resource"};
+  }
+  slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(entry->rep));
+  return std::nullopt;
+}
+
+wasm::HostResult resource_drop(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+  auto* b = static_cast<ResourceBuiltin*>(env);
+  const auto index = static_cast<uint32_t>(slots[0].i32);
+  HandleEntry* entry = b->frame->handles.get(index);
+  if (entry == nullptr || entry->resource != b->resource) {
+    return wasm::HostTrap{"resource.drop: " + std::to_string(index) +
+                          " is not a handle of this resource"};
+  }
+  if (entry->lends != 0) return wasm::HostTrap{"resource.drop: handle is still lent out"};
+  const HandleEntry dropped = *b->frame->handles.remove(index);
+  if (dropped.own && b->destructor) {
+    wasm::RawValue arg[1] = {wasm::RawValue::from_i32(static_cast<int32_t>(dropped.rep))};
+    auto called = b->destructor->call_raw(caller.context(), arg);
+    if (!called) return wasm::HostTrap{"resource destructor trapped: " + called.error().describe()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// ---- instantiation -------------------------------------------------------------------------
+
+class Instantiator {
+ public:
+  Instantiator(const ComponentPre& pre, ComponentInstance& out) : pre_(pre), out_(out) {}
+
+  // Runs a component's definitions in a new frame; `args` feed its imports (the host's
+  // for the top-level component).
+  Frame& run(const Component& component, const ResolvedComponent& resolved, Frame* parent,
+             const std::vector<std::pair<std::string, RuntimeItem>>* args) {
+    out_.frames_.push_back(std::make_unique<Frame>());
+    Frame& frame = *out_.frames_.back();
+    frame.parent = parent;
+    for (size_t i = 0; i < component.definitions.size(); ++i) {
+      const AnyType& annotation = resolved.definition_types[i];
+      std::visit([&](const auto& d) { define(frame, resolved, annotation, args, d); },
+                 component.definitions[i]);
+    }
+    return frame;
+  }
+
+ private:
+  wasmtime_context* store() const { return out_.store_; }
+
+  // ---- core definitions ----
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
+              const CoreModule& module) {
+    const PreModule* pre = pre_.module_at(module.bytes.offset);
+    if (pre == nullptr)
+      fail("core module at " + std::to_string(module.bytes.offset) + " was not compiled");
+    frame.core_modules.push_back(pre);
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
+              const CoreInstance& instance) {
+    CoreInstanceRT rt;
+    if (auto* inst = std::get_if<CoreInstantiate>(&instance.expr)) {
+      const PreModule* module = at(frame.core_modules, inst->module, "core module");
+      std::vector<wasm::Extern> imports;
+      imports.reserve(module->imports.size());
+      for (const auto& import : module->imports) {
+        const CoreInstantiateArg* arg = nullptr;
+        for (const auto& a : inst->args) {
+          if (a.name == import.module) arg = &a;
+        }
+        if (arg == nullptr) fail("core module import \"" + import.module + "\" has no argument");
+        auto item =
+            at(frame.core_instances, arg->instance, "core instance").get(store(), import.name);
+        if (!item)
+          fail("core instance \"" + import.module + "\" exports no \"" + import.name + "\"");
+        if (item->kind != import.kind)
+          fail("core import \"" + import.module + "\" \"" + import.name + "\" has another kind");
+        imports.push_back(*item);
+      }
+      auto created = wasm::Instance::create(store(), module->module, imports);
+      if (!created) throw GuestError{std::move(created).error()};
+      rt.instance = *created;
+    } else {
+      for (const auto& e : std::get<std::vector<CoreInlineExport>>(instance.expr)) {
+        const wasm::ExternKind kind = extern_kind(e.item.sort);
+        rt.exports.emplace_back(e.name, at(core_space(frame, kind), e.item.index, "core item"));
+      }
+    }
+    frame.core_instances.push_back(std::move(rt));
+  }
+
+  void define(Frame&, const ResolvedComponent&, const AnyType&, const auto*,
+              const std::shared_ptr<CoreType>&) {}
+
+  // ---- component definitions ----
+
+  void define(Frame& frame, const ResolvedComponent& resolved, const AnyType&, const auto*,
+              const std::shared_ptr<Component>& component) {
+    frame.components.push_back(std::make_shared<ComponentDef>(
+        ComponentDef{component.get(), resolved.nested.at(frame.nested_seen++).get(), &frame}));
+  }
+
+  RuntimeItem item(Frame& frame, const SortIndex& index) {
+    switch (index.sort.sort) {
+      case Sort::kFunc:
+        return at(frame.funcs, index.index, "func");
+      case Sort::kInstance:
+        return at(frame.instances, index.index, "instance");
+      case Sort::kType:
+        return at(frame.types, index.index, "type");
+      case Sort::kComponent:
+        return at(frame.components, index.index, "component");
+      case Sort::kCore:
+        if (index.sort.core_sort == CoreSort::kModule)
+          return at(frame.core_modules, index.index, "core module");
+        fail("core items other than modules cannot cross components");
+      default:
+        fail("component values are not supported");
+    }
+  }
+
+  void push(Frame& frame, const RuntimeItem& item) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::shared_ptr<ComponentFunction>>)
+            frame.funcs.push_back(v);
+          if constexpr (std::is_same_v<T, std::shared_ptr<RuntimeInstance>>)
+            frame.instances.push_back(v);
+          if constexpr (std::is_same_v<T, AnyType>) frame.types.push_back(v);
+          if constexpr (std::is_same_v<T, std::shared_ptr<ComponentDef>>)
+            frame.components.push_back(v);
+          if constexpr (std::is_same_v<T, const PreModule*>) frame.core_modules.push_back(v);
+        },
+        item);
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
+              const Instance& instance) {
+    auto rt = std::make_shared<RuntimeInstance>();
+    if (auto* inst = std::get_if<Instantiate>(&instance.expr)) {
+      const auto& def = at(frame.components, inst->component, "component");
+      std::vector<std::pair<std::string, RuntimeItem>> args;
+      for (const auto& arg : inst->args)
+        args.emplace_back(arg.name, item(frame, arg.item));
+      Frame& child = run(*def->component, *def->resolved, def->parent, &args);
+      rt->exports = child.exports;
+    } else {
+      for (const auto& e : std::get<std::vector<InlineExport>>(instance.expr)) {
+        rt->exports.emplace_back(e.name.name, item(frame, e.item));
+      }
+    }
+    frame.instances.push_back(std::move(rt));
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
+              const Alias& alias) {
+    if (auto* e = std::get_if<AliasExport>(&alias.target)) {
+      const RuntimeItem* found = at(frame.instances, e->instance, "instance")->find(e->name);
+      if (found == nullptr) fail("instance exports no \"" + e->name + "\"");
+      push(frame, *found);
+    } else if (auto* c = std::get_if<AliasCoreExport>(&alias.target)) {
+      if (alias.sort.sort != Sort::kCore) fail("core export aliased as a component sort");
+      auto found = at(frame.core_instances, c->instance, "core instance").get(store(), c->name);
+      if (!found) fail("core instance exports no \"" + c->name + "\"");
+      core_space(frame, found->kind).push_back(*found);
+    } else {
+      const auto& o = std::get<AliasOuter>(alias.target);
+      Frame* target = &frame;
+      for (uint32_t i = 0; i < o.count; ++i) {
+        if (target->parent == nullptr) fail("outer alias reaches past the outermost component");
+        target = target->parent;
+      }
+      if (alias.sort.sort == Sort::kType) {
+        frame.types.push_back(at(target->types, o.index, "outer type"));
+      } else if (alias.sort.sort == Sort::kComponent) {
+        frame.components.push_back(at(target->components, o.index, "outer component"));
+      } else if (alias.sort == SortRef{Sort::kCore, CoreSort::kModule}) {
+        frame.core_modules.push_back(at(target->core_modules, o.index, "outer core module"));
+      }
+    }
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
+              const std::shared_ptr<Type>&) {
+    frame.types.push_back(annotation);
+  }
+
+  wasm::Memory memory_option(Frame& frame, const CanonOptions& options) {
+    return wasm::Memory(at(frame.core_memories, *options.memory, "core memory").handle);
+  }
+  wasm::Func func_option(Frame& frame, uint32_t index) {
+    return wasm::Func(at(frame.core_funcs, index, "core func").handle);
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
+              const Canon& canon) {
+    if (auto* lift = std::get_if<CanonLift>(&canon)) {
+      auto fn = std::make_shared<ComponentFunction>();
+      fn->type = std::get<FunctionTypePtr>(annotation);
+      fn->sig = flatten_function(*fn->type, AbiContext::kLift);
+      fn->frame = &frame;
+      fn->core = func_option(frame, lift->core_func);
+      fn->encoding = lift->options.string_encoding;
+      if (lift->options.memory) fn->memory = memory_option(frame, lift->options);
+      if (lift->options.realloc) fn->realloc = func_option(frame, *lift->options.realloc);
+      if (lift->options.post_return)
+        fn->post_return = func_option(frame, *lift->options.post_return);
+      if (lift->options.async) fail("async lifts are not supported yet");
+      frame.funcs.push_back(std::move(fn));
+      return;
+    }
+    if (auto* lower = std::get_if<CanonLower>(&canon)) {
+      if (lower->options.async) fail("async lowers are not supported yet");
+      auto lowering = std::make_unique<Lowering>();
+      lowering->instance = &out_;
+      lowering->caller = &frame;
+      lowering->target = at(frame.funcs, lower->func, "func");
+      lowering->type = std::get<FunctionTypePtr>(annotation);
+      lowering->sig = flatten_function(*lowering->type, AbiContext::kLower);
+      lowering->encoding = lower->options.string_encoding;
+      if (lower->options.memory) lowering->memory = memory_option(frame, lower->options);
+      if (lower->options.realloc) lowering->realloc = func_option(frame, *lower->options.realloc);
+      const wasm::Func func =
+          wasm::Func::host(store(), core_type(lowering->sig.params, lowering->sig.results),
+                           lowered_call, lowering.get(), nullptr);
+      frame.core_funcs.push_back(func.as_extern());
+      out_.lowerings_.push_back(std::move(lowering));
+      return;
+    }
+    auto builtin = std::make_unique<ResourceBuiltin>();
+    builtin->frame = &frame;
+    if (auto* r = std::get_if<ResourcePtr>(&annotation)) builtin->resource = *r;
+    const std::vector<CoreKind> i32{CoreKind::kI32};
+    wasm::Func func(wasm::Handle{});
+    if (std::holds_alternative<CanonResourceNew>(canon)) {
+      func = wasm::Func::host(store(), core_type(i32, i32), resource_new, builtin.get(), nullptr);
+    } else if (std::holds_alternative<CanonResourceRep>(canon)) {
+      func = wasm::Func::host(store(), core_type(i32, i32), resource_rep, builtin.get(), nullptr);
+    } else if (std::holds_alternative<CanonResourceDrop>(canon)) {
+      if (builtin->resource && builtin->resource->destructor) {
+        builtin->destructor = func_option(frame, *builtin->resource->destructor);
+      }
+      func = wasm::Func::host(store(), core_type(i32, {}), resource_drop, builtin.get(), nullptr);
+    } else {
+      fail("canonical built-in " + std::to_string(std::get<CanonBuiltin>(canon).opcode) +
+           " (component-model async) is not supported yet");
+    }
+    frame.core_funcs.push_back(func.as_extern());
+    out_.builtins_.push_back(std::move(builtin));
+  }
+
+  void define(Frame&, const ResolvedComponent&, const AnyType&, const auto*, const Start&) {
+    fail("component start functions are not supported");
+  }
+  void define(Frame&, const ResolvedComponent&, const AnyType&, const auto*, const Value&) {
+    fail("component value definitions are not supported");
+  }
+
+  // The host's implementation of a top-level import.
+  RuntimeItem host_item(const std::string& name, ExternKind kind, const AnyType& type) {
+    const HostImports& host = *pre_.host_;
+    if (kind == ExternKind::kFunc) {
+      auto fn = std::make_shared<ComponentFunction>();
+      fn->type = std::get<FunctionTypePtr>(type);
+      fn->host = host.find_function(name);
+      fn->import_name = name;
+      return fn;
+    }
+    if (kind != ExternKind::kInstance) return type;
+    const HostInterface* interface = host.find(name);
+    auto rt = std::make_shared<RuntimeInstance>();
+    for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(type)->exports) {
+      if (e.kind == ExternKind::kFunc) {
+        auto fn = std::make_shared<ComponentFunction>();
+        fn->type = std::get<FunctionTypePtr>(e.type);
+        if (interface != nullptr) {
+          auto it = interface->functions.find(e.name);
+          if (it != interface->functions.end()) fn->host = &it->second;
+        }
+        fn->import_name = name + "#" + e.name;
+        rt->exports.emplace_back(e.name, fn);
+      } else {
+        rt->exports.emplace_back(e.name, e.type);
+      }
+    }
+    return rt;
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation,
+              const std::vector<std::pair<std::string, RuntimeItem>>* args, const Import& import) {
+    if (args == nullptr) {
+      push(frame, host_item(import.name.name, import.type.kind, annotation));
+      return;
+    }
+    for (const auto& [name, item] : *args) {
+      if (name == import.name.name) {
+        push(frame, item);
+        return;
+      }
+    }
+    fail("nested component import \"" + import.name.name + "\" was not given");
+  }
+
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
+              const Export& e) {
+    RuntimeItem exported = item(frame, e.item);
+    push(frame, exported);
+    frame.exports.emplace_back(e.name.name, std::move(exported));
+  }
+
+  const ComponentPre& pre_;
+  ComponentInstance& out_;
+};
+
+// ---- ComponentPre ---------------------------------------------------------------------------
+
+namespace {
+
+void collect_modules(const Component& component, std::vector<ByteRange>& out) {
+  for (const Definition& d : component.definitions) {
+    if (auto* m = std::get_if<CoreModule>(&d)) out.push_back(m->bytes);
+    if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) collect_modules(**c, out);
+  }
+}
+
+}  // namespace
+
+ComponentPre::~ComponentPre() = default;
+
+const PreModule* ComponentPre::module_at(uint64_t offset) const {
+  auto it = std::lower_bound(modules_.begin(), modules_.end(), offset,
+                             [](const auto& m, uint64_t o) { return m->offset < o; });
+  return it != modules_.end() && (*it)->offset == offset ? it->get() : nullptr;
+}
+
+Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
+    wasm::Engine& engine, std::vector<uint8_t> bytes, const HostImports& host,
+    LinkOptions options) {
+  std::shared_ptr<ComponentPre> pre(new ComponentPre());
+  pre->bytes_ = std::move(bytes);
+  pre->host_ = &host;
+  auto decoded = decode(pre->bytes_);
+  if (!decoded) return "malformed component " + decoded.error().describe();
+  pre->component_ = std::move(decoded).value();
+  auto resolved = resolve_component(pre->component_);
+  if (!resolved) return "invalid component: " + resolved.error().message;
+  pre->resolved_ = std::move(resolved).value();
+
+  // Every import the host lacks, named at once.
+  for (const NamedItem& import : pre->resolved_.info.imports) {
+    if (import.kind == ExternKind::kFunc) {
+      if (!host.find_function(import.name)) pre->missing_.push_back(import.name);
+    } else if (import.kind == ExternKind::kInstance) {
+      const HostInterface* interface = host.find(import.name);
+      for (const auto& e :
+           std::get<std::shared_ptr<const InstanceTypeInfo>>(import.type)->exports) {
+        if (e.kind != ExternKind::kFunc) continue;
+        if (interface == nullptr || !interface->functions.count(e.name)) {
+          pre->missing_.push_back(import.name + "#" + e.name);
+        }
+      }
+    }
+  }
+  if (!pre->missing_.empty() && !options.trap_on_missing_imports) {
+    std::string message = "the host does not provide " + std::to_string(pre->missing_.size()) +
+                          " import(s) the component needs:";
+    for (const auto& name : pre->missing_)
+      message += "\n  " + name;
+    return message;
+  }
+  std::vector<ByteRange> ranges;
+  collect_modules(pre->component_, ranges);
+  for (const ByteRange& range : ranges) {
+    auto module = engine.compile({pre->bytes_.data() + range.offset, range.size});
+    if (!module) {
+      return "core module at byte offset " + std::to_string(range.offset) + ": " +
+             module.error().describe();
+    }
+    auto imports = module->imports();
+    pre->modules_.push_back(std::make_unique<PreModule>(
+        PreModule{range.offset, std::move(module).value(), std::move(imports)}));
+  }
+  std::sort(pre->modules_.begin(), pre->modules_.end(),
+            [](const auto& a, const auto& b) { return a->offset < b->offset; });
+
+  return std::shared_ptr<const ComponentPre>(std::move(pre));
+}
+
+Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiate(
+    wasm::Store& store) const {
+  std::unique_ptr<ComponentInstance> instance(new ComponentInstance(store.context()));
+  try {
+    Instantiator(*this, *instance).run(component_, resolved_, nullptr, nullptr);
+  } catch (const AbiTrap& trap) {
+    return wasm::Error(wasm::ErrorKind::kInstantiate, trap.message);
+  } catch (GuestError& error) {
+    return std::move(error.error);
+  }
+  return instance;
+}
+
+// ---- ComponentInstance ----------------------------------------------------------------------
+
+ComponentInstance::ComponentInstance(wasmtime_context* store) : store_(store) {}
+ComponentInstance::~ComponentInstance() = default;
+
+const ComponentFunction* ComponentInstance::function(std::string_view name) const {
+  for (const auto& [n, item] : frames_.front()->exports) {
+    if (n != name) continue;
+    if (auto* fn = std::get_if<std::shared_ptr<ComponentFunction>>(&item)) return fn->get();
+  }
+  return nullptr;
+}
+
+const ComponentFunction* ComponentInstance::function(std::string_view instance,
+                                                     std::string_view name) const {
+  for (const auto& [n, item] : frames_.front()->exports) {
+    if (n != instance) continue;
+    auto* rt = std::get_if<std::shared_ptr<RuntimeInstance>>(&item);
+    if (rt == nullptr) return nullptr;
+    const RuntimeItem* found = (*rt)->find(name);
+    if (found == nullptr) return nullptr;
+    auto* fn = std::get_if<std::shared_ptr<ComponentFunction>>(found);
+    return fn ? fn->get() : nullptr;
+  }
+  return nullptr;
+}
+
+const FunctionType& ComponentInstance::type_of(const ComponentFunction& function) const {
+  return *function.type;
+}
+
+std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
+                                             std::span<const Val> args) {
+  if (!fn.core) {
+    if (fn.host == nullptr) fail("the host does not provide the import " + fn.import_name);
+    HostCall call{store_, *this};
+    auto result = (*fn.host)(call, args);
+    if (!result) fail(fn.import_name + ": " + result.error());
+    return std::move(result).value();
+  }
+  Frame& frame = *fn.frame;
+  if (!frame.may_enter) fail("cannot enter a component instance that is already running");
+  std::vector<uint32_t> lent;
+  CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, &lent};
+  std::vector<wasm::RawValue> slots;
+  lower_params(cx, args, *fn.type, fn.sig, slots);
+  slots.resize(std::max(slots.size(), fn.sig.results.size()));
+
+  frame.may_enter = false;
+  auto called = fn.core->call_raw(store_, slots);
+  frame.may_enter = true;
+  if (!called) throw GuestError{std::move(called).error()};
+
+  std::optional<Val> result = lift_result(
+      cx, std::span<const wasm::RawValue>(slots.data(), fn.sig.results.size()), *fn.type, fn.sig);
+  if (fn.post_return) {
+    frame.may_leave = false;
+    auto post = fn.post_return->call_raw(store_, std::span(slots.data(), fn.sig.results.size()));
+    frame.may_leave = true;
+    if (!post) throw GuestError{std::move(post).error()};
+  }
+  for (uint32_t index : lent) {
+    if (frame.handles.get(index) != nullptr) {
+      fail("the callee returned without dropping borrowed handle " + std::to_string(index));
+    }
+  }
+  return result;
+}
+
+Result<std::optional<Val>, wasm::Error> ComponentInstance::call(const ComponentFunction& function,
+                                                                std::span<const Val> args) {
+  if (poisoned_) {
+    return wasm::Error(wasm::ErrorKind::kUsage,
+                       "this component instance trapped earlier and may not be called again");
+  }
+  try {
+    return invoke(function, args);
+  } catch (const AbiTrap& trap) {
+    poisoned_ = true;
+    return wasm::Error(wasm::ErrorKind::kTrap, trap.message);
+  } catch (GuestError& error) {
+    poisoned_ = true;
+    return std::move(error.error);
+  }
+}
+
+}  // namespace gyre::component

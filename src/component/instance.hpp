@@ -1,0 +1,103 @@
+// Instantiating components and calling them.
+//
+// A ComponentPre is made once per component (per app): it decodes the binary, resolves its
+// types, compiles every core module (through the engine's compile cache) and checks that
+// the host provides every import. ComponentPre::instantiate then only walks the
+// definitions to build the core instances in a fresh Store: the per-request part.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "component/host_imports.hpp"
+#include "component/model.hpp"
+#include "component/types.hpp"
+#include "component/value.hpp"
+#include "wasm/engine.hpp"
+#include "wasm/error.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::component {
+
+class ComponentInstance;
+struct ComponentFunction;
+struct PreModule;
+
+struct LinkOptions {
+  // Imports the host does not provide become functions that trap when called, instead
+  // of failing the link (for components that import more than they use).
+  bool trap_on_missing_imports = false;
+};
+
+class ComponentPre {
+ public:
+  static Result<std::shared_ptr<const ComponentPre>, std::string> create(wasm::Engine& engine,
+                                                                         std::vector<uint8_t> bytes,
+                                                                         const HostImports& host,
+                                                                         LinkOptions options = {});
+  ~ComponentPre();
+
+  Result<std::unique_ptr<ComponentInstance>, wasm::Error> instantiate(wasm::Store& store) const;
+
+  const ComponentTypeInfo& types() const { return resolved_.info; }
+  // Imports the host does not provide (empty unless trap_on_missing_imports).
+  const std::vector<std::string>& missing_imports() const { return missing_; }
+
+ private:
+  friend class Instantiator;
+  ComponentPre() = default;
+
+  std::vector<uint8_t> bytes_;
+  Component component_;
+  ResolvedComponent resolved_;
+  std::vector<std::unique_ptr<PreModule>> modules_;  // by the module's byte offset, sorted
+  const HostImports* host_ = nullptr;
+  std::vector<std::string> missing_;
+
+  const PreModule* module_at(uint64_t offset) const;
+};
+
+struct Frame;
+
+// A component instance living in one Store. Destroy it before the Store, and do not use
+// it from two threads at once.
+class ComponentInstance {
+ public:
+  ~ComponentInstance();
+
+  // An exported function: a top-level one ("greet"), or one of an exported instance
+  // ("wasi:http/incoming-handler@0.2.3", "handle").
+  const ComponentFunction* function(std::string_view name) const;
+  const ComponentFunction* function(std::string_view instance, std::string_view name) const;
+  const FunctionType& type_of(const ComponentFunction& function) const;
+
+  // Calls a function: arguments are lowered into the guest, the result is lifted out, and
+  // post-return runs. A trap in the guest or an ABI violation is an Error, and the
+  // instance must not be called again after one (as the canonical ABI requires).
+  Result<std::optional<Val>, wasm::Error> call(const ComponentFunction& function,
+                                               std::span<const Val> args);
+
+  wasmtime_context* store() const { return store_; }
+
+ private:
+  friend class Instantiator;
+  friend class ComponentPre;
+  friend struct Lowering;
+  explicit ComponentInstance(wasmtime_context* store);
+
+  std::optional<Val> invoke(const ComponentFunction& function, std::span<const Val> args);
+
+  wasmtime_context* store_;
+  bool poisoned_ = false;
+  std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
+  std::vector<std::unique_ptr<struct Lowering>> lowerings_;
+  std::vector<std::unique_ptr<struct ResourceBuiltin>> builtins_;
+};
+
+}  // namespace gyre::component
