@@ -1,6 +1,7 @@
 #include "component/instance.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <variant>
 
 #include "component/abi.hpp"
@@ -10,6 +11,7 @@
 #include "wasm/caller.hpp"
 #include "wasm/func.hpp"
 #include "wasm/instance.hpp"
+#include "wasm/linker.hpp"
 #include "wasm/memory.hpp"
 #include "wasm/module.hpp"
 
@@ -91,26 +93,48 @@ struct Frame {
   std::vector<std::pair<std::string, RuntimeItem>> exports;
 };
 
-// A guest's call of a component function through canon lower.
+// What every instance shares about one canon lower or resource built-in.
+struct CanonPlan {
+  enum Kind { kLower, kResourceNew, kResourceDrop, kResourceRep } kind;
+  uint32_t id;
+  std::string name;  // under which the plan's core function is defined in Plan::linker
+  FunctionTypePtr type;  // lower: the lowered function's type
+  FlatSignature sig;     // lower: its core signature
+  StringEncoding encoding = StringEncoding::kUtf8;
+  ResourcePtr resource;  // resource built-ins
+};
+
+// A guest's call of a component function through canon lower, in one store.
 struct Lowering {
-  ComponentInstance* instance;
-  Frame* caller;
+  const CanonPlan* plan = nullptr;
+  ComponentInstance* instance = nullptr;
+  Frame* caller = nullptr;
   std::shared_ptr<ComponentFunction> target;
-  FunctionTypePtr type;
-  FlatSignature sig;
-  StringEncoding encoding;
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
 
-  std::optional<Val> call_target(std::span<const Val> args) {
-    return instance->invoke(*target, args);
-  }
+  std::optional<Val> call_target(std::span<const Val> args) { return instance->invoke(*target, args); }
 };
 
 struct ResourceBuiltin {
-  Frame* frame;
-  ResourcePtr resource;
+  const CanonPlan* plan = nullptr;
+  Frame* frame = nullptr;
   std::optional<wasm::Func> destructor;
+};
+
+// The per-store state of one plan.
+struct CanonSlot {
+  bool used = false;
+  Lowering lowering;
+  ResourceBuiltin builtin;
+};
+
+struct Plan {
+  explicit Plan(wasm::Engine& engine) : linker(engine) {}
+  wasm::Linker linker;
+  std::vector<std::unique_ptr<CanonPlan>> canon;
+  std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
+  std::unordered_map<const void*, RuntimeItem> host_items;     // by top-level Import address
 };
 
 namespace {
@@ -171,16 +195,16 @@ std::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
 
 namespace {
 
-wasm::HostResult lowered_call(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
-  auto* lowering = static_cast<Lowering*>(env);
+wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
+                              std::span<wasm::RawValue> slots) {
+  const CanonPlan& plan = *lowering.plan;
   try {
-    if (!lowering->caller->may_leave) fail("a component may not call imports during post-return");
-    CanonContext cx{caller.context(),  lowering->encoding,         lowering->memory,
-                    lowering->realloc, &lowering->caller->handles, nullptr};
-    std::vector<Val> args = lift_params(cx, slots.subspan(0, lowering->sig.params.size()),
-                                        *lowering->type, lowering->sig);
-    std::optional<Val> result = lowering->call_target(args);
-    lower_result(cx, result, *lowering->type, lowering->sig, slots);
+    if (!lowering.caller->may_leave) fail("a component may not call imports during post-return");
+    CanonContext cx{caller.context(), plan.encoding, lowering.memory, lowering.realloc,
+                    &lowering.caller->handles, nullptr};
+    std::vector<Val> args = lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig);
+    std::optional<Val> result = lowering.call_target(args);
+    lower_result(cx, result, *plan.type, plan.sig, slots);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
     return wasm::HostTrap{trap.message};
@@ -189,43 +213,98 @@ wasm::HostResult lowered_call(void* env, wasm::Caller& caller, std::span<wasm::R
   }
 }
 
-wasm::HostResult resource_new(void* env, wasm::Caller&, std::span<wasm::RawValue> slots) {
-  auto* b = static_cast<ResourceBuiltin*>(env);
-  auto index =
-      b->frame->handles.add(HandleEntry{b->resource, static_cast<uint32_t>(slots[0].i32), true, 0});
-  if (!index) return wasm::HostTrap{"resource.new: the handle table is full"};
-  slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(*index));
-  return std::nullopt;
-}
-
-wasm::HostResult resource_rep(void* env, wasm::Caller&, std::span<wasm::RawValue> slots) {
-  auto* b = static_cast<ResourceBuiltin*>(env);
+wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+  const CanonPlan& plan = *b.plan;
   const auto index = static_cast<uint32_t>(slots[0].i32);
-  HandleEntry* entry = b->frame->handles.get(index);
-  if (entry == nullptr || entry->resource != b->resource) {
-    return wasm::HostTrap{"resource.rep: " + std::to_string(index) +
-                          " is not a handle of this resource"};
+  if (plan.kind == CanonPlan::kResourceNew) {
+    auto added = b.frame->handles.add(HandleEntry{plan.resource, index, true, 0});
+    if (!added) return wasm::HostTrap{"resource.new: the handle table is full"};
+    slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(*added));
+    return std::nullopt;
   }
-  slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(entry->rep));
-  return std::nullopt;
-}
-
-wasm::HostResult resource_drop(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
-  auto* b = static_cast<ResourceBuiltin*>(env);
-  const auto index = static_cast<uint32_t>(slots[0].i32);
-  HandleEntry* entry = b->frame->handles.get(index);
-  if (entry == nullptr || entry->resource != b->resource) {
-    return wasm::HostTrap{"resource.drop: " + std::to_string(index) +
-                          " is not a handle of this resource"};
+  HandleEntry* entry = b.frame->handles.get(index);
+  if (entry == nullptr || entry->resource != plan.resource) {
+    return wasm::HostTrap{"resource handle " + std::to_string(index) + " is not a handle of this resource"};
+  }
+  if (plan.kind == CanonPlan::kResourceRep) {
+    slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(entry->rep));
+    return std::nullopt;
   }
   if (entry->lends != 0) return wasm::HostTrap{"resource.drop: handle is still lent out"};
-  const HandleEntry dropped = *b->frame->handles.remove(index);
-  if (dropped.own && b->destructor) {
+  const HandleEntry dropped = *b.frame->handles.remove(index);
+  if (dropped.own && b.destructor) {
     wasm::RawValue arg[1] = {wasm::RawValue::from_i32(static_cast<int32_t>(dropped.rep))};
-    auto called = b->destructor->call_raw(caller.context(), arg);
+    auto called = b.destructor->call_raw(caller.context(), arg);
     if (!called) return wasm::HostTrap{"resource destructor trapped: " + called.error().describe()};
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+// Entry points for core functions made from plans. Defined once in the plan's Linker, they
+// find their per-store state through the Store's data (the ComponentInstance); made per
+// store (the rare second instantiation of a nested component), they carry it directly.
+struct CanonCalls {
+  static CanonSlot& slot(wasm::Caller& caller, const CanonPlan& plan) {
+    return *static_cast<ComponentInstance*>(caller.data())->slots_[plan.id];
+  }
+  static wasm::HostResult shared(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+    const auto& plan = *static_cast<const CanonPlan*>(env);
+    CanonSlot& s = slot(caller, plan);
+    if (plan.kind == CanonPlan::kLower) return run_lowering(s.lowering, caller, slots);
+    return run_builtin(s.builtin, caller, slots);
+  }
+  static wasm::HostResult lowering(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+    return run_lowering(*static_cast<Lowering*>(env), caller, slots);
+  }
+  static wasm::HostResult builtin(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+    return run_builtin(*static_cast<ResourceBuiltin*>(env), caller, slots);
+  }
+};
+
+namespace {
+
+wasm::FuncType core_signature(const CanonPlan& plan) {
+  const std::vector<CoreKind> i32{CoreKind::kI32};
+  switch (plan.kind) {
+    case CanonPlan::kLower:
+      return core_type(plan.sig.params, plan.sig.results);
+    case CanonPlan::kResourceDrop:
+      return core_type(i32, {});
+    default:
+      return core_type(i32, i32);
+  }
+}
+
+// The host's implementation of a top-level import.
+RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKind kind,
+                    const AnyType& type) {
+  if (kind == ExternKind::kFunc) {
+    auto fn = std::make_shared<ComponentFunction>();
+    fn->type = std::get<FunctionTypePtr>(type);
+    fn->host = host.find_function(name);
+    fn->import_name = name;
+    return fn;
+  }
+  if (kind != ExternKind::kInstance) return type;
+  const HostInterface* interface = host.find(name);
+  auto rt = std::make_shared<RuntimeInstance>();
+  for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(type)->exports) {
+    if (e.kind == ExternKind::kFunc) {
+      auto fn = std::make_shared<ComponentFunction>();
+      fn->type = std::get<FunctionTypePtr>(e.type);
+      if (interface != nullptr) {
+        auto it = interface->functions.find(e.name);
+        if (it != interface->functions.end()) fn->host = &it->second;
+      }
+      fn->import_name = name + "#" + e.name;
+      rt->exports.emplace_back(e.name, fn);
+    } else {
+      rt->exports.emplace_back(e.name, e.type);
+    }
+  }
+  return rt;
 }
 
 }  // namespace
@@ -418,44 +497,49 @@ class Instantiator {
       frame.funcs.push_back(std::move(fn));
       return;
     }
-    if (auto* lower = std::get_if<CanonLower>(&canon)) {
-      if (lower->options.async) fail("async lowers are not supported yet");
-      auto lowering = std::make_unique<Lowering>();
-      lowering->instance = &out_;
-      lowering->caller = &frame;
-      lowering->target = at(frame.funcs, lower->func, "func");
-      lowering->type = std::get<FunctionTypePtr>(annotation);
-      lowering->sig = flatten_function(*lowering->type, AbiContext::kLower);
-      lowering->encoding = lower->options.string_encoding;
-      if (lower->options.memory) lowering->memory = memory_option(frame, lower->options);
-      if (lower->options.realloc) lowering->realloc = func_option(frame, *lower->options.realloc);
-      const wasm::Func func =
-          wasm::Func::host(store(), core_type(lowering->sig.params, lowering->sig.results),
-                           lowered_call, lowering.get(), nullptr);
-      frame.core_funcs.push_back(func.as_extern());
-      out_.lowerings_.push_back(std::move(lowering));
-      return;
-    }
-    auto builtin = std::make_unique<ResourceBuiltin>();
-    builtin->frame = &frame;
-    if (auto* r = std::get_if<ResourcePtr>(&annotation)) builtin->resource = *r;
-    const std::vector<CoreKind> i32{CoreKind::kI32};
-    wasm::Func func(wasm::Handle{});
-    if (std::holds_alternative<CanonResourceNew>(canon)) {
-      func = wasm::Func::host(store(), core_type(i32, i32), resource_new, builtin.get(), nullptr);
-    } else if (std::holds_alternative<CanonResourceRep>(canon)) {
-      func = wasm::Func::host(store(), core_type(i32, i32), resource_rep, builtin.get(), nullptr);
-    } else if (std::holds_alternative<CanonResourceDrop>(canon)) {
-      if (builtin->resource && builtin->resource->destructor) {
-        builtin->destructor = func_option(frame, *builtin->resource->destructor);
-      }
-      func = wasm::Func::host(store(), core_type(i32, {}), resource_drop, builtin.get(), nullptr);
-    } else {
+    auto found = pre_.plan_->canon_of.find(&canon);
+    if (found == pre_.plan_->canon_of.end()) {
       fail("canonical built-in " + std::to_string(std::get<CanonBuiltin>(canon).opcode) +
            " (component-model async) is not supported yet");
     }
-    frame.core_funcs.push_back(func.as_extern());
-    out_.builtins_.push_back(std::move(builtin));
+    const CanonPlan& plan = *found->second;
+    auto& slot = out_.slots_[plan.id];
+    const bool shared = !slot;  // the first use in this store goes through the Linker
+    if (!slot) slot = std::make_unique<CanonSlot>();
+    auto state = shared ? slot.get() : own_slot();
+    if (auto* lower = std::get_if<CanonLower>(&canon)) {
+      if (lower->options.async) fail("async lowers are not supported yet");
+      Lowering& l = state->lowering;
+      l.plan = &plan;
+      l.instance = &out_;
+      l.caller = &frame;
+      l.target = at(frame.funcs, lower->func, "func");
+      if (lower->options.memory) l.memory = memory_option(frame, lower->options);
+      if (lower->options.realloc) l.realloc = func_option(frame, *lower->options.realloc);
+    } else {
+      ResourceBuiltin& b = state->builtin;
+      b.plan = &plan;
+      b.frame = &frame;
+      if (plan.kind == CanonPlan::kResourceDrop && plan.resource && plan.resource->destructor) {
+        b.destructor = func_option(frame, *plan.resource->destructor);
+      }
+    }
+    if (shared) {
+      frame.core_funcs.push_back(*pre_.plan_->linker.get(store(), "gyre:canon", plan.name));
+    } else {
+      const bool lowering = plan.kind == CanonPlan::kLower;
+      void* env = lowering ? static_cast<void*>(&state->lowering) : static_cast<void*>(&state->builtin);
+      frame.core_funcs.push_back(wasm::Func::host(store(), core_signature(plan),
+                                                  lowering ? CanonCalls::lowering : CanonCalls::builtin,
+                                                  env, nullptr)
+                                     .as_extern());
+    }
+  }
+
+  // State for a plan used a second time in one store, kept beside the slots.
+  CanonSlot* own_slot() {
+    out_.extra_slots_.push_back(std::make_unique<CanonSlot>());
+    return out_.extra_slots_.back().get();
   }
 
   void define(Frame&, const ResolvedComponent&, const AnyType&, const auto*, const Start&) {
@@ -465,40 +549,10 @@ class Instantiator {
     fail("component value definitions are not supported");
   }
 
-  // The host's implementation of a top-level import.
-  RuntimeItem host_item(const std::string& name, ExternKind kind, const AnyType& type) {
-    const HostImports& host = *pre_.host_;
-    if (kind == ExternKind::kFunc) {
-      auto fn = std::make_shared<ComponentFunction>();
-      fn->type = std::get<FunctionTypePtr>(type);
-      fn->host = host.find_function(name);
-      fn->import_name = name;
-      return fn;
-    }
-    if (kind != ExternKind::kInstance) return type;
-    const HostInterface* interface = host.find(name);
-    auto rt = std::make_shared<RuntimeInstance>();
-    for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(type)->exports) {
-      if (e.kind == ExternKind::kFunc) {
-        auto fn = std::make_shared<ComponentFunction>();
-        fn->type = std::get<FunctionTypePtr>(e.type);
-        if (interface != nullptr) {
-          auto it = interface->functions.find(e.name);
-          if (it != interface->functions.end()) fn->host = &it->second;
-        }
-        fn->import_name = name + "#" + e.name;
-        rt->exports.emplace_back(e.name, fn);
-      } else {
-        rt->exports.emplace_back(e.name, e.type);
-      }
-    }
-    return rt;
-  }
-
   void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation,
               const std::vector<std::pair<std::string, RuntimeItem>>* args, const Import& import) {
     if (args == nullptr) {
-      push(frame, host_item(import.name.name, import.type.kind, annotation));
+      push(frame, pre_.plan_->host_items.at(&import));
       return;
     }
     for (const auto& [name, item] : *args) {
@@ -524,6 +578,40 @@ class Instantiator {
 // ---- ComponentPre ---------------------------------------------------------------------------
 
 namespace {
+
+// One plan per canon lower and resource built-in, in every nested component too.
+void collect_plans(const Component& component, const ResolvedComponent& resolved, Plan& plan) {
+  size_t nested = 0;
+  for (size_t i = 0; i < component.definitions.size(); ++i) {
+    const Definition& d = component.definitions[i];
+    if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) {
+      collect_plans(**c, *resolved.nested.at(nested++), plan);
+      continue;
+    }
+    const auto* canon = std::get_if<Canon>(&d);
+    if (canon == nullptr || std::holds_alternative<CanonLift>(*canon) ||
+        std::holds_alternative<CanonBuiltin>(*canon)) {
+      continue;
+    }
+    auto p = std::make_unique<CanonPlan>();
+    p->id = static_cast<uint32_t>(plan.canon.size());
+    p->name = std::to_string(p->id);
+    const AnyType& annotation = resolved.definition_types[i];
+    if (auto* lower = std::get_if<CanonLower>(canon)) {
+      p->kind = CanonPlan::kLower;
+      p->type = std::get<FunctionTypePtr>(annotation);
+      p->sig = flatten_function(*p->type, AbiContext::kLower);
+      p->encoding = lower->options.string_encoding;
+    } else {
+      p->kind = std::holds_alternative<CanonResourceNew>(*canon)    ? CanonPlan::kResourceNew
+                : std::holds_alternative<CanonResourceDrop>(*canon) ? CanonPlan::kResourceDrop
+                                                                    : CanonPlan::kResourceRep;
+      p->resource = std::get<ResourcePtr>(annotation);
+    }
+    plan.canon_of[canon] = p.get();
+    plan.canon.push_back(std::move(p));
+  }
+}
 
 void collect_modules(const Component& component, std::vector<ByteRange>& out) {
   for (const Definition& d : component.definitions) {
@@ -592,12 +680,29 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
   std::sort(pre->modules_.begin(), pre->modules_.end(),
             [](const auto& a, const auto& b) { return a->offset < b->offset; });
 
+  pre->plan_ = std::make_unique<Plan>(engine);
+  Plan& plan = *pre->plan_;
+  collect_plans(pre->component_, pre->resolved_, plan);
+  for (const auto& p : plan.canon) {
+    auto defined = plan.linker.define("gyre:canon", p->name, core_signature(*p), CanonCalls::shared,
+                                      p.get(), nullptr);
+    if (!defined) return "cannot define a canonical function: " + defined.error().describe();
+  }
+  for (size_t i = 0; i < pre->component_.definitions.size(); ++i) {
+    if (auto* import = std::get_if<Import>(&pre->component_.definitions[i])) {
+      plan.host_items.emplace(import, host_item(host, import->name.name, import->type.kind,
+                                                pre->resolved_.definition_types[i]));
+    }
+  }
+
   return std::shared_ptr<const ComponentPre>(std::move(pre));
 }
 
 Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiate(
     wasm::Store& store) const {
   std::unique_ptr<ComponentInstance> instance(new ComponentInstance(store.context()));
+  store.set_data(instance.get());
+  instance->slots_.resize(plan_->canon.size());
   try {
     Instantiator(*this, *instance).run(component_, resolved_, nullptr, nullptr);
   } catch (const AbiTrap& trap) {

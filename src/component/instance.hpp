@@ -59,6 +59,9 @@ class ComponentPre {
   std::vector<std::unique_ptr<PreModule>> modules_;  // by the module's byte offset, sorted
   const HostImports* host_ = nullptr;
   std::vector<std::string> missing_;
+  // Everything about canon definitions and host imports that is the same for every
+  // instance: worked out once here so instantiate() only allocates per-store state.
+  std::unique_ptr<struct Plan> plan_;
 
   const PreModule* module_at(uint64_t offset) const;
 };
@@ -85,19 +88,27 @@ class ComponentInstance {
 
   wasmtime_context* store() const { return store_; }
 
+  // The embedder's per-store state, for host functions (HostCall::instance). The
+  // instance itself occupies the Store's data slot.
+  void* user_data() const { return user_data_; }
+  void set_user_data(void* data) { user_data_ = data; }
+
  private:
   friend class Instantiator;
   friend class ComponentPre;
   friend struct Lowering;
+  friend struct CanonCalls;
   explicit ComponentInstance(wasmtime_context* store);
 
   std::optional<Val> invoke(const ComponentFunction& function, std::span<const Val> args);
 
   wasmtime_context* store_;
+  void* user_data_ = nullptr;
   bool poisoned_ = false;
   std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
-  std::vector<std::unique_ptr<struct Lowering>> lowerings_;
-  std::vector<std::unique_ptr<struct ResourceBuiltin>> builtins_;
+  // Per-store state of each canon lower and resource built-in, by plan id.
+  std::vector<std::unique_ptr<struct CanonSlot>> slots_;
+  std::vector<std::unique_ptr<struct CanonSlot>> extra_slots_;  // plans used twice in one store
 };
 
 }  // namespace gyre::component

@@ -24,6 +24,16 @@ Result<void> Linker::define(std::string_view module, std::string_view name, cons
   return {};
 }
 
+std::optional<Extern> Linker::get(wasmtime_context* context, std::string_view module,
+                                  std::string_view name) const {
+  wasmtime_extern_t item;
+  if (!wasmtime_linker_get(raw_, context, module.data(), module.size(), name.data(), name.size(),
+                           &item)) {
+    return std::nullopt;
+  }
+  return glue::from_wasmtime(item);
+}
+
 Result<InstancePre> Linker::prepare(const Module& module) const {
   wasmtime_instance_pre_t* pre = nullptr;
   if (wasmtime_error_t* error = wasmtime_linker_instantiate_pre(raw_, module.raw(), &pre)) {

@@ -45,6 +45,11 @@ class Linker {
         owned, [](void* env) { delete static_cast<Fn*>(env); });
   }
 
+  // A function defined here, as an extern of `context`'s store. The function's type was
+  // registered once, at definition; this only makes the store's handle for it.
+  std::optional<Extern> get(wasmtime_context* context, std::string_view module,
+                            std::string_view name) const;
+
   // Resolves every import of `module` now; a missing or mistyped import is a kLink error
   // naming it.
   Result<InstancePre> prepare(const Module& module) const;

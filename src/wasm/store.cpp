@@ -30,6 +30,11 @@ Store::~Store() {
   wasmtime_store_delete(store_);
 }
 
+void Store::set_data(void* data) {
+  data_ = data;
+  wasmtime_context_set_data(context_, data);
+}
+
 void Store::set_deadline(std::chrono::nanoseconds from_now) {
   if (!engine_.config().epoch_interruption) return;
   wasmtime_context_set_epoch_deadline(context_, engine_.ticks_for(from_now));

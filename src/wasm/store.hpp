@@ -31,6 +31,8 @@ class Store {
   uint64_t memory_limit() const { return memory_limit_; }
 
   void* data() const { return data_; }
+  // Replaces the per-store state host functions see through Caller::data().
+  void set_data(void* data);
   wasmtime_context* context() const { return context_; }
 
  private:
