@@ -4,6 +4,7 @@
 //   build/bench/instantiate_bench --benchmark_repetitions=10 --benchmark_report_aggregates_only
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -24,6 +25,10 @@ wasm::Engine& engine() {
   static auto instance = [] {
     wasm::EngineConfig config;
     config.cache_dir = GYRE_BENCH_COMPILE_CACHE;
+    if (const char* keep = std::getenv("GYRE_KEEP_RESIDENT"))
+      config.pool_keep_resident_bytes = std::stoull(keep);
+    if (const char* batch = std::getenv("GYRE_DECOMMIT_BATCH"))
+      config.pool_decommit_batch = std::stoul(batch);
     return std::move(wasm::Engine::create(config)).value();
   }();
   return *instance;

@@ -97,7 +97,7 @@ struct Frame {
 struct CanonPlan {
   enum Kind { kLower, kResourceNew, kResourceDrop, kResourceRep } kind;
   uint32_t id;
-  std::string name;  // under which the plan's core function is defined in Plan::linker
+  std::string name;      // under which the plan's core function is defined in Plan::linker
   FunctionTypePtr type;  // lower: the lowered function's type
   FlatSignature sig;     // lower: its core signature
   StringEncoding encoding = StringEncoding::kUtf8;
@@ -113,7 +113,9 @@ struct Lowering {
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
 
-  std::optional<Val> call_target(std::span<const Val> args) { return instance->invoke(*target, args); }
+  std::optional<Val> call_target(std::span<const Val> args) {
+    return instance->invoke(*target, args);
+  }
 };
 
 struct ResourceBuiltin {
@@ -200,9 +202,10 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
   const CanonPlan& plan = *lowering.plan;
   try {
     if (!lowering.caller->may_leave) fail("a component may not call imports during post-return");
-    CanonContext cx{caller.context(), plan.encoding, lowering.memory, lowering.realloc,
+    CanonContext cx{caller.context(),          plan.encoding, lowering.memory, lowering.realloc,
                     &lowering.caller->handles, nullptr};
-    std::vector<Val> args = lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig);
+    std::vector<Val> args =
+        lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig);
     std::optional<Val> result = lowering.call_target(args);
     lower_result(cx, result, *plan.type, plan.sig, slots);
     return std::nullopt;
@@ -213,7 +216,8 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
   }
 }
 
-wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
+                             std::span<wasm::RawValue> slots) {
   const CanonPlan& plan = *b.plan;
   const auto index = static_cast<uint32_t>(slots[0].i32);
   if (plan.kind == CanonPlan::kResourceNew) {
@@ -224,7 +228,8 @@ wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller, std::span
   }
   HandleEntry* entry = b.frame->handles.get(index);
   if (entry == nullptr || entry->resource != plan.resource) {
-    return wasm::HostTrap{"resource handle " + std::to_string(index) + " is not a handle of this resource"};
+    return wasm::HostTrap{"resource handle " + std::to_string(index) +
+                          " is not a handle of this resource"};
   }
   if (plan.kind == CanonPlan::kResourceRep) {
     slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(entry->rep));
@@ -255,10 +260,12 @@ struct CanonCalls {
     if (plan.kind == CanonPlan::kLower) return run_lowering(s.lowering, caller, slots);
     return run_builtin(s.builtin, caller, slots);
   }
-  static wasm::HostResult lowering(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+  static wasm::HostResult lowering(void* env, wasm::Caller& caller,
+                                   std::span<wasm::RawValue> slots) {
     return run_lowering(*static_cast<Lowering*>(env), caller, slots);
   }
-  static wasm::HostResult builtin(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
+  static wasm::HostResult builtin(void* env, wasm::Caller& caller,
+                                  std::span<wasm::RawValue> slots) {
     return run_builtin(*static_cast<ResourceBuiltin*>(env), caller, slots);
   }
 };
@@ -279,7 +286,7 @@ wasm::FuncType core_signature(const CanonPlan& plan) {
 
 // The host's implementation of a top-level import.
 RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKind kind,
-                    const AnyType& type) {
+                      const AnyType& type) {
   if (kind == ExternKind::kFunc) {
     auto fn = std::make_shared<ComponentFunction>();
     fn->type = std::get<FunctionTypePtr>(type);
@@ -528,11 +535,12 @@ class Instantiator {
       frame.core_funcs.push_back(*pre_.plan_->linker.get(store(), "gyre:canon", plan.name));
     } else {
       const bool lowering = plan.kind == CanonPlan::kLower;
-      void* env = lowering ? static_cast<void*>(&state->lowering) : static_cast<void*>(&state->builtin);
-      frame.core_funcs.push_back(wasm::Func::host(store(), core_signature(plan),
-                                                  lowering ? CanonCalls::lowering : CanonCalls::builtin,
-                                                  env, nullptr)
-                                     .as_extern());
+      void* env =
+          lowering ? static_cast<void*>(&state->lowering) : static_cast<void*>(&state->builtin);
+      frame.core_funcs.push_back(
+          wasm::Func::host(store(), core_signature(plan),
+                           lowering ? CanonCalls::lowering : CanonCalls::builtin, env, nullptr)
+              .as_extern());
     }
   }
 

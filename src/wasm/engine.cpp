@@ -32,6 +32,11 @@ wasm_config_t* make_config(const EngineConfig& config) {
     wasmtime_pooling_allocation_config_total_tables_set(pool, config.pool_instances);
     wasmtime_pooling_allocation_config_total_stacks_set(pool, config.pool_instances);
     wasmtime_pooling_allocation_config_max_memory_size_set(pool, config.pool_max_memory_bytes);
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(
+        pool, config.pool_keep_resident_bytes);
+    wasmtime_pooling_allocation_config_table_keep_resident_set(pool,
+                                                               config.pool_keep_resident_bytes);
+    wasmtime_pooling_allocation_config_decommit_batch_size_set(pool, config.pool_decommit_batch);
     wasmtime_pooling_allocation_strategy_set(raw, pool);
     wasmtime_pooling_allocation_config_delete(pool);
   }

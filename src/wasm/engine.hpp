@@ -27,6 +27,12 @@ struct EngineConfig {
   bool pooling = true;
   uint32_t pool_instances = 1000;               // concurrent core instances (and memories)
   uint64_t pool_max_memory_bytes = 4ull << 30;  // per linear memory
+  // Bytes of each linear memory and table kept mapped when an instance ends, reset with
+  // memset rather than returned to the kernel: madvise on a multi-threaded process costs
+  // a TLB shootdown on every core, more than zeroing a few small pages.
+  uint64_t pool_keep_resident_bytes = 64 << 10;
+  // Slots whose memory is returned to the kernel together, one shootdown for the batch.
+  uint32_t pool_decommit_batch = 32;
 
   // Deadlines are enforced by epoch interruption; the clock ticks every epoch_tick.
   bool epoch_interruption = true;
