@@ -1,6 +1,5 @@
 # Fixture components, built from fixtures/ by fixtures/build.sh into the build tree (each
 # cached by content outside it, so an unchanged fixture costs a hard link).
-set(GYRE_CACHE "$ENV{HOME}/.cache/gyre" CACHE PATH "Gyre's cache folder (engine, toolchains, fixtures)")
 set(GYRE_FIXTURE_DIR ${CMAKE_BINARY_DIR}/fixtures)
 set(GYRE_WASM_TOOLS ${GYRE_CACHE}/toolchain/cargo/bin/wasm-tools)
 add_custom_target(fixtures ALL
