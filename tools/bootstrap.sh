@@ -34,7 +34,7 @@ step_packages() {
 step_engine() {
   local dir; dir=$(engine_dir)
   if [ -f "$dir/stamp" ]; then say "engine: cached at $dir"; return; fi
-  say "engine: building Wasmtime $WASMTIME_VERSION C API (first time only, ~15 minutes on 2 cores)"
+  say "engine: building Wasmtime $WASMTIME_VERSION C API (first time only, a few minutes)"
   local tmp="$dir.partial"
   rm -rf "$tmp"; mkdir -p "$tmp/lib" "$tmp/include"
   GYRE_ENGINE_INCLUDE_OUT="$tmp/include" CARGO_TARGET_DIR="$GYRE_CACHE/engine/target" \

@@ -30,8 +30,13 @@ struct HostCall {
 using HostFunction =
     std::function<Result<std::optional<Val>, std::string>(HostCall&, std::span<const Val>)>;
 
+// Called when a guest drops its last owned handle to a resource the host implements
+// (one the component imports); `rep` is the representation the host lowered it with.
+using HostResourceDrop = std::function<void(HostCall&, uint32_t rep)>;
+
 struct HostInterface {
   std::map<std::string, HostFunction, std::less<>> functions;
+  std::map<std::string, HostResourceDrop, std::less<>> resource_drops;  // by resource name
 };
 
 class HostImports {

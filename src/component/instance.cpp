@@ -101,7 +101,8 @@ struct CanonPlan {
   FunctionTypePtr type;  // lower: the lowered function's type
   FlatSignature sig;     // lower: its core signature
   StringEncoding encoding = StringEncoding::kUtf8;
-  ResourcePtr resource;  // resource built-ins
+  ResourcePtr resource;                         // resource built-ins
+  const HostResourceDrop* host_drop = nullptr;  // resource.drop of a host resource
 };
 
 // A guest's call of a component function through canon lower, in one store.
@@ -241,6 +242,9 @@ wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
     wasm::RawValue arg[1] = {wasm::RawValue::from_i32(static_cast<int32_t>(dropped.rep))};
     auto called = b.destructor->call_raw(caller.context(), arg);
     if (!called) return wasm::HostTrap{"resource destructor trapped: " + called.error().describe()};
+  } else if (dropped.own && plan.host_drop != nullptr) {
+    HostCall call{caller.context(), *static_cast<ComponentInstance*>(caller.data())};
+    (*plan.host_drop)(call, dropped.rep);
   }
   return std::nullopt;
 }
@@ -587,13 +591,34 @@ class Instantiator {
 
 namespace {
 
+using HostDrops = std::unordered_map<const void*, const HostResourceDrop*>;
+
+// The host's drop callbacks, by the imported resource types they serve.
+HostDrops host_drops(const ComponentTypeInfo& info, const HostImports& host) {
+  HostDrops out;
+  for (const NamedItem& import : info.imports) {
+    if (import.kind != ExternKind::kInstance) continue;
+    const HostInterface* interface = host.find(import.name);
+    if (interface == nullptr) continue;
+    for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(import.type)->exports) {
+      auto* resource = std::get_if<ResourcePtr>(&e.type);
+      auto drop = interface->resource_drops.find(e.name);
+      if (resource != nullptr && drop != interface->resource_drops.end()) {
+        out[resource->get()] = &drop->second;
+      }
+    }
+  }
+  return out;
+}
+
 // One plan per canon lower and resource built-in, in every nested component too.
-void collect_plans(const Component& component, const ResolvedComponent& resolved, Plan& plan) {
+void collect_plans(const Component& component, const ResolvedComponent& resolved,
+                   const HostDrops& drops, Plan& plan) {
   size_t nested = 0;
   for (size_t i = 0; i < component.definitions.size(); ++i) {
     const Definition& d = component.definitions[i];
     if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) {
-      collect_plans(**c, *resolved.nested.at(nested++), plan);
+      collect_plans(**c, *resolved.nested.at(nested++), drops, plan);
       continue;
     }
     const auto* canon = std::get_if<Canon>(&d);
@@ -615,6 +640,8 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
                 : std::holds_alternative<CanonResourceDrop>(*canon) ? CanonPlan::kResourceDrop
                                                                     : CanonPlan::kResourceRep;
       p->resource = std::get<ResourcePtr>(annotation);
+      if (auto drop = drops.find(p->resource.get()); drop != drops.end())
+        p->host_drop = drop->second;
     }
     plan.canon_of[canon] = p.get();
     plan.canon.push_back(std::move(p));
@@ -690,7 +717,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
 
   pre->plan_ = std::make_unique<Plan>(engine);
   Plan& plan = *pre->plan_;
-  collect_plans(pre->component_, pre->resolved_, plan);
+  collect_plans(pre->component_, pre->resolved_, host_drops(pre->resolved_.info, host), plan);
   for (const auto& p : plan.canon) {
     auto defined = plan.linker.define("gyre:canon", p->name, core_signature(*p), CanonCalls::shared,
                                       p.get(), nullptr);
