@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "base/result.hpp"
+#include "component/types.hpp"
 #include "component/value.hpp"
 #include "wasm/wasmtime_fwd.hpp"
 
@@ -34,8 +35,13 @@ using HostFunction =
 // (one the component imports); `rep` is the representation the host lowered it with.
 using HostResourceDrop = std::function<void(HostCall&, uint32_t rep)>;
 
+// Checks a host function against the type the component declares for it; returns why
+// they differ, or nothing when they match.
+using SignatureCheck = std::function<std::optional<std::string>(const FunctionType&)>;
+
 struct HostInterface {
   std::map<std::string, HostFunction, std::less<>> functions;
+  std::map<std::string, SignatureCheck, std::less<>> signatures;        // typed functions only
   std::map<std::string, HostResourceDrop, std::less<>> resource_drops;  // by resource name
 };
 

@@ -693,6 +693,26 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
       }
     }
   }
+  // Typed host functions must have the signature the component declares.
+  std::vector<std::string> mismatches;
+  for (const NamedItem& import : pre->resolved_.info.imports) {
+    if (import.kind != ExternKind::kInstance) continue;
+    const HostInterface* interface = host.find(import.name);
+    if (interface == nullptr) continue;
+    for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(import.type)->exports) {
+      auto check = interface->signatures.find(e.name);
+      if (e.kind != ExternKind::kFunc || check == interface->signatures.end()) continue;
+      if (auto why = check->second(*std::get<FunctionTypePtr>(e.type))) {
+        mismatches.push_back(import.name + "#" + e.name + ": " + *why);
+      }
+    }
+  }
+  if (!mismatches.empty()) {
+    std::string message = "host functions do not match the component's imports:";
+    for (const auto& m : mismatches)
+      message += "\n  " + m;
+    return message;
+  }
   if (!pre->missing_.empty() && !options.trap_on_missing_imports) {
     std::string message = "the host does not provide " + std::to_string(pre->missing_.size()) +
                           " import(s) the component needs:";

@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.hpp"
@@ -93,6 +95,15 @@ class ComponentInstance {
   void* user_data() const { return user_data_; }
   void set_user_data(void* data) { user_data_ = data; }
 
+  // Host state that lives as long as this instance, one object per type, made on first
+  // use (resource tables of host-implemented resources, for example).
+  template <class T>
+  T& host_state() {
+    std::shared_ptr<void>& slot = host_state_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<T>();
+    return *static_cast<T*>(slot.get());
+  }
+
  private:
   friend class Instantiator;
   friend class ComponentPre;
@@ -104,6 +115,7 @@ class ComponentInstance {
 
   wasmtime_context* store_;
   void* user_data_ = nullptr;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> host_state_;
   bool poisoned_ = false;
   std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
   // Per-store state of each canon lower and resource built-in, by plan id.

@@ -65,6 +65,11 @@ class Printer {
       learn(item);
   }
 
+  std::string structure(const ValueType& type) const {
+    return expr(std::shared_ptr<const ValueType>(&type, [](const ValueType*) {}), false);
+  }
+  std::string signature(const FunctionType& type) const { return func(type, false); }
+
   std::string print() {
     out_ << "package root:component;\n\nworld root {\n";
     for (const auto& item : component_.imports)
@@ -349,6 +354,16 @@ class Printer {
 
 std::string print_wit(const ComponentTypeInfo& component) {
   return Printer(component).print();
+}
+
+std::string structure_of(const ValueType& type) {
+  static const ComponentTypeInfo kNoNames;
+  return Printer(kNoNames).structure(type);
+}
+
+std::string structure_of(const FunctionType& type) {
+  static const ComponentTypeInfo kNoNames;
+  return Printer(kNoNames).signature(type);
 }
 
 }  // namespace gyre::component

@@ -11,4 +11,9 @@ namespace gyre::component {
 
 std::string print_wit(const ComponentTypeInfo& component);
 
+// A value type's structure in WIT syntax, without names ("list<tuple<string, u8>>",
+// "record { a: u8 }"); for messages such as signature mismatches.
+std::string structure_of(const ValueType& type);
+std::string structure_of(const FunctionType& type);
+
 }  // namespace gyre::component
