@@ -207,5 +207,25 @@ TEST(Hostile, ReenteringARunningInstanceTraps) {
       << result.error().describe();
 }
 
+// The host lends the guest a handle for one call; the guest must drop it before returning.
+std::string borrow_component(bool drops) {
+  return std::string(R"((component
+  (import "r" (type $r (sub resource)))
+  (core func $drop (canon resource.drop $r))
+  (core module $m
+    (import "" "drop" (func $drop (param i32)))
+    (func (export "f") (param i32) )") +
+         (drops ? "(call $drop (local.get 0))" : "") + R"())
+  (core instance $args (export "drop" (func $drop)))
+  (core instance $i (instantiate $m (with "" (instance $args))))
+  (func (export "f") (param "x" (borrow $r)) (canon lift (core func $i "f")))
+))";
+}
+
+TEST(Hostile, ReturningWithoutDroppingABorrowedHandle) {
+  expect_error(borrow_component(false), "without dropping borrowed handle", {Val::borrow(5)});
+  EXPECT_EQ(call_error(borrow_component(true), {Val::borrow(5)}), "");
+}
+
 }  // namespace
 }  // namespace gyre::component
