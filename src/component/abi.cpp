@@ -269,11 +269,21 @@ Val lift_borrow(const CanonContext& cx, uint32_t index, const ValueType& type) {
 
 uint32_t lower_handle(const CanonContext& cx, const Val& value, const ValueType& type) {
   const bool own = type.kind == ValueKind::kOwn;
-  auto index =
-      cx.handles->add(HandleEntry{type.resource, static_cast<uint32_t>(value.bits), own, 0});
+  const auto rep = static_cast<uint32_t>(value.bits);
+  // A component borrowing its own resource gets the representation itself.
+  if (!own && type.resource->owner != nullptr && type.resource->owner == cx.component) return rep;
+  auto index = cx.handles->add(HandleEntry{type.resource, rep, own, 0, !own});
   if (!index) trap("the handle table is full");
-  if (!own && cx.lent_borrows != nullptr) cx.lent_borrows->push_back(*index);
+  if (!own) ++cx.handles->outstanding_borrows;
   return *index;
+}
+
+// Host values must be of the kind the type says, or the guest would read garbage.
+void check_kind(const Val& value, const ValueType& type) {
+  if (value.kind != type.kind) {
+    trap(std::string("host value is a ") + to_string(value.kind) + " where the type is a " +
+         to_string(type.kind));
+  }
 }
 
 // ---- type helpers -----------------------------------------------------------------------
@@ -413,6 +423,7 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
 }
 
 void store(const CanonContext& cx, const Val& value, const ValueType& type, uint32_t ptr) {
+  check_kind(value, type);
   switch (type.kind) {
     case ValueKind::kBool:
       return write<uint8_t>(cx, ptr, value.bits != 0);
@@ -575,6 +586,7 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
 
 void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
                 std::vector<RawValue>& out) {
+  check_kind(value, type);
   switch (type.kind) {
     case ValueKind::kBool:
       out.push_back(RawValue::from_i32(value.bits != 0));

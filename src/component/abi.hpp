@@ -33,9 +33,8 @@ struct CanonContext {
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
   HandleTable* handles = nullptr;
-  // Borrowed handles lowered into the guest during one call; each must be dropped by the
-  // guest before the call returns.
-  std::vector<uint32_t>* lent_borrows = nullptr;
+  // The component these options belong to (for borrows of its own resources).
+  const Component* component = nullptr;
 };
 
 // Core values of one call, read in order, with the variant coercions of lift_flat.

@@ -15,6 +15,8 @@ struct HandleEntry {
   uint32_t rep = 0;
   bool own = true;
   uint32_t lends = 0;  // borrows of this handle passed out and not yet returned
+  // A borrow the host lent for the duration of one call into the guest.
+  bool lent_for_call = false;
 };
 
 class HandleTable {
@@ -26,6 +28,8 @@ class HandleTable {
   HandleEntry* get(uint32_t index);
   std::optional<HandleEntry> remove(uint32_t index);
   size_t live() const { return live_; }
+  // Borrows lent for the current call (lent_for_call) that the guest has not dropped yet.
+  uint32_t outstanding_borrows = 0;
 
  private:
   std::vector<std::optional<HandleEntry>> slots_{std::nullopt};  // index 0 is never valid

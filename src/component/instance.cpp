@@ -79,6 +79,7 @@ struct CoreInstanceRT {
 // The index spaces of one instantiated component.
 struct Frame {
   Frame* parent = nullptr;
+  const Component* component = nullptr;
   HandleTable handles;
   bool may_enter = true;
   bool may_leave = true;
@@ -238,6 +239,7 @@ wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
   }
   if (entry->lends != 0) return wasm::HostTrap{"resource.drop: handle is still lent out"};
   const HandleEntry dropped = *b.frame->handles.remove(index);
+  if (dropped.lent_for_call) --b.frame->handles.outstanding_borrows;
   if (dropped.own && b.destructor) {
     wasm::RawValue arg[1] = {wasm::RawValue::from_i32(static_cast<int32_t>(dropped.rep))};
     auto called = b.destructor->call_raw(caller.context(), arg);
@@ -333,6 +335,7 @@ class Instantiator {
     out_.frames_.push_back(std::make_unique<Frame>());
     Frame& frame = *out_.frames_.back();
     frame.parent = parent;
+    frame.component = &component;
     for (size_t i = 0; i < component.definitions.size(); ++i) {
       const AnyType& annotation = resolved.definition_types[i];
       std::visit([&](const auto& d) { define(frame, resolved, annotation, args, d); },
@@ -810,8 +813,8 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   }
   Frame& frame = *fn.frame;
   if (!frame.may_enter) fail("cannot enter a component instance that is already running");
-  std::vector<uint32_t> lent;
-  CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, &lent};
+  CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, frame.component};
+  frame.handles.outstanding_borrows = 0;
   std::vector<wasm::RawValue> slots;
   lower_params(cx, args, *fn.type, fn.sig, slots);
   slots.resize(std::max(slots.size(), fn.sig.results.size()));
@@ -829,10 +832,9 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
     frame.may_leave = true;
     if (!post) throw GuestError{std::move(post).error()};
   }
-  for (uint32_t index : lent) {
-    if (frame.handles.get(index) != nullptr) {
-      fail("the callee returned without dropping borrowed handle " + std::to_string(index));
-    }
+  if (frame.handles.outstanding_borrows != 0) {
+    fail("the callee returned without dropping borrowed handles it was lent (" +
+         std::to_string(frame.handles.outstanding_borrows) + " outstanding)");
   }
   return result;
 }

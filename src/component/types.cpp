@@ -12,6 +12,14 @@ const NamedItem* InstanceTypeInfo::find(std::string_view name) const {
   return nullptr;
 }
 
+const char* to_string(ValueKind kind) {
+  static const char* kNames[] = {
+      "bool",  "s8",   "u8",     "s16",    "u16",           "s32",    "u32",     "s64",    "u64",
+      "f32",   "f64",  "char",   "string", "error-context", "record", "variant", "list",   "tuple",
+      "flags", "enum", "option", "result", "own",           "borrow", "stream",  "future", "map"};
+  return kNames[static_cast<size_t>(kind)];
+}
+
 ValueTypePtr primitive_type(PrimType p) {
   static const auto kPrimitives = [] {
     std::array<ValueTypePtr, 14> all;
@@ -282,6 +290,7 @@ class Resolver {
       auto resource = std::make_shared<Resource>();
       resource->local = true;
       resource->destructor = r->destructor;
+      resource->owner = out_ != nullptr ? out_->component : nullptr;
       return ResourcePtr(resource);
     }
     if (auto* i = std::get_if<InstanceType>(&type.type)) {

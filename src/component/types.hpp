@@ -23,6 +23,9 @@ namespace gyre::component {
 struct Resource {
   bool local = false;
   std::optional<uint32_t> destructor;  // core func index, for local resources
+  // The component that defines a local resource: borrows lowered into it pass the
+  // representation itself, not a handle (CanonicalABI.md, lower_borrow).
+  const Component* owner = nullptr;
 };
 using ResourcePtr = std::shared_ptr<const Resource>;
 
@@ -56,6 +59,9 @@ enum class ValueKind : uint8_t {
   kFuture,
   kMap,
 };
+
+// "u32", "string", "record", ... for messages.
+const char* to_string(ValueKind kind);
 
 struct ValueType;
 using ValueTypePtr = std::shared_ptr<const ValueType>;

@@ -38,7 +38,8 @@ std::string component(const std::string& signature, const std::string& core_para
       local.get $p)
     (func (export "f") )" +
          core_params + " " + core_result + "\n" + body + R"()
-    )" + extra + R"()
+    )" + extra +
+         R"()
   (core instance $i (instantiate $m))
   (alias core export $i "mem" (core memory $mem))
   (alias core export $i "realloc" (core func $realloc))
@@ -61,7 +62,8 @@ std::string call_error(const std::string& text, std::vector<Val> args = {}) {
   return result.error().message();
 }
 
-void expect_error(const std::string& text, const std::string& expected, std::vector<Val> args = {}) {
+void expect_error(const std::string& text, const std::string& expected,
+                  std::vector<Val> args = {}) {
   const std::string error = call_error(text, std::move(args));
   EXPECT_FALSE(error.empty()) << "the call succeeded";
   EXPECT_NE(error.find(expected), std::string::npos) << error;
@@ -79,8 +81,7 @@ TEST(Hostile, StringPastTheEndOfMemory) {
 }
 
 TEST(Hostile, StringWithInvalidUtf8) {
-  const std::string body =
-      "(i32.store8 (i32.const 100) (i32.const 0xff))\n" + returns_pair(100, 1);
+  const std::string body = "(i32.store8 (i32.const 100) (i32.const 0xff))\n" + returns_pair(100, 1);
   expect_error(component("(result string)", "", "(result i32)", body), "not valid UTF-8");
 }
 
@@ -191,11 +192,12 @@ TEST(Hostile, ReenteringARunningInstanceTraps) {
   auto eng = engine();
   HostImports host;
   ComponentInstance* running = nullptr;
-  host.define_function("again", [&](HostCall&, std::span<const Val>) -> Result<std::optional<Val>, std::string> {
-    auto inner = running->call(*running->function("f"), {});
-    if (!inner) return inner.error().message();
-    return std::optional<Val>{};
-  });
+  host.define_function(
+      "again", [&](HostCall&, std::span<const Val>) -> Result<std::optional<Val>, std::string> {
+        auto inner = running->call(*running->function("f"), {});
+        if (!inner) return inner.error().message();
+        return std::optional<Val>{};
+      });
   auto pre = ComponentPre::create(*eng, assemble(text), host);
   ASSERT_TRUE(pre.ok()) << pre.error();
   wasm::Store store(*eng);
