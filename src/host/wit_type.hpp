@@ -77,6 +77,11 @@ struct RecordFields;
 template <class T>
 struct EnumLabels;
 
+// Declare a struct whose `value` member is a std::variant as a WIT variant: its case
+// labels, in the order of the std::variant's alternatives (Unit for no payload).
+template <class T>
+struct VariantLabels;
+
 template <class T, class = void>
 struct WitType;
 
@@ -324,6 +329,40 @@ struct WitType<T,
   }
   static T from(const Val& v, Context&) { return static_cast<T>(v.bits); }
   static Val to(T v, Context&) { return Val::enumeration(static_cast<uint32_t>(v)); }
+};
+
+// Variants: labels matched in order, payloads by alternative.
+template <class T>
+struct WitType<T, std::void_t<decltype(VariantLabels<T>::labels)>> {
+  using Alternatives = decltype(T::value);
+  static constexpr size_t kCount = std::variant_size_v<Alternatives>;
+  template <size_t I>
+  using Alternative = std::variant_alternative_t<I, Alternatives>;
+
+  static bool matches(const ValueType& t) {
+    if (t.kind != ValueKind::kVariant || t.labels.size() != kCount) return false;
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      return ((t.labels[I] == VariantLabels<T>::labels[I] &&
+               payload_matches<Alternative<I>>(t.types[I])) &&
+              ...);
+    }(std::make_index_sequence<kCount>{});
+  }
+  static T from(const Val& v, Context& cx) {
+    if (v.bits >= kCount) throw ConversionError{"variant case out of range"};
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      using Maker = T (*)(const Val&, Context&);
+      constexpr Maker makers[] = {+[](const Val& val, Context& c) {
+        return T{Alternatives(std::in_place_index<I>, payload_from<Alternative<I>>(val, c))};
+      }...};
+      return makers[v.bits](v, cx);
+    }(std::make_index_sequence<kCount>{});
+  }
+  static Val to(T v, Context& cx) {
+    const auto index = static_cast<uint32_t>(v.value.index());
+    return std::visit(
+        [&](auto&& payload) { return Val::variant(index, payload_to(std::move(payload), cx)); },
+        std::move(v.value));
+  }
 };
 
 }  // namespace gyre::host

@@ -1,0 +1,126 @@
+// wasi:io 0.2 — error, poll, streams — as host objects. Streams and pollables are
+// interfaces other layers implement (stdio here; HTTP bodies in http/); the guest sees
+// them as resources whose lifetimes it controls.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "component/host_imports.hpp"
+#include "host/define.hpp"
+
+namespace gyre::wasi {
+
+// Something a guest can wait for.
+class Pollable {
+ public:
+  virtual ~Pollable() = default;
+  virtual bool ready() = 0;
+  // When the pollable becomes ready by itself at a known time (timers), so poll can sleep
+  // until the earliest of them instead of spinning.
+  virtual std::optional<std::chrono::steady_clock::time_point> deadline() const {
+    return std::nullopt;
+  }
+  // Waits until ready.
+  virtual void block();
+};
+
+class ReadyPollable final : public Pollable {
+ public:
+  bool ready() override { return true; }
+};
+
+class DeadlinePollable final : public Pollable {
+ public:
+  explicit DeadlinePollable(std::chrono::steady_clock::time_point at) : at_(at) {}
+  bool ready() override { return std::chrono::steady_clock::now() >= at_; }
+  std::optional<std::chrono::steady_clock::time_point> deadline() const override { return at_; }
+  void block() override;
+
+ private:
+  std::chrono::steady_clock::time_point at_;
+};
+
+// wasi:io/error.error
+class IoError {
+ public:
+  explicit IoError(std::string message) : message_(std::move(message)) {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
+// wasi:io/streams.stream-error
+struct StreamError {
+  std::variant<host::Own<IoError>, host::Unit> value;
+  static StreamError closed() { return StreamError{host::Unit{}}; }
+  static StreamError failed(std::string message) {
+    return StreamError{host::Own<IoError>{std::make_unique<IoError>(std::move(message))}};
+  }
+};
+
+template <class T>
+using StreamResult = host::Result<T, StreamError>;
+
+// wasi:io/streams.input-stream
+class InputStream {
+ public:
+  virtual ~InputStream() = default;
+  // Up to `max` bytes available now (possibly none), or closed / failed.
+  virtual StreamResult<std::vector<uint8_t>> read(uint64_t max) = 0;
+  virtual std::unique_ptr<Pollable> subscribe() = 0;
+};
+
+// wasi:io/streams.output-stream
+class OutputStream {
+ public:
+  virtual ~OutputStream() = default;
+  // How many bytes write() accepts now.
+  virtual StreamResult<uint64_t> check_write() = 0;
+  virtual StreamResult<host::Unit> write(std::span<const uint8_t> bytes) = 0;
+  virtual StreamResult<host::Unit> flush() = 0;
+  virtual std::unique_ptr<Pollable> subscribe() = 0;
+};
+
+// An input stream that has ended (stdin of a component: Spin gives it nothing).
+class ClosedInputStream final : public InputStream {
+ public:
+  StreamResult<std::vector<uint8_t>> read(uint64_t) override {
+    return StreamResult<std::vector<uint8_t>>::err(StreamError::closed());
+  }
+  std::unique_ptr<Pollable> subscribe() override { return std::make_unique<ReadyPollable>(); }
+};
+
+// An output stream into a function (stdout and stderr into the log).
+class SinkOutputStream final : public OutputStream {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  explicit SinkOutputStream(Sink sink) : sink_(std::move(sink)) {}
+  StreamResult<uint64_t> check_write() override;
+  StreamResult<host::Unit> write(std::span<const uint8_t> bytes) override;
+  StreamResult<host::Unit> flush() override { return StreamResult<host::Unit>::ok({}); }
+  std::unique_ptr<Pollable> subscribe() override { return std::make_unique<ReadyPollable>(); }
+
+ private:
+  Sink sink_;
+};
+
+// Adds wasi:io/error, wasi:io/poll and wasi:io/streams 0.2.x.
+void add_io(component::HostImports& imports);
+
+}  // namespace gyre::wasi
+
+namespace gyre::host {
+template <>
+struct VariantLabels<wasi::StreamError> {
+  static constexpr const char* labels[] = {"last-operation-failed", "closed"};
+};
+}  // namespace gyre::host
