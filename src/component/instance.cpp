@@ -564,7 +564,7 @@ class Instantiator {
     fail("component value definitions are not supported");
   }
 
-  void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation,
+  void define(Frame& frame, const ResolvedComponent&, const AnyType&,
               const std::vector<std::pair<std::string, RuntimeItem>>* args, const Import& import) {
     if (args == nullptr) {
       push(frame, pre_.plan_->host_items.at(&import));

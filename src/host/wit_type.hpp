@@ -176,7 +176,8 @@ struct WitType<std::vector<uint8_t>> {
 // ---- compound types ---------------------------------------------------------------------
 
 template <class T>
-struct WitType<std::vector<T>, std::enable_if_t<!std::is_same_v<T, uint8_t>>> {
+  requires(!std::is_same_v<T, uint8_t>)
+struct WitType<std::vector<T>, void> {
   static bool matches(const ValueType& t) {
     return t.kind == ValueKind::kList && !t.fixed_length && WitType<T>::matches(*t.types[0]);
   }
@@ -280,7 +281,8 @@ struct WitType<std::tuple<T...>> {
 
 // Records: fields matched by label and type, in order.
 template <class T>
-struct WitType<T, std::void_t<decltype(RecordFields<T>::fields)>> {
+  requires requires { RecordFields<T>::fields; }
+struct WitType<T, void> {
   static constexpr size_t kCount =
       std::tuple_size_v<std::decay_t<decltype(RecordFields<T>::fields)>>;
 
@@ -317,8 +319,8 @@ struct WitType<T, std::void_t<decltype(RecordFields<T>::fields)>> {
 
 // Enums: labels matched in order.
 template <class T>
-struct WitType<T,
-               std::enable_if_t<std::is_enum_v<T>, std::void_t<decltype(EnumLabels<T>::labels)>>> {
+  requires(std::is_enum_v<T> && requires { EnumLabels<T>::labels; })
+struct WitType<T, void> {
   static bool matches(const ValueType& t) {
     if (t.kind != ValueKind::kEnum || t.labels.size() != std::size(EnumLabels<T>::labels))
       return false;
@@ -333,7 +335,8 @@ struct WitType<T,
 
 // Variants: labels matched in order, payloads by alternative.
 template <class T>
-struct WitType<T, std::void_t<decltype(VariantLabels<T>::labels)>> {
+  requires requires { VariantLabels<T>::labels; }
+struct WitType<T, void> {
   using Alternatives = decltype(T::value);
   static constexpr size_t kCount = std::variant_size_v<Alternatives>;
   template <size_t I>
