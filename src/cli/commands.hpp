@@ -9,4 +9,7 @@ namespace gyre::cli {
 // `gyre inspect FILE`: a component's imports and exports, as WIT.
 void add_inspect_command(CLI::App& app);
 
+// `gyre up`: serve the application's HTTP triggers.
+void add_up_command(CLI::App& app);
+
 }  // namespace gyre::cli

@@ -1,12 +1,13 @@
 // Requests through real SDK components' wasi:http/incoming-handler, without a server:
 // the JavaScript and Python fixtures answer, the response streams to a sink, and guests
 // that fail end the request cleanly.
+#include "http/incoming.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
 
 #include "component/instance.hpp"
-#include "http/incoming.hpp"
 #include "http/wasi_types.hpp"
 #include "support/process.hpp"
 #include "wasi/cli.hpp"

@@ -1,0 +1,105 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "trigger/http_app.hpp"
+
+extern char** environ;
+
+namespace gyre::cli {
+namespace {
+
+struct UpArgs {
+  std::string from = "spin.toml";
+  std::string listen = "127.0.0.1:3000";
+  std::vector<std::string> env;
+  bool quiet = false;
+  std::string log_dir;
+};
+
+std::filesystem::path manifest_path(const std::string& from) {
+  std::filesystem::path path(from);
+  if (std::filesystem::is_directory(path)) path /= "spin.toml";
+  return path;
+}
+
+std::filesystem::path default_cache() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "gyre" / "compile-cache";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".cache" / "gyre" / "compile-cache";
+  return {};
+}
+
+int up(const UpArgs& args) {
+  trigger::UpOptions options;
+  options.manifest = manifest_path(args.from);
+  options.listen = args.listen;
+  options.quiet = args.quiet;
+  options.compile_cache = default_cache();
+  options.log_dir = args.log_dir.empty() ? options.manifest.parent_path() / ".spin" / "logs"
+                                         : std::filesystem::path(args.log_dir);
+  for (const std::string& kv : args.env) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "error: --env expects NAME=VALUE, got `" << kv << "`\n";
+      return 2;
+    }
+    options.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq != std::string_view::npos) {
+      options.process_environment.emplace_back(std::string(entry.substr(0, eq)),
+                                               std::string(entry.substr(eq + 1)));
+    }
+  }
+  options.print = [](std::string_view text) { std::cout << text << std::flush; };
+
+  // Signals are taken synchronously below, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto running = trigger::up(std::move(options));
+  if (!running) {
+    std::cerr << "error: " << running.error() << "\n";
+    return 1;
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cout << "\nShutting down: finishing requests in flight\n" << std::flush;
+  (*running)->shutdown();
+  return 0;
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app) {
+  auto args = std::make_shared<UpArgs>();
+  auto* command =
+      app.add_subcommand("up", "Start the Spin application in the current folder (or --from)");
+  command
+      ->add_option("-f,--from", args->from, "The application: a spin.toml, or a folder holding one")
+      ->default_val("spin.toml");
+  command->add_option("--listen", args->listen, "The address to listen on, ADDR:PORT")
+      ->default_val("127.0.0.1:3000");
+  command->add_option("-e,--env", args->env,
+                      "NAME=VALUE passed to every component's environment (repeatable)");
+  command->add_flag("-q,--quiet", args->quiet,
+                    "Component output only to the log files, not the terminal");
+  command->add_option("-L,--log-dir", args->log_dir,
+                      "Where component logs go (default: .spin/logs beside spin.toml)");
+  command->callback([args] {
+    if (int status = up(*args); status != 0) throw CLI::RuntimeError(status);
+  });
+}
+
+}  // namespace gyre::cli

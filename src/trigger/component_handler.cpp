@@ -1,0 +1,118 @@
+#include "trigger/component_handler.hpp"
+
+#include <algorithm>
+
+namespace gyre::trigger {
+namespace {
+
+// The request body as a wasi:io input-stream. Reads wait for the next chunk on the worker
+// thread (the guest is blocked anyway), so the stream is always ready to be read.
+class BodyInputStream final : public wasi::InputStream {
+ public:
+  explicit BodyInputStream(std::shared_ptr<http::BodyReader> reader) : reader_(std::move(reader)) {}
+
+  wasi::StreamResult<std::vector<uint8_t>> read(uint64_t max) override {
+    using R = wasi::StreamResult<std::vector<uint8_t>>;
+    if (buffer_.empty() && !ended_) {
+      http::BodyChunk chunk = reader_ ? reader_->read_wait() : http::BodyChunk{{}, true, {}};
+      if (!chunk.error.empty()) return R::err(wasi::StreamError::failed(chunk.error));
+      buffer_ = std::move(chunk.data);
+      offset_ = 0;
+      ended_ = chunk.end;
+    }
+    if (offset_ >= buffer_.size()) {
+      buffer_.clear();
+      if (ended_) return R::err(wasi::StreamError::closed());
+      return R::ok({});
+    }
+    const size_t n = std::min<uint64_t>(max, buffer_.size() - offset_);
+    std::vector<uint8_t> out(buffer_.begin() + offset_, buffer_.begin() + offset_ + n);
+    offset_ += n;
+    return R::ok(std::move(out));
+  }
+  std::unique_ptr<wasi::Pollable> subscribe() override {
+    return std::make_unique<wasi::ReadyPollable>();
+  }
+
+ private:
+  std::shared_ptr<http::BodyReader> reader_;
+  std::string buffer_;
+  size_t offset_ = 0;
+  bool ended_ = false;
+};
+
+// The guest's response, onto the server's writer: a failure before the head is a 500
+// with an empty body (as Spin answers), after it the connection is cut.
+class WriterSink final : public http::ResponseSink {
+ public:
+  explicit WriterSink(std::shared_ptr<http::ResponseWriter> writer) : writer_(std::move(writer)) {}
+  void head(uint16_t status, const http::HeaderList& headers) override {
+    http::ResponseHead head;
+    head.status = status;
+    for (const auto& [k, v] : headers)
+      head.headers.push_back({k, v});
+    started_ = true;
+    writer_->start_wait(std::move(head));
+  }
+  void body(std::string_view chunk) override { writer_->write_wait(std::string(chunk)); }
+  void finish() override { writer_->finish_wait(); }
+  void fail(const std::string&) override {
+    if (started_) {
+      writer_->abort();
+    } else {
+      writer_->respond(http::ResponseHead{500, {}}, "");
+    }
+  }
+
+ private:
+  std::shared_ptr<http::ResponseWriter> writer_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandler handler,
+                                   wasm::Engine& engine, WorkerPool& workers, Log log)
+    : id_(std::move(component_id)),
+      handler_(std::move(handler)),
+      engine_(engine),
+      workers_(workers),
+      log_(std::move(log)) {}
+
+void ComponentHandler::handle(http::Request request,
+                              std::shared_ptr<http::ResponseWriter> response) {
+  // The handler runs on a network thread and must not block: the guest runs on a worker.
+  auto shared = std::make_shared<http::Request>(std::move(request));
+  workers_.post([this, shared, response] { run(std::move(*shared), response); });
+}
+
+void ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
+  http::IncomingRequestData data;
+  data.method = request.head.method;
+  const std::string scheme = request.head.tls ? "https" : "http";
+  data.scheme = scheme;
+  const auto host = http::find_header(request.head.headers, "host");
+  if (request.target) {
+    data.path_with_query = request.target->path_and_query;
+    data.authority = request.target->authority
+                         ? request.target->authority
+                         : (host ? std::optional<std::string>(std::string(*host)) : std::nullopt);
+  } else {
+    data.path_with_query = request.head.target;
+  }
+  for (const auto& h : request.head.headers)
+    data.headers.emplace_back(h.name, h.value);
+  if (request.route) {
+    const std::string url = http::full_url(scheme, host, data.path_with_query.value_or("/"));
+    for (const auto& h : http::spin_headers(*request.route, url, request.client_address)) {
+      data.headers.emplace_back(h.name, h.value);
+    }
+  }
+  data.body = std::make_unique<BodyInputStream>(request.body);
+
+  WriterSink sink(response);
+  auto handled = handler_.handle(engine_, std::move(data), sink);
+  if (!handled && log_) log_("component " + id_ + " failed: " + handled.error().describe());
+}
+
+}  // namespace gyre::trigger

@@ -1,0 +1,206 @@
+#include "trigger/http_app.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "app/manifest.hpp"
+#include "app/variables.hpp"
+#include "base/worker_pool.hpp"
+#include "component/instance.hpp"
+#include "http/handler.hpp"
+#include "http/incoming.hpp"
+#include "http/server.hpp"
+#include "http/wasi_types.hpp"
+#include "trigger/component_handler.hpp"
+#include "wasi/cli.hpp"
+#include "wasi/clocks.hpp"
+#include "wasi/filesystem.hpp"
+#include "wasi/io.hpp"
+#include "wasi/random.hpp"
+
+namespace gyre::trigger {
+namespace {
+
+// A component's stdout or stderr: the terminal (unless quiet) and its log file.
+class OutputLog {
+ public:
+  OutputLog(const std::filesystem::path& file, bool terminal, FILE* stream)
+      : terminal_(terminal), stream_(stream) {
+    if (!file.empty()) file_.open(file, std::ios::app | std::ios::binary);
+  }
+  void write(std::string_view text) {
+    std::lock_guard lock(mutex_);
+    if (terminal_) {
+      std::fwrite(text.data(), 1, text.size(), stream_);
+      std::fflush(stream_);
+    }
+    if (file_) file_.write(text.data(), static_cast<std::streamsize>(text.size())).flush();
+  }
+
+ private:
+  std::mutex mutex_;
+  bool terminal_;
+  FILE* stream_;
+  std::ofstream file_;
+};
+
+class App final : public RunningApp {
+ public:
+  boost::asio::ip::tcp::endpoint endpoint() const override { return server->local_endpoint(); }
+  void shutdown() override {
+    if (!server) return;
+    server->shutdown();
+    server->wait_idle();
+  }
+  ~App() override { shutdown(); }
+
+  std::unique_ptr<wasm::Engine> engine;
+  component::HostImports unused;
+  std::vector<std::unique_ptr<component::HostImports>> imports;  // one per component
+  std::vector<std::unique_ptr<OutputLog>> logs;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<http::Server> server;
+};
+
+Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manifest,
+                                                      const std::filesystem::path& dir,
+                                                      const std::string& id,
+                                                      const app::Component& c) {
+  if (std::holds_alternative<app::RemoteSource>(c.source) ||
+      std::holds_alternative<app::RegistrySource>(c.source)) {
+    return "component `" + id +
+           "`: its source is remote, and this machine cannot download it; "
+           "fetch the .wasm and give `source` as a local path";
+  }
+  const std::filesystem::path path = dir / std::get<app::LocalSource>(c.source).path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return manifest.file + ": component `" + id + "`: cannot read source " + path.string() +
+           " (did you run `gyre build`?)";
+  }
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
+  auto print = options.print ? options.print : [](std::string_view) {};
+  auto loaded = app::load_manifest(options.manifest);
+  if (!loaded) return loaded.error().describe();
+  const app::Manifest& manifest = *loaded;
+  const std::filesystem::path dir = options.manifest.parent_path();
+
+  app::Environment environment(options.process_environment.begin(),
+                               options.process_environment.end());
+  auto variables = app::resolve_variables(manifest, environment);
+  if (!variables) return variables.error().describe();
+
+  auto running = std::make_unique<App>();
+  wasm::EngineConfig engine_config;
+  engine_config.cache_dir = options.compile_cache;
+  auto engine = wasm::Engine::create(engine_config);
+  if (!engine) return "cannot start the engine: " + engine.error().describe();
+  running->engine = std::move(engine).value();
+  const unsigned workers =
+      options.workers ? options.workers : 2 * std::max(1u, std::thread::hardware_concurrency());
+  running->workers = std::make_unique<WorkerPool>(workers);
+  if (!options.log_dir.empty()) std::filesystem::create_directories(options.log_dir);
+
+  // Each component referenced by an HTTP trigger, prepared once.
+  std::map<std::string, std::shared_ptr<http::Handler>, std::less<>> handlers;
+  std::vector<http::RouteEntry> entries;
+  std::vector<http::RoutingHandler::Target> targets;
+  for (const app::HttpTrigger& trigger : manifest.http_triggers) {
+    const std::string target = trigger.static_response ? trigger.id : *trigger.component;
+    entries.push_back(http::RouteEntry{
+        target, trigger.route.is_private ? http::RouteConfig::private_route()
+                                         : http::RouteConfig::route(trigger.route.pattern)});
+    if (handlers.count(target)) continue;
+    if (trigger.static_response) {
+      http::Headers headers;
+      for (const auto& [k, v] : trigger.static_response->headers)
+        headers.push_back({k, v});
+      handlers[target] = std::make_shared<http::StaticHandler>(
+          trigger.static_response->status_code, std::move(headers), trigger.static_response->body);
+      targets.push_back({target, handlers[target]});
+      continue;
+    }
+    if (trigger.executor.type != app::HttpExecutor::Type::kSpin) {
+      return manifest.file + ": trigger `" + trigger.id + "`: the " +
+             (trigger.executor.type == app::HttpExecutor::Type::kWagi ? "wagi"
+                                                                      : "wasip3-unstable") +
+             " executor is not supported yet";
+    }
+    const app::Component& component = *manifest.components.find(target);
+    auto bytes = read_source(manifest, dir, target, component);
+    if (!bytes) return std::move(bytes).error();
+
+    auto imports = std::make_unique<component::HostImports>();
+    wasi::CliConfig cli;
+    for (const auto& [k, v] : component.environment)
+      cli.environment.emplace_back(k, v);
+    for (const auto& kv : options.env)
+      cli.environment.push_back(kv);
+    auto log_file = [&](const char* stream) {
+      return options.log_dir.empty() ? std::filesystem::path()
+                                     : options.log_dir / (target + "_" + stream + ".txt");
+    };
+    running->logs.push_back(
+        std::make_unique<OutputLog>(log_file("stdout"), !options.quiet, stdout));
+    OutputLog* out = running->logs.back().get();
+    running->logs.push_back(
+        std::make_unique<OutputLog>(log_file("stderr"), !options.quiet, stderr));
+    OutputLog* err = running->logs.back().get();
+    cli.stdout_sink = [out](std::string_view s) { out->write(s); };
+    cli.stderr_sink = [err](std::string_view s) { err->write(s); };
+    wasi::add_io(*imports);
+    wasi::add_clocks(*imports, std::make_shared<wasi::SystemClock>());
+    wasi::add_random(*imports);
+    wasi::add_cli(*imports, std::move(cli));
+    wasi::add_filesystem(*imports);
+    http::add_wasi_http_types(*imports);
+
+    component::LinkOptions link;
+    link.trap_on_missing_imports = true;
+    auto pre =
+        component::ComponentPre::create(*running->engine, std::move(bytes).value(), *imports, link);
+    if (!pre) return manifest.file + ": component `" + target + "`: " + pre.error();
+    auto handler = http::IncomingHandler::create(std::move(pre).value());
+    if (!handler) return manifest.file + ": component `" + target + "`: " + handler.error();
+    handlers[target] = std::make_shared<ComponentHandler>(
+        target, std::move(handler).value(), *running->engine, *running->workers, print);
+    targets.push_back({target, handlers[target]});
+    running->imports.push_back(std::move(imports));
+  }
+
+  std::vector<http::DuplicateRoute> duplicates;
+  auto router = http::Router::build(manifest.application.http_base, entries, &duplicates);
+  if (!router) return manifest.file + ": " + router.error().message;
+  for (const auto& d : duplicates) {
+    print("Warning: route " + d.route + " is defined twice; " + d.effective_target +
+          " serves it, not " + d.replaced_target + "\n");
+  }
+  const auto listing = router->routes();
+
+  http::ServerConfig server;
+  server.listen = options.listen;
+  server.threads = options.network_threads;
+  server.log = print;
+  auto routing =
+      std::make_shared<http::RoutingHandler>(std::move(router).value(), std::move(targets), "{}");
+  auto started = http::Server::start(server, routing);
+  if (!started) return "cannot listen on " + options.listen + ": " + started.error().message;
+  running->server = std::move(started).value();
+
+  const std::string base =
+      "http://" + http::format_socket_address(running->server->local_endpoint());
+  print("Serving " + base + "\nAvailable Routes:\n");
+  for (const auto& route : listing)
+    print("  " + route.target + ": " + base + route.display + "\n");
+  return std::unique_ptr<RunningApp>(std::move(running));
+}
+
+}  // namespace gyre::trigger

@@ -1,0 +1,48 @@
+// A Spin application's HTTP trigger, running: every component prepared once (compiled,
+// linked against WASI and wasi:http), the routes of every [[trigger.http]], Spin's static
+// responses and well-known paths, and the server listening. What `gyre up` starts.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.hpp"
+#include "boost/asio/ip/tcp.hpp"
+
+namespace gyre::trigger {
+
+struct UpOptions {
+  std::filesystem::path manifest;  // spin.toml
+  std::string listen = "127.0.0.1:3000";
+  // `--env NAME=VALUE`: added to every component's environment.
+  std::vector<std::pair<std::string, std::string>> env;
+  // Where component stdout/stderr logs go (`<dir>/<component>_stdout.txt`); empty: none.
+  std::filesystem::path log_dir;
+  bool quiet = false;                   // component output only to the log files, not the terminal
+  std::filesystem::path compile_cache;  // compiled modules; empty: no cache
+  unsigned workers = 0;                 // guest threads; 0: twice the cores
+  unsigned network_threads = 1;
+  // Where gyre's own messages go (the terminal).
+  std::function<void(std::string_view)> print;
+  // The process environment, for SPIN_VARIABLE_* (passed in, not read here).
+  std::vector<std::pair<std::string, std::string>> process_environment;
+};
+
+class RunningApp {
+ public:
+  virtual ~RunningApp() = default;
+  virtual boost::asio::ip::tcp::endpoint endpoint() const = 0;
+  // Stops accepting, finishes the requests in flight, then returns.
+  virtual void shutdown() = 0;
+};
+
+// Loads the manifest and starts serving; every error names what is wrong and nothing
+// listens unless everything loaded.
+Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options);
+
+}  // namespace gyre::trigger
