@@ -1,0 +1,191 @@
+// `gyre up` as a user runs it: the real binary on an app folder whose components the
+// Spin SDKs built, spoken to over real HTTP on 127.0.0.1, stopped with SIGTERM.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <thread>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace {
+
+using gyre::testing::fixture_path;
+using gyre::testing::http_request;
+
+// A `gyre up` child process; its stdout is read until it says where it listens.
+class Gyre {
+ public:
+  explicit Gyre(const std::filesystem::path& app) {
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      dup2(out[1], STDERR_FILENO);
+      close(out[0]);
+      execl(GYRE_BINARY, GYRE_BINARY, "up", "-f", app.c_str(), "--listen", "127.0.0.1:0", nullptr);
+      _exit(127);
+    }
+    close(out[1]);
+    stdout_ = fdopen(out[0], "r");
+    char line[4096];
+    const std::regex serving(R"(Serving http://127\.0\.0\.1:(\d+))");
+    while (fgets(line, sizeof line, stdout_) != nullptr) {
+      output_ += line;
+      std::smatch m;
+      const std::string text = line;
+      if (std::regex_search(text, m, serving)) {
+        port_ = static_cast<uint16_t>(std::stoi(m[1]));
+        break;
+      }
+    }
+  }
+  ~Gyre() {
+    if (pid_ > 0 && !stopped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (stdout_) fclose(stdout_);
+  }
+  uint16_t port() const { return port_; }
+  const std::string& output() const { return output_; }
+
+  // SIGTERM, then the exit status and the rest of the output.
+  int stop() {
+    kill(pid_, SIGTERM);
+    char line[4096];
+    while (fgets(line, sizeof line, stdout_) != nullptr)
+      output_ += line;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    stopped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+  std::string output_;
+};
+
+std::filesystem::path make_app(const std::string& name, const std::string& manifest) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gyre-up-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "spin.toml") << manifest;
+  return dir;
+}
+
+std::string demo_manifest() {
+  return R"(spin_manifest_version = 2
+
+[application]
+name = "demo"
+version = "1.0.0"
+
+[[trigger.http]]
+route = "/js/..."
+component = "js"
+
+[[trigger.http]]
+route = "/py/..."
+component = "py"
+
+[[trigger.http]]
+route = "/static"
+static_response = { status_code = 201, headers = { "content-type" = "text/plain", "x-from" = "gyre" }, body = "made by the host\n" }
+
+[component.js]
+source = ")" +
+         fixture_path("js-hello") +
+         R"("
+
+[component.py]
+source = ")" +
+         fixture_path("python-hello") +
+         R"("
+)";
+}
+
+TEST(Up, ServesSdkComponentsStaticResponsesAndSpinsOwnPaths) {
+  Gyre gyre(make_app("serve", demo_manifest()));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+
+  auto js = http_request(gyre.port(), "GET", "/js/hello?x=1");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.body, "hello from javascript: GET /js/hello\n");
+  EXPECT_EQ(js.header("content-type"), "text/plain");
+
+  auto py = http_request(gyre.port(), "POST", "/py/a/b?q=2", "a request body");
+  EXPECT_EQ(py.status, 200);
+  EXPECT_EQ(py.body, "hello from python: POST /py/a/b?q=2\n");
+
+  auto fixed = http_request(gyre.port(), "GET", "/static");
+  EXPECT_EQ(fixed.status, 201);
+  EXPECT_EQ(fixed.body, "made by the host\n");
+  EXPECT_EQ(fixed.header("x-from"), "gyre");
+
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/nowhere").status, 404);
+  auto health = http_request(gyre.port(), "GET", "/.well-known/spin/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "OK");
+
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  // The routes were listed at start-up, and the shutdown was graceful.
+  EXPECT_NE(gyre.output().find("js: http://127.0.0.1:"), std::string::npos) << gyre.output();
+  EXPECT_NE(gyre.output().find("Shutting down"), std::string::npos) << gyre.output();
+}
+
+TEST(Up, ManyConcurrentRequestsAreEachAnsweredCorrectly) {
+  Gyre gyre(make_app("concurrent", demo_manifest()));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  std::vector<std::future<bool>> results;
+  for (int i = 0; i < 64; ++i) {
+    results.push_back(std::async(std::launch::async, [&, i] {
+      const std::string path = "/js/n/" + std::to_string(i);
+      auto r = http_request(gyre.port(), "GET", path);
+      return r.status == 200 && r.body == "hello from javascript: GET " + path + "\n";
+    }));
+  }
+  int correct = 0;
+  for (auto& r : results)
+    correct += r.get();
+  EXPECT_EQ(correct, 64);
+  EXPECT_EQ(gyre.stop(), 0);
+}
+
+TEST(Up, AMalformedManifestNamesFileLineAndKeyAndNothingListens) {
+  const auto app = make_app("bad",
+                            "spin_manifest_version = 2\n[application]\nname = "
+                            "\"x\"\n\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"missing\"\n");
+  auto out = gyre::testing::run_command(std::string(GYRE_BINARY) + " up -f '" + app.string() +
+                                        "' --listen 127.0.0.1:0");
+  EXPECT_NE(out.status, 0);
+  EXPECT_NE(out.text.find("spin.toml:"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("missing"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("Serving"), std::string::npos) << out.text;
+}
+
+TEST(Up, AMissingSourceNamesTheComponentAndThePath) {
+  const auto app = make_app(
+      "nosource",
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.http]]\n"
+      "route = \"/\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"target/web.wasm\"\n");
+  auto out = gyre::testing::run_command(std::string(GYRE_BINARY) + " up -f '" + app.string() +
+                                        "' --listen 127.0.0.1:0");
+  EXPECT_NE(out.status, 0);
+  EXPECT_NE(out.text.find("component `web`"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("target/web.wasm"), std::string::npos) << out.text;
+}
+
+}  // namespace
