@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds everything (bootstrapping a fresh machine first) and shows the result.
-# Until `gyre up` exists this prints `gyre --version` and `gyre --help`.
+# Builds everything (bootstrapping a fresh machine first) and serves the demo app in
+# examples/hello with `gyre up` on http://127.0.0.1:3000 until Ctrl-C.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$GYRE_ROOT/tools/build.sh" "$GYRE_ROOT/build"
 "$GYRE_ROOT/build/src/cli/gyre" --version
-"$GYRE_ROOT/build/src/cli/gyre" --help
-say "built: $GYRE_ROOT/build/src/cli/gyre"
+say "serving examples/hello: open the URL below (/ is a JavaScript component, /static a static route)"
+exec "$GYRE_ROOT/build/src/cli/gyre" up -f "$GYRE_ROOT/examples/hello" "$@"
