@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   libboost1.81-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev wrk
+  libgtest-dev libgmock-dev libbenchmark-dev wrk curl
   # guest toolchain for C fixtures; clang's own runtime for the sanitizers and libFuzzer
   clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc
 )

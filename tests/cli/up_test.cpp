@@ -164,6 +164,56 @@ TEST(Up, ManyConcurrentRequestsAreEachAnsweredCorrectly) {
   EXPECT_EQ(gyre.stop(), 0);
 }
 
+std::string echo_manifest() {
+  return R"(spin_manifest_version = 2
+
+[application]
+name = "echo"
+
+[[trigger.http]]
+route = "/users/:id/..."
+component = "echo"
+
+[component.echo]
+source = ")" +
+         fixture_path("js-echo") +
+         R"("
+)";
+}
+
+TEST(Up, ARequestBodyStreamsIntoTheComponentAndBackByteForByte) {
+  Gyre gyre(make_app("echo", echo_manifest()));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  std::string body(10 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>((i * 7919) % 251);
+  auto echoed = http_request(gyre.port(), "POST", "/users/42/upload", body);
+  EXPECT_EQ(echoed.status, 200);
+  EXPECT_EQ(echoed.header("x-received-bytes"), std::to_string(body.size()));
+  EXPECT_TRUE(echoed.body == body)
+      << "echoed " << echoed.body.size() << " bytes of " << body.size();
+  EXPECT_EQ(gyre.stop(), 0);
+}
+
+TEST(Up, TheComponentSeesSpinsRequestHeaders) {
+  Gyre gyre(make_app("headers", echo_manifest()));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/users/42/a/headers?x=1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string host = "127.0.0.1:" + std::to_string(gyre.port());
+  for (const std::string& expected :
+       {std::string(R"("spin-full-url":"http://)") + host + R"(/users/42/a/headers?x=1")",
+        std::string(R"("spin-path-info":"/a/headers")"),
+        std::string(R"("spin-matched-route":"/users/:id/...")"),
+        std::string(R"("spin-component-route":"/users/:id")"),
+        std::string(R"("spin-raw-component-route":"/users/:id/...")"),
+        std::string(R"("spin-base-path":"/")"), std::string(R"("spin-path-match-id":"42")"),
+        std::string(R"("spin-client-addr":"127.0.0.1:)")}) {
+    EXPECT_NE(r.body.find(expected), std::string::npos) << expected << "\nin " << r.body;
+  }
+  EXPECT_EQ(gyre.stop(), 0);
+}
+
 TEST(Up, AMalformedManifestNamesFileLineAndKeyAndNothingListens) {
   const auto app = make_app("bad",
                             "spin_manifest_version = 2\n[application]\nname = "

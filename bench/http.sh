@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Requests per second and p99 latency of `gyre up` serving the demo app (a Spin JS SDK
+# component, and a static route), beside the native server on the same stack, in one run:
+#
+#   bench/http.sh [build-dir] [seconds] [connections]
+#
+# Loopback only. Prints one line per target and the ratio to the native baseline.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build}"; seconds="${2:-10}"; connections="${3:-32}"
+command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
+
+"$build/bench/native_server" 127.0.0.1:3101 >/dev/null &
+native=$!
+"$build/src/cli/gyre" up -f "$root/examples/hello" --listen 127.0.0.1:3102 --quiet >/dev/null &
+gyre=$!
+trap 'kill $native $gyre 2>/dev/null; wait 2>/dev/null' EXIT
+for port in 3101 3102; do
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/static" && break; sleep 0.1; done
+done
+
+run() {  # name url -> "name rps p99"
+  local out; out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$2")
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  echo "$1 $rps $p99"
+}
+baseline=$(run native http://127.0.0.1:3101/)
+static=$(run gyre-static http://127.0.0.1:3102/static)
+js=$(run gyre-js http://127.0.0.1:3102/)
+base_rps=$(awk '{print $2}' <<<"$baseline")
+printf '%-12s %12s %10s %8s\n' target req/s p99 ratio
+for line in "$baseline" "$static" "$js"; do
+  read -r name rps p99 <<<"$line"
+  printf '%-12s %12s %10s %8.3f\n' "$name" "$rps" "$p99" "$(awk -v a="$rps" -v b="$base_rps" 'BEGIN {print a / b}')"
+done
