@@ -100,6 +100,26 @@ uint64_t sign_extend(uint64_t value, int bits) {
   return value;
 }
 
+// An integer kind's value from its low bits: masked to its width, sign-extended if signed.
+uint64_t integer_of(ValueKind kind, uint64_t raw) {
+  switch (kind) {
+    case ValueKind::kU8:
+      return raw & 0xff;
+    case ValueKind::kS8:
+      return sign_extend(raw, 8);
+    case ValueKind::kU16:
+      return raw & 0xffff;
+    case ValueKind::kS16:
+      return sign_extend(raw, 16);
+    case ValueKind::kU32:
+      return raw & 0xffffffffu;
+    case ValueKind::kS32:
+      return sign_extend(raw, 32);
+    default:
+      return raw;
+  }
+}
+
 uint32_t flags_mask(const ValueType& type) {
   return type.labels.size() >= 32 ? 0xffffffffu : (1u << type.labels.size()) - 1;
 }
@@ -246,25 +266,28 @@ std::pair<uint32_t, uint32_t> store_list_into_range(const CanonContext& cx, cons
 
 // ---- handles --------------------------------------------------------------------------
 
-Val lift_own(const CanonContext& cx, uint32_t index, const ValueType& type) {
+// The guest's handle `index`, which must be of `type`'s resource.
+HandleEntry& handle_of(const CanonContext& cx, uint32_t index, const ValueType& type) {
   HandleEntry* entry = cx.handles->get(index);
   if (entry == nullptr) trap("unknown handle " + std::to_string(index));
-  if (entry->resource != type.resource)
+  if (entry->resource != type.resource) {
     trap("handle " + std::to_string(index) + " is of another resource type");
-  if (!entry->own)
+  }
+  return *entry;
+}
+
+Val lift_own(const CanonContext& cx, uint32_t index, const ValueType& type) {
+  const HandleEntry& entry = handle_of(cx, index, type);
+  if (!entry.own)
     trap("handle " + std::to_string(index) + " is borrowed; an owned handle is required");
-  if (entry->lends != 0) trap("handle " + std::to_string(index) + " is still lent out");
-  const uint32_t rep = entry->rep;
+  if (entry.lends != 0) trap("handle " + std::to_string(index) + " is still lent out");
+  const uint32_t rep = entry.rep;
   cx.handles->remove(index);
   return Val::own(rep);
 }
 
 Val lift_borrow(const CanonContext& cx, uint32_t index, const ValueType& type) {
-  HandleEntry* entry = cx.handles->get(index);
-  if (entry == nullptr) trap("unknown handle " + std::to_string(index));
-  if (entry->resource != type.resource)
-    trap("handle " + std::to_string(index) + " is of another resource type");
-  return Val::borrow(entry->rep);
+  return Val::borrow(handle_of(cx, index, type).rep);
 }
 
 uint32_t lower_handle(const CanonContext& cx, const Val& value, const ValueType& type) {
@@ -346,26 +369,14 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
       out.bits = read<uint8_t>(cx, ptr) != 0;
       return out;
     case ValueKind::kU8:
-      out.bits = read<uint8_t>(cx, ptr);
-      return out;
     case ValueKind::kS8:
-      out.bits = sign_extend(read<uint8_t>(cx, ptr), 8);
-      return out;
     case ValueKind::kU16:
-      out.bits = read<uint16_t>(cx, ptr);
-      return out;
     case ValueKind::kS16:
-      out.bits = sign_extend(read<uint16_t>(cx, ptr), 16);
-      return out;
     case ValueKind::kU32:
-      out.bits = read<uint32_t>(cx, ptr);
-      return out;
     case ValueKind::kS32:
-      out.bits = sign_extend(read<uint32_t>(cx, ptr), 32);
-      return out;
     case ValueKind::kU64:
     case ValueKind::kS64:
-      out.bits = read<uint64_t>(cx, ptr);
+      out.bits = integer_of(type.kind, read_uint(cx, ptr, size(type)));
       return out;
     case ValueKind::kF32:
       out.number = canonical_f32(read<float>(cx, ptr));
@@ -500,28 +511,19 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
       out.bits = reader.next(CoreKind::kI32).i32 != 0;
       return out;
     case ValueKind::kU8:
-      out.bits = static_cast<uint8_t>(reader.next(CoreKind::kI32).i32);
-      return out;
     case ValueKind::kS8:
-      out.bits = sign_extend(static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), 8);
-      return out;
     case ValueKind::kU16:
-      out.bits = static_cast<uint16_t>(reader.next(CoreKind::kI32).i32);
-      return out;
     case ValueKind::kS16:
-      out.bits = sign_extend(static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), 16);
-      return out;
     case ValueKind::kU32:
-    case ValueKind::kFlags:
-      out.bits = static_cast<uint32_t>(reader.next(CoreKind::kI32).i32);
-      if (type.kind == ValueKind::kFlags) out.bits &= flags_mask(type);
-      return out;
     case ValueKind::kS32:
-      out.bits = sign_extend(static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), 32);
+      out.bits = integer_of(type.kind, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32));
       return out;
     case ValueKind::kU64:
     case ValueKind::kS64:
       out.bits = static_cast<uint64_t>(reader.next(CoreKind::kI64).i64);
+      return out;
+    case ValueKind::kFlags:
+      out.bits = static_cast<uint32_t>(reader.next(CoreKind::kI32).i32) & flags_mask(type);
       return out;
     case ValueKind::kF32:
       out.number = canonical_f32(reader.next(CoreKind::kF32).f32);
