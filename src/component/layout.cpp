@@ -50,7 +50,8 @@ const std::vector<ValueTypePtr>& record_fields(const ValueType& type) {
   return type.types;
 }
 
-uint32_t alignment(const ValueType& type) {
+// Bytes of the fixed-size scalars (where size and alignment agree); 0 for the rest.
+uint32_t scalar_bytes(const ValueType& type) {
   switch (type.kind) {
     case ValueKind::kBool:
     case ValueKind::kS8:
@@ -63,6 +64,26 @@ uint32_t alignment(const ValueType& type) {
     case ValueKind::kU64:
     case ValueKind::kF64:
       return 8;
+    case ValueKind::kFlags:
+      return type.labels.size() <= 8 ? 1 : type.labels.size() <= 16 ? 2 : 4;
+    case ValueKind::kS32:
+    case ValueKind::kU32:
+    case ValueKind::kF32:
+    case ValueKind::kChar:
+    case ValueKind::kErrorContext:
+    case ValueKind::kOwn:
+    case ValueKind::kBorrow:
+    case ValueKind::kStream:
+    case ValueKind::kFuture:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+uint32_t alignment(const ValueType& type) {
+  if (uint32_t bytes = scalar_bytes(type)) return bytes;
+  switch (type.kind) {
     case ValueKind::kList:
       return type.fixed_length ? alignment(*type.types[0]) : 4;
     case ValueKind::kRecord:
@@ -79,11 +100,7 @@ uint32_t alignment(const ValueType& type) {
       const auto cases = variant_cases(type);
       return std::max(discriminant_size(cases.size()), max_case_alignment(cases));
     }
-    case ValueKind::kFlags:
-      return type.labels.size() <= 8 ? 1 : type.labels.size() <= 16 ? 2 : 4;
-    case ValueKind::kMap:
-      return 4;
-    default:  // 32-bit scalars, char, string pointers, handles
+    default:  // string and map: two 32-bit words
       return 4;
   }
 }
@@ -94,18 +111,8 @@ uint32_t payload_offset(const ValueType& type) {
 }
 
 uint32_t size(const ValueType& type) {
+  if (uint32_t bytes = scalar_bytes(type)) return bytes;
   switch (type.kind) {
-    case ValueKind::kBool:
-    case ValueKind::kS8:
-    case ValueKind::kU8:
-      return 1;
-    case ValueKind::kS16:
-    case ValueKind::kU16:
-      return 2;
-    case ValueKind::kS64:
-    case ValueKind::kU64:
-    case ValueKind::kF64:
-      return 8;
     case ValueKind::kString:
     case ValueKind::kMap:
       return 8;
@@ -128,8 +135,6 @@ uint32_t size(const ValueType& type) {
       }
       return align_to(payload_offset(type) + largest, alignment(type));
     }
-    case ValueKind::kFlags:
-      return type.labels.size() <= 8 ? 1 : type.labels.size() <= 16 ? 2 : 4;
     default:
       return 4;
   }
