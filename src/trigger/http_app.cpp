@@ -57,12 +57,13 @@ class App final : public RunningApp {
   }
   ~App() override { shutdown(); }
 
+  // Destroyed bottom-up: the workers join (finishing their guests) while the server, the
+  // handlers it owns, the imports, the logs and the engine they use still exist.
   std::unique_ptr<wasm::Engine> engine;
-  component::HostImports unused;
   std::vector<std::unique_ptr<component::HostImports>> imports;  // one per component
   std::vector<std::unique_ptr<OutputLog>> logs;
-  std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<WorkerPool> workers;
 };
 
 Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manifest,
