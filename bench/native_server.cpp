@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     std::cerr << "cannot listen: " << server.error().message << "\n";
     return 1;
   }
-  std::cout << "Serving http://" << gyre::http::format_socket_address((*server)->local_endpoint()) << std::endl;
+  std::cout << "Serving http://" << gyre::http::format_socket_address((*server)->local_endpoint())
+            << std::endl;
   int received = 0;
   sigwait(&signals, &received);
   (*server)->shutdown();
