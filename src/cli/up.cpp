@@ -19,6 +19,7 @@ struct UpArgs {
   std::vector<std::string> env;
   bool quiet = false;
   std::string log_dir;
+  unsigned deadline_ms = 0;
 };
 
 std::filesystem::path manifest_path(const std::string& from) {
@@ -60,6 +61,7 @@ int up(const UpArgs& args) {
     }
   }
   options.print = [](std::string_view text) { std::cout << text << std::flush; };
+  if (args.deadline_ms > 0) options.deadline = std::chrono::milliseconds(args.deadline_ms);
 
   // Signals are taken synchronously below, so block them before any thread starts.
   sigset_t signals;
@@ -97,6 +99,9 @@ void add_up_command(CLI::App& app) {
                     "Component output only to the log files, not the terminal");
   command->add_option("-L,--log-dir", args->log_dir,
                       "Where component logs go (default: .spin/logs beside spin.toml)");
+  command->add_option("--deadline", args->deadline_ms,
+                      "End a request whose component runs longer than this many milliseconds "
+                      "(the client gets a 500); default: no deadline, as Spin");
   command->callback([args] {
     if (int status = up(*args); status != 0) throw CLI::RuntimeError(status);
   });

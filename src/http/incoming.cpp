@@ -43,8 +43,9 @@ Result<IncomingHandler, std::string> IncomingHandler::create(
   return std::string("the component exports no wasi:http/incoming-handler@0.2.x");
 }
 
-Result<void, wasm::Error> IncomingHandler::handle(wasm::Engine& engine, IncomingRequestData request,
-                                                  ResponseSink& out) const {
+Result<void, wasm::Error> IncomingHandler::handle(
+    wasm::Engine& engine, IncomingRequestData request, ResponseSink& out,
+    std::optional<std::chrono::nanoseconds> deadline) const {
   TrackingSink sink(out);
   wasm::Store store(engine);
   auto instantiated = pre_->instantiate(store);
@@ -53,6 +54,7 @@ Result<void, wasm::Error> IncomingHandler::handle(wasm::Engine& engine, Incoming
     return std::move(instantiated).error();
   }
   component::ComponentInstance& instance = **instantiated;
+  if (deadline) store.set_deadline(*deadline);
   auto& requests = instance.host_state<host::ResourceTable<IncomingRequest>>();
   auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();
   const uint32_t request_rep =

@@ -3,7 +3,9 @@
 // resources, the response streamed to a ResponseSink as the guest produces it.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
@@ -23,8 +25,10 @@ class IncomingHandler {
   // Handles one request. The sink sees head, body chunks and finish, or fail: a trap, or a
   // guest that returns without setting a response, ends in fail (a 500 if nothing was sent
   // yet; a cut body otherwise). The error is returned too, for the log.
+  // A deadline, if given, ends a guest still running after it (a 500 for the client).
   Result<void, wasm::Error> handle(wasm::Engine& engine, IncomingRequestData request,
-                                   ResponseSink& sink) const;
+                                   ResponseSink& sink,
+                                   std::optional<std::chrono::nanoseconds> deadline = {}) const;
 
   const std::string& export_name() const { return export_; }
 

@@ -72,12 +72,14 @@ class WriterSink final : public http::ResponseSink {
 }  // namespace
 
 ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandler handler,
-                                   wasm::Engine& engine, WorkerPool& workers, Log log)
+                                   wasm::Engine& engine, WorkerPool& workers, Log log,
+                                   std::optional<std::chrono::nanoseconds> deadline)
     : id_(std::move(component_id)),
       handler_(std::move(handler)),
       engine_(engine),
       workers_(workers),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      deadline_(deadline) {}
 
 void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
@@ -111,7 +113,7 @@ void ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
   data.body = std::make_unique<BodyInputStream>(request.body);
 
   WriterSink sink(response);
-  auto handled = handler_.handle(engine_, std::move(data), sink);
+  auto handled = handler_.handle(engine_, std::move(data), sink, deadline_);
   if (!handled && log_) log_("component " + id_ + " failed: " + handled.error().describe());
 }
 

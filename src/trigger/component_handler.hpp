@@ -3,8 +3,10 @@
 // component's response streams back through the server's writer as the guest writes it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,7 +22,8 @@ class ComponentHandler final : public http::Handler {
   using Log = std::function<void(std::string_view)>;
 
   ComponentHandler(std::string component_id, http::IncomingHandler handler, wasm::Engine& engine,
-                   WorkerPool& workers, Log log);
+                   WorkerPool& workers, Log log,
+                   std::optional<std::chrono::nanoseconds> deadline = std::nullopt);
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
@@ -32,6 +35,7 @@ class ComponentHandler final : public http::Handler {
   wasm::Engine& engine_;
   WorkerPool& workers_;
   Log log_;
+  std::optional<std::chrono::nanoseconds> deadline_;
 };
 
 }  // namespace gyre::trigger

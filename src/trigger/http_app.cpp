@@ -172,7 +172,9 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     auto handler = http::IncomingHandler::create(std::move(pre).value());
     if (!handler) return manifest.file + ": component `" + target + "`: " + handler.error();
     handlers[target] = std::make_shared<ComponentHandler>(
-        target, std::move(handler).value(), *running->engine, *running->workers, print);
+        target, std::move(handler).value(), *running->engine, *running->workers, print,
+        options.deadline ? std::optional<std::chrono::nanoseconds>(*options.deadline)
+                         : std::nullopt);
     targets.push_back({target, handlers[target]});
     running->imports.push_back(std::move(imports));
   }

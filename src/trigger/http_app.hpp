@@ -3,9 +3,11 @@
 // responses and well-known paths, and the server listening. What `gyre up` starts.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +28,8 @@ struct UpOptions {
   bool quiet = false;                   // component output only to the log files, not the terminal
   std::filesystem::path compile_cache;  // compiled modules; empty: no cache
   unsigned workers = 0;                 // guest threads; 0: twice the cores
+  // A request whose guest runs longer than this ends with a 500. None by default, as Spin.
+  std::optional<std::chrono::milliseconds> deadline;
   unsigned network_threads = 1;
   // Where gyre's own messages go (the terminal).
   std::function<void(std::string_view)> print;

@@ -22,7 +22,8 @@ using gyre::testing::http_request;
 // A `gyre up` child process; its stdout is read until it says where it listens.
 class Gyre {
  public:
-  explicit Gyre(const std::filesystem::path& app) {
+  explicit Gyre(const std::filesystem::path& app, const char* extra_flag = nullptr,
+                const char* extra_value = nullptr) {
     int out[2];
     EXPECT_EQ(pipe(out), 0);
     pid_ = fork();
@@ -30,7 +31,8 @@ class Gyre {
       dup2(out[1], STDOUT_FILENO);
       dup2(out[1], STDERR_FILENO);
       close(out[0]);
-      execl(GYRE_BINARY, GYRE_BINARY, "up", "-f", app.c_str(), "--listen", "127.0.0.1:0", nullptr);
+      execl(GYRE_BINARY, GYRE_BINARY, "up", "-f", app.c_str(), "--listen", "127.0.0.1:0",
+            extra_flag, extra_value, nullptr);
       _exit(127);
     }
     close(out[1]);
@@ -212,6 +214,17 @@ TEST(Up, TheComponentSeesSpinsRequestHeaders) {
     EXPECT_NE(r.body.find(expected), std::string::npos) << expected << "\nin " << r.body;
   }
   EXPECT_EQ(gyre.stop(), 0);
+}
+
+TEST(Up, ADeadlineEndsAGuestStuckInALoopWithA500AndTheServerGoesOn) {
+  Gyre gyre(make_app("deadline", echo_manifest()), "--deadline", "300");
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto stuck = http_request(gyre.port(), "GET", "/users/1/forever");
+  EXPECT_EQ(stuck.status, 500);
+  auto fine = http_request(gyre.port(), "GET", "/users/1/headers");
+  EXPECT_EQ(fine.status, 200);
+  EXPECT_EQ(gyre.stop(), 0);
+  EXPECT_NE(gyre.output().find("deadline exceeded"), std::string::npos) << gyre.output();
 }
 
 TEST(Up, AMalformedManifestNamesFileLineAndKeyAndNothingListens) {
