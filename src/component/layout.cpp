@@ -46,10 +46,6 @@ std::vector<ValueTypePtr> variant_cases(const ValueType& type) {
   }
 }
 
-const std::vector<ValueTypePtr>& record_fields(const ValueType& type) {
-  return type.types;
-}
-
 // Bytes of the fixed-size scalars (where size and alignment agree); 0 for the rest.
 uint32_t scalar_bytes(const ValueType& type) {
   switch (type.kind) {

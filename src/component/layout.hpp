@@ -29,8 +29,6 @@ uint32_t discriminant_size(size_t cases);
 std::vector<ValueTypePtr> variant_cases(const ValueType& type);
 // Offset of the payload from the start of a variant-like value.
 uint32_t payload_offset(const ValueType& type);
-// Field types of a record-like type (record, tuple) in order.
-const std::vector<ValueTypePtr>& record_fields(const ValueType& type);
 
 void flatten(const ValueType& type, std::vector<CoreKind>& out);
 std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types);

@@ -15,11 +15,7 @@
 #include "http/server.hpp"
 #include "http/wasi_types.hpp"
 #include "trigger/component_handler.hpp"
-#include "wasi/cli.hpp"
-#include "wasi/clocks.hpp"
-#include "wasi/filesystem.hpp"
-#include "wasi/io.hpp"
-#include "wasi/random.hpp"
+#include "wasi/wasi.hpp"
 
 namespace gyre::trigger {
 namespace {
@@ -157,11 +153,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     OutputLog* err = running->logs.back().get();
     cli.stdout_sink = [out](std::string_view s) { out->write(s); };
     cli.stderr_sink = [err](std::string_view s) { err->write(s); };
-    wasi::add_io(*imports);
-    wasi::add_clocks(*imports, std::make_shared<wasi::SystemClock>());
-    wasi::add_random(*imports);
-    wasi::add_cli(*imports, std::move(cli));
-    wasi::add_filesystem(*imports);
+    wasi::add_wasi(*imports, std::move(cli));
     http::add_wasi_http_types(*imports);
 
     component::LinkOptions link;

@@ -10,11 +10,7 @@
 #include "component/instance.hpp"
 #include "http/wasi_types.hpp"
 #include "support/process.hpp"
-#include "wasi/cli.hpp"
-#include "wasi/clocks.hpp"
-#include "wasi/filesystem.hpp"
-#include "wasi/io.hpp"
-#include "wasi/random.hpp"
+#include "wasi/wasi.hpp"
 #include "wasm/engine.hpp"
 
 namespace gyre::http {
@@ -60,11 +56,7 @@ class WasiHttp : public ::testing::Test {
       std::lock_guard lock(mutex_);
       stderr_ += s;
     };
-    wasi::add_io(imports_);
-    wasi::add_clocks(imports_, std::make_shared<wasi::SystemClock>());
-    wasi::add_random(imports_);
-    wasi::add_cli(imports_, std::move(cli));
-    wasi::add_filesystem(imports_);
+    wasi::add_wasi(imports_, std::move(cli));
     add_wasi_http_types(imports_);
   }
 

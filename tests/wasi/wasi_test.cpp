@@ -1,17 +1,14 @@
 // The WASI host as an ordinary C program sees it through wasi-libc and the preview1
 // adapter: stdout and stderr reach the sinks, the environment is exactly what was granted,
 // clocks move, random bytes are random, sleep sleeps, exit ends the call.
+#include "wasi/wasi.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
 
 #include "component/instance.hpp"
 #include "support/process.hpp"
-#include "wasi/cli.hpp"
-#include "wasi/clocks.hpp"
-#include "wasi/filesystem.hpp"
-#include "wasi/io.hpp"
-#include "wasi/random.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
 
@@ -46,11 +43,7 @@ class Wasi : public ::testing::Test {
       std::lock_guard lock(captured_.mutex);
       captured_.err += s;
     };
-    add_io(imports_);
-    add_clocks(imports_, std::make_shared<SystemClock>());
-    add_random(imports_);
-    add_cli(imports_, std::move(cli));
-    add_filesystem(imports_);
+    add_wasi(imports_, std::move(cli));
     component::LinkOptions options;
     options.trap_on_missing_imports = true;  // the rest of wasi:filesystem is not used here
     auto pre = ComponentPre::create(*engine_, read_file(fixture_path("c-wasi")), imports_, options);
