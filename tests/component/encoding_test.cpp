@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "component/instance.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -48,9 +49,7 @@ struct Guest {
 
 Guest load(const std::string& text) {
   Guest g;
-  wasm::EngineConfig config;
-  config.pool_instances = 8;
-  g.engine = std::move(wasm::Engine::create(config)).value();
+  g.engine = gyre::testing::test_engine(8);
   HostImports none;
   auto pre = ComponentPre::create(*g.engine, assemble(text), none);
   EXPECT_TRUE(pre.ok()) << (pre.ok() ? "" : pre.error());

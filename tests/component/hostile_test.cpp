@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "component/instance.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -13,9 +14,7 @@ namespace {
 using gyre::testing::assemble;
 
 std::unique_ptr<wasm::Engine> engine() {
-  wasm::EngineConfig config;
-  config.pool_instances = 16;
-  return std::move(wasm::Engine::create(config)).value();
+  return gyre::testing::test_engine(16);
 }
 
 // A component exporting `f: func(<params>) -> <result>` lifted from a core function whose

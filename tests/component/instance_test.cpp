@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -15,11 +16,7 @@ using gyre::testing::fixture_path;
 using gyre::testing::read_file;
 
 std::unique_ptr<wasm::Engine> engine() {
-  wasm::EngineConfig config;
-  config.pool_instances = 64;
-  // The SDK fixtures take seconds to compile; the build tree keeps them compiled.
-  config.cache_dir = GYRE_TEST_COMPILE_CACHE;
-  return std::move(wasm::Engine::create(config)).value();
+  return gyre::testing::test_engine(64);
 }
 
 TEST(Instance, CallsAnExportThatCallsAHostImport) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "component/instance.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -32,10 +33,7 @@ using CallResult = Result<std::optional<Val>, wasm::Error>;
 constexpr uint32_t kBlobBase = 1000;  // the host's blob reps are kBlobBase + tag
 
 std::unique_ptr<wasm::Engine> engine() {
-  wasm::EngineConfig config;
-  config.pool_instances = 64;
-  config.cache_dir = GYRE_TEST_COMPILE_CACHE;
-  return std::move(wasm::Engine::create(config)).value();
+  return gyre::testing::test_engine(64);
 }
 
 const char* kind_name(ValueKind kind) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "component/instance.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -18,10 +19,7 @@ using gyre::testing::fixture_path;
 using gyre::testing::read_file;
 
 std::unique_ptr<wasm::Engine> engine() {
-  wasm::EngineConfig config;
-  config.pool_instances = 16;
-  config.cache_dir = GYRE_TEST_COMPILE_CACHE;
-  return std::move(wasm::Engine::create(config)).value();
+  return gyre::testing::test_engine(16);
 }
 
 std::optional<Val> greet(const ComponentPre& pre, wasm::Engine& eng, const std::string& name,

@@ -9,6 +9,7 @@
 
 #include "component/instance.hpp"
 #include "http/wasi_types.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasi/wasi.hpp"
 #include "wasm/engine.hpp"
@@ -43,10 +44,7 @@ struct CollectingSink final : ResponseSink {
 class WasiHttp : public ::testing::Test {
  protected:
   void SetUp() override {
-    wasm::EngineConfig config;
-    config.pool_instances = 16;
-    config.cache_dir = GYRE_TEST_COMPILE_CACHE;
-    engine_ = std::move(wasm::Engine::create(config)).value();
+    engine_ = gyre::testing::test_engine();
     wasi::CliConfig cli;
     cli.stdout_sink = [this](std::string_view s) {
       std::lock_guard lock(mutex_);

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "component/instance.hpp"
+#include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
@@ -29,10 +30,7 @@ struct Captured {
 class Wasi : public ::testing::Test {
  protected:
   void SetUp() override {
-    wasm::EngineConfig config;
-    config.pool_instances = 16;
-    config.cache_dir = GYRE_TEST_COMPILE_CACHE;
-    engine_ = std::move(wasm::Engine::create(config)).value();
+    engine_ = gyre::testing::test_engine();
     CliConfig cli;
     cli.environment = {{"GREETING", "hello from the host"}};
     cli.stdout_sink = [this](std::string_view s) {
