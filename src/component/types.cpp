@@ -12,6 +12,12 @@ const NamedItem* InstanceTypeInfo::find(std::string_view name) const {
   return nullptr;
 }
 
+// ValueKind begins with the primitives in PrimType's order; conversions rely on it.
+static_assert(static_cast<int>(ValueKind::kBool) == static_cast<int>(PrimType::kBool));
+static_assert(static_cast<int>(ValueKind::kString) == static_cast<int>(PrimType::kString));
+static_assert(static_cast<int>(ValueKind::kErrorContext) ==
+              static_cast<int>(PrimType::kErrorContext));
+
 const char* to_string(ValueKind kind) {
   static const char* kNames[] = {
       "bool",  "s8",   "u8",     "s16",    "u16",           "s32",    "u32",     "s64",    "u64",
