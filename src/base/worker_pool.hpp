@@ -2,9 +2,12 @@
 // guest that blocks (a timer, a slow body) holds a worker and not the network threads.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,15 +23,27 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void post(std::function<void()> task);
+  // Runs the task on an idle worker, or on a thread of its own when none is idle: for
+  // tasks that a busy worker waits for (a request one component sends another), which
+  // would otherwise deadlock a pool whose every worker waits.
+  void post_now(std::function<void()> task);
 
  private:
   void run();
+  void reap_extra_threads();  // joins extra threads whose task is done; under mutex_
+
+  struct ExtraThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  size_t idle_ = 0;
   std::vector<std::thread> threads_;
+  std::list<ExtraThread> extra_threads_;
 };
 
 }  // namespace gyre

@@ -6,6 +6,9 @@
 
 namespace gyre::cli {
 
+// `gyre build`: run the components' build commands.
+void add_build_command(CLI::App& app);
+
 // `gyre inspect FILE`: a component's imports and exports, as WIT.
 void add_inspect_command(CLI::App& app);
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", kVersionText);
   app.require_subcommand(0, 1);
   app.footer("`gyre <command> --help` describes each command.");
+  gyre::cli::add_build_command(app);
   gyre::cli::add_up_command(app);
   gyre::cli::add_inspect_command(app);
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/build.hpp"
 #include "cli/commands.hpp"
 #include "trigger/http_app.hpp"
 
@@ -18,15 +19,15 @@ struct UpArgs {
   std::string listen = "127.0.0.1:3000";
   std::vector<std::string> env;
   bool quiet = false;
-  std::string log_dir;
+  std::optional<std::string> log_dir;
+  std::optional<std::string> state_dir;
+  std::vector<std::string> follow;
+  bool truncate_logs = false;
   unsigned deadline_ms = 0;
+  std::string tls_cert;
+  std::string tls_key;
+  bool build = false;
 };
-
-std::filesystem::path manifest_path(const std::string& from) {
-  std::filesystem::path path(from);
-  if (std::filesystem::is_directory(path)) path /= "spin.toml";
-  return path;
-}
 
 std::filesystem::path default_cache() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -39,11 +40,24 @@ std::filesystem::path default_cache() {
 int up(const UpArgs& args) {
   trigger::UpOptions options;
   options.manifest = manifest_path(args.from);
+  if (args.build) {
+    if (int status = build_app(options.manifest, {}); status != 0) return status;
+  }
+  if (!args.tls_cert.empty()) options.tls = http::TlsFiles{args.tls_cert, args.tls_key};
   options.listen = args.listen;
   options.quiet = args.quiet;
   options.compile_cache = default_cache();
-  options.log_dir = args.log_dir.empty() ? options.manifest.parent_path() / ".spin" / "logs"
-                                         : std::filesystem::path(args.log_dir);
+  options.follow = args.follow;
+  options.truncate_logs = args.truncate_logs;
+  // As Spin: state in .spin/ beside spin.toml unless given; logs in its logs/ unless given;
+  // an empty value for either means none.
+  options.state_dir = args.state_dir ? std::filesystem::path(*args.state_dir)
+                                     : options.manifest.parent_path() / ".spin";
+  if (args.log_dir) {
+    options.log_dir = *args.log_dir;
+  } else if (!options.state_dir.empty()) {
+    options.log_dir = options.state_dir / "logs";
+  }
   for (const std::string& kv : args.env) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -98,10 +112,29 @@ void add_up_command(CLI::App& app) {
   command->add_flag("-q,--quiet", args->quiet,
                     "Component output only to the log files, not the terminal");
   command->add_option("-L,--log-dir", args->log_dir,
-                      "Where component logs go (default: .spin/logs beside spin.toml)");
+                      "Where component logs go (default: logs/ in the state dir; \"\": none)");
+  command->add_option(
+      "--state-dir", args->state_dir,
+      "Where the app keeps its state (default: .spin beside spin.toml; \"\": none)");
+  auto* follow = command->add_option(
+      "--follow", args->follow,
+      "Print output to stdout/stderr only for this component (repeatable); default: all");
+  command->get_option("--quiet")->excludes(follow);
+  command->add_flag("--truncate-logs", args->truncate_logs,
+                    "Empty the component log files before starting");
   command->add_option("--deadline", args->deadline_ms,
                       "End a request whose component runs longer than this many milliseconds "
                       "(the client gets a 500); default: no deadline, as Spin");
+  // As Spin: both TLS files or neither, also from SPIN_TLS_CERT and SPIN_TLS_KEY.
+  auto* cert = command
+                   ->add_option("--tls-cert", args->tls_cert,
+                                "The TLS certificate chain (PEM) to serve HTTPS with")
+                   ->envname("SPIN_TLS_CERT");
+  auto* key = command->add_option("--tls-key", args->tls_key, "The TLS private key (PEM)")
+                  ->envname("SPIN_TLS_KEY");
+  cert->needs(key);
+  key->needs(cert);
+  command->add_flag("--build", args->build, "Run `gyre build` first");
   command->callback([args] {
     if (int status = up(*args); status != 0) throw CLI::RuntimeError(status);
   });

@@ -96,6 +96,9 @@ struct Request {
   // Set by the routing handler before it passes the request to a route's handler.
   std::optional<RouteMatch> route;
   std::optional<RequestTarget> target;  // parsed head.target, set by the routing handler
+  // Sent by a component of this application (service chaining, a self request): its
+  // sender holds a worker while it waits, so this request must not queue behind it.
+  bool internal = false;
 };
 
 class Handler {

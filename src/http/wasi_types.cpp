@@ -164,41 +164,66 @@ Own<Fields> copy_of(const Fields& fields, bool immutable) {
   return Own<Fields>{std::move(out)};
 }
 
-// The response body as an output stream: every write goes to the sink (or waits for the
-// head, if the guest writes before setting the response).
+// An outgoing body as an output stream: every write goes to its sink.
 class BodyOutputStream final : public wasi::OutputStream {
  public:
-  explicit BodyOutputStream(std::shared_ptr<ResponseState> state) : state_(std::move(state)) {}
+  explicit BodyOutputStream(std::shared_ptr<BodySink> sink) : sink_(std::move(sink)) {}
   wasi::StreamResult<uint64_t> check_write() override {
-    if (state_->finished) return wasi::StreamResult<uint64_t>::err(wasi::StreamError::closed());
-    return wasi::StreamResult<uint64_t>::ok(1 << 20);
+    if (sink_->finished()) return wasi::StreamResult<uint64_t>::err(wasi::StreamError::closed());
+    return wasi::StreamResult<uint64_t>::ok(sink_->room());
   }
   wasi::StreamResult<Unit> write(std::span<const uint8_t> bytes) override {
-    if (state_->finished) return wasi::StreamResult<Unit>::err(wasi::StreamError::closed());
-    state_->write({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    if (sink_->finished()) return wasi::StreamResult<Unit>::err(wasi::StreamError::closed());
+    sink_->write({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
     return wasi::StreamResult<Unit>::ok({});
   }
   wasi::StreamResult<Unit> flush() override { return wasi::StreamResult<Unit>::ok({}); }
-  std::unique_ptr<wasi::Pollable> subscribe() override {
-    return std::make_unique<wasi::ReadyPollable>();
-  }
+  std::unique_ptr<wasi::Pollable> subscribe() override { return sink_->writable(); }
 
  private:
-  std::shared_ptr<ResponseState> state_;
+  std::shared_ptr<BodySink> sink_;
 };
-
-template <class T>
-host::ResourceTable<T>& table(component::HostCall& call) {
-  return call.instance.host_state<host::ResourceTable<T>>();
-}
 
 }  // namespace
 
 bool forbidden_header(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kForbiddenNames = {
-      "connection", "keep-alive", "proxy-connection", "transfer-encoding",  "upgrade",
-      "host",       "te",         "http2-settings",   "proxy-authorization"};
+  // Wasmtime's DEFAULT_FORBIDDEN_HEADERS, which Spin keeps.
+  static constexpr std::array<std::string_view, 9> kForbiddenNames = {"connection",
+                                                                      "keep-alive",
+                                                                      "proxy-authenticate",
+                                                                      "proxy-authorization",
+                                                                      "proxy-connection",
+                                                                      "transfer-encoding",
+                                                                      "upgrade",
+                                                                      "http2-settings",
+                                                                      "host"};
   return std::find(kForbiddenNames.begin(), kForbiddenNames.end(), name) != kForbiddenNames.end();
+}
+
+ErrorCode ErrorCode::of(Case which, std::string detail) {
+  ErrorCode out;
+  out.code = which;
+  out.detail = std::move(detail);
+  using component::Val;
+  if (which == kDnsError) out.payload = Val::record({Val::none(), Val::none()});
+  if (which == kInternalError) {
+    out.payload = out.detail.empty() ? Val::none() : Val::some(Val::string(out.detail));
+  }
+  return out;
+}
+
+std::string_view ErrorCode::label() const {
+  return code < kErrorCodes.size() ? kErrorCodes[code] : "?";
+}
+
+std::string ErrorCode::describe() const {
+  std::string out(label());
+  if (!detail.empty()) out += " (" + detail + ")";
+  return out;
+}
+
+std::unique_ptr<wasi::Pollable> ResponseState::writable() {
+  return std::make_unique<wasi::ReadyPollable>();
 }
 
 void ResponseState::write(std::string_view chunk) {
@@ -216,12 +241,12 @@ void ResponseState::attach(ResponseSink& to, uint16_t status, const HeaderList& 
     to.body(early_body);
     early_body.clear();
   }
-  if (finished) to.finish();
+  if (done) to.finish();
 }
 
 void ResponseState::finish() {
-  if (finished) return;
-  finished = true;
+  if (done) return;
+  done = true;
   if (sink != nullptr) sink->finish();
 }
 
@@ -377,40 +402,41 @@ void add_wasi_http_types(component::HostImports& imports) {
            if (self->body_taken) return R::err({});
            self->body_taken = true;
            auto body = std::make_unique<OutgoingBody>();
-           body->state = self->state;
+           body->sink = self->state;
            return R::ok(Own<OutgoingBody>{std::move(body)});
          });
   define(imports, kTypes, "[method]outgoing-body.write", [](Context&, Borrow<OutgoingBody> self) {
     using R = host::Result<Own<wasi::OutputStream>, Unit>;
-    if (self->stream_taken || !self->state) return R::err({});
+    if (self->stream_taken || !self->sink) return R::err({});
     self->stream_taken = true;
-    return R::ok(Own<wasi::OutputStream>{std::make_unique<BodyOutputStream>(self->state)});
+    return R::ok(Own<wasi::OutputStream>{std::make_unique<BodyOutputStream>(self->sink)});
   });
   // finish(this: outgoing-body, trailers: option<trailers>) -> result<_, error-code>
   imports.interface(kTypes).functions["[static]outgoing-body.finish"] =
       [](component::HostCall& call, std::span<const component::Val> args)
       -> Result<std::optional<component::Val>, std::string> {
-    auto body = table<OutgoingBody>(call).take(static_cast<uint32_t>(args[0].bits));
+    auto body = table_of<OutgoingBody>(call).take(static_cast<uint32_t>(args[0].bits));
     if (!body) return std::string("outgoing-body.finish: unknown body");
-    if (args[1].bits == 1) table<Fields>(call).take(static_cast<uint32_t>(args[1].items[0].bits));
-    if (body->state) body->state->finish();
+    if (args[1].bits == 1)
+      table_of<Fields>(call).take(static_cast<uint32_t>(args[1].items[0].bits));
+    if (body->sink) body->sink->finish();
     return std::optional<component::Val>(component::Val::ok());
   };
   // set(param: response-outparam, response: result<outgoing-response, error-code>)
   imports.interface(kTypes).functions["[static]response-outparam.set"] =
       [](component::HostCall& call, std::span<const component::Val> args)
       -> Result<std::optional<component::Val>, std::string> {
-    auto param = table<ResponseOutparam>(call).take(static_cast<uint32_t>(args[0].bits));
+    auto param = table_of<ResponseOutparam>(call).take(static_cast<uint32_t>(args[0].bits));
     if (!param) return std::string("response-outparam.set: unknown or already used outparam");
     const component::Val& outcome = args[1];
     if (outcome.bits != 0) {
-      const uint64_t code = outcome.items.empty() ? kErrorCodes.size() : outcome.items[0].bits;
-      param->sink->fail(std::string("the component answered with error-code ") +
-                        (code < kErrorCodes.size() ? kErrorCodes[code] : "?"));
+      ErrorCode error;
+      error.code = outcome.items.empty() ? kErrorCodes.size() : outcome.items[0].bits;
+      param->sink->fail("the component answered with error-code " + std::string(error.label()));
       return std::optional<component::Val>{};
     }
     auto response =
-        table<OutgoingResponse>(call).take(static_cast<uint32_t>(outcome.items[0].bits));
+        table_of<OutgoingResponse>(call).take(static_cast<uint32_t>(outcome.items[0].bits));
     if (!response) return std::string("response-outparam.set: unknown outgoing-response");
     // The body, taken before or after, writes through this shared state into the sink.
     response->state->attach(*param->sink, response->status, response->headers.entries);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "component/host_imports.hpp"
+#include "host/resources.hpp"
 #include "wasi/io.hpp"
 
 namespace gyre::http {
@@ -46,6 +47,51 @@ struct Fields {
   bool immutable = false;
 };
 
+// wasi:http/types.error-code: which case (its index in the WIT variant) and its payload,
+// plus a detail for the log that the guest does not see.
+struct ErrorCode {
+  enum Case : uint32_t {
+    kDnsError = 1,
+    kDestinationNotFound = 2,
+    kConnectionRefused = 6,
+    kConnectionTerminated = 7,
+    kConnectionTimeout = 8,
+    kConnectionReadTimeout = 9,
+    kTlsProtocolError = 12,
+    kTlsCertificateError = 13,
+    kHttpRequestDenied = 15,
+    kHttpRequestUriInvalid = 19,
+    kHttpResponseIncomplete = 25,
+    kHttpResponseTimeout = 33,
+    kHttpProtocolError = 35,
+    kInternalError = 38,
+  };
+  uint32_t code = kInternalError;
+  std::optional<component::Val> payload;
+  std::string detail;
+
+  static ErrorCode of(Case which, std::string detail = {});
+  // The label of the case, as WIT spells it ("HTTP-request-denied").
+  std::string_view label() const;
+  // "connection-refused (couldn't connect to 127.0.0.1 port 9)"
+  std::string describe() const;
+};
+
+// Where the bytes of an outgoing body go (a response to the client, a request to a
+// server), in order, then finish. Thread-safe where the receiving side is another thread.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // How many bytes write accepts now; 0 means wait for writable().
+  virtual uint64_t room() = 0;
+  virtual void write(std::string_view chunk) = 0;
+  virtual void finish() = 0;
+  virtual bool finished() const = 0;
+  // The guest dropped the body without finishing it.
+  virtual void abandon() {}
+  virtual std::unique_ptr<wasi::Pollable> writable() = 0;
+};
+
 struct ResponseState;
 
 struct IncomingRequest {
@@ -64,8 +110,11 @@ struct OutgoingResponse {
   bool body_taken = false;
 };
 struct OutgoingBody {
-  std::shared_ptr<ResponseState> state;
+  std::shared_ptr<BodySink> sink;
   bool stream_taken = false;
+  ~OutgoingBody() {
+    if (sink && !sink->finished()) sink->abandon();
+  }
 };
 struct ResponseOutparam {
   ResponseSink* sink = nullptr;
@@ -74,19 +123,44 @@ struct ResponseOutparam {
 // One outgoing response's body on its way out. A guest may write (and even finish) the
 // body before it hands the response to response-outparam.set; that much waits here until
 // the response is attached to the sink.
-struct ResponseState {
+struct ResponseState final : BodySink {
   ResponseSink* sink = nullptr;
-  bool finished = false;
+  bool done = false;
   std::string early_body;
-  void write(std::string_view chunk);
+  uint64_t room() override { return 1 << 20; }
+  void write(std::string_view chunk) override;
+  void finish() override;
+  bool finished() const override { return done; }
+  std::unique_ptr<wasi::Pollable> writable() override;
   void attach(ResponseSink& to, uint16_t status, const HeaderList& headers);
-  void finish();
 };
 
 // Adds wasi:http/types 0.2.x (the incoming-request and outgoing-response side).
 void add_wasi_http_types(component::HostImports& imports);
 
+// The resource tables of wasi:http/types in a component instance, for the host code of
+// other interfaces (outgoing-handler) that hands out or takes these resources.
+template <class T>
+host::ResourceTable<T>& table_of(component::HostCall& call) {
+  return call.instance.host_state<host::ResourceTable<T>>();
+}
+
 // Names in the header list a guest may not set (Spin/Wasmtime's forbidden list).
 bool forbidden_header(std::string_view lower_case_name);
 
 }  // namespace gyre::http
+
+namespace gyre::host {
+// error-code crosses as its case index and payload; the payload is built by ErrorCode::of.
+template <>
+struct WitType<http::ErrorCode> {
+  static bool matches(const ValueType& t) { return t.kind == ValueKind::kVariant; }
+  static http::ErrorCode from(const Val& v, Context&) {
+    http::ErrorCode out;
+    out.code = static_cast<uint32_t>(v.bits);
+    if (v.payload() != nullptr) out.payload = *v.payload();
+    return out;
+  }
+  static Val to(http::ErrorCode v, Context&) { return Val::variant(v.code, std::move(v.payload)); }
+};
+}  // namespace gyre::host

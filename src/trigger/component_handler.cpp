@@ -85,7 +85,12 @@ void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
   // The handler runs on a network thread and must not block: the guest runs on a worker.
   auto shared = std::make_shared<http::Request>(std::move(request));
-  workers_.post([this, shared, response] { run(std::move(*shared), response); });
+  auto task = [this, shared, response] { run(std::move(*shared), response); };
+  if (shared->internal) {
+    workers_.post_now(std::move(task));
+  } else {
+    workers_.post(std::move(task));
+  }
 }
 
 void ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {

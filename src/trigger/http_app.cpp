@@ -6,7 +6,9 @@
 #include <mutex>
 #include <thread>
 
+#include "app/files.hpp"
 #include "app/manifest.hpp"
+#include "app/outbound_hosts.hpp"
 #include "app/variables.hpp"
 #include "base/worker_pool.hpp"
 #include "component/instance.hpp"
@@ -15,6 +17,7 @@
 #include "http/server.hpp"
 #include "http/wasi_types.hpp"
 #include "trigger/component_handler.hpp"
+#include "trigger/outbound.hpp"
 #include "wasi/wasi.hpp"
 
 namespace gyre::trigger {
@@ -56,11 +59,43 @@ class App final : public RunningApp {
   // Destroyed bottom-up: the workers join (finishing their guests) while the server, the
   // handlers it owns, the imports, the logs and the engine they use still exist.
   std::unique_ptr<wasm::Engine> engine;
+  std::unique_ptr<http::HttpClient> client;
+  std::unique_ptr<OutboundRoutes> outbound;
   std::vector<std::unique_ptr<component::HostImports>> imports;  // one per component
   std::vector<std::unique_ptr<OutputLog>> logs;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<WorkerPool> workers;
 };
+
+std::string bullet_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "  - " : "\n  - ") + item;
+  return out;
+}
+
+// `--follow` may only name components of the app; Spin's message otherwise.
+std::optional<std::string> check_follows(const app::Manifest& manifest,
+                                         const std::vector<std::string>& follow) {
+  std::vector<std::string> unknown, existing;
+  for (const auto& id : follow) {
+    if (!manifest.components.find(id)) unknown.push_back(id);
+  }
+  if (unknown.empty()) return std::nullopt;
+  for (const auto& [id, component] : manifest.components)
+    existing.push_back(id);
+  return "The following component(s) specified in --follow do not exist in the application:\n" +
+         bullet_list(unknown) + "\nThe following components exist:\n" + bullet_list(existing);
+}
+
+void truncate_logs(const std::filesystem::path& dir) {
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with("_stdout.txt") || name.ends_with("_stderr.txt"))
+      std::ofstream(entry.path(), std::ios::trunc);
+  }
+}
 
 Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manifest,
                                                       const std::filesystem::path& dir,
@@ -104,7 +139,16 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   const unsigned workers =
       options.workers ? options.workers : 2 * std::max(1u, std::thread::hardware_concurrency());
   running->workers = std::make_unique<WorkerPool>(workers);
-  if (!options.log_dir.empty()) std::filesystem::create_directories(options.log_dir);
+  running->client = std::make_unique<http::HttpClient>();
+  running->outbound = std::make_unique<OutboundRoutes>(*running->client);
+  if (auto invalid = check_follows(manifest, options.follow)) return *invalid;
+  if (!options.log_dir.empty()) {
+    std::error_code failed;
+    std::filesystem::create_directories(options.log_dir, failed);
+    if (failed)
+      return "Failed to create log dir \"" + options.log_dir.string() + "\": " + failed.message();
+    if (options.truncate_logs) truncate_logs(options.log_dir);
+  }
 
   // Each component referenced by an HTTP trigger, prepared once.
   std::map<std::string, std::shared_ptr<http::Handler>, std::less<>> handlers;
@@ -145,16 +189,38 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
       return options.log_dir.empty() ? std::filesystem::path()
                                      : options.log_dir / (target + "_" + stream + ".txt");
     };
-    running->logs.push_back(
-        std::make_unique<OutputLog>(log_file("stdout"), !options.quiet, stdout));
+    const bool follow = !options.quiet && (options.follow.empty() ||
+                                           std::find(options.follow.begin(), options.follow.end(),
+                                                     target) != options.follow.end());
+    running->logs.push_back(std::make_unique<OutputLog>(log_file("stdout"), follow, stdout));
     OutputLog* out = running->logs.back().get();
-    running->logs.push_back(
-        std::make_unique<OutputLog>(log_file("stderr"), !options.quiet, stderr));
+    running->logs.push_back(std::make_unique<OutputLog>(log_file("stderr"), follow, stderr));
     OutputLog* err = running->logs.back().get();
     cli.stdout_sink = [out](std::string_view s) { out->write(s); };
     cli.stderr_sink = [err](std::string_view s) { err->write(s); };
-    wasi::add_wasi(*imports, std::move(cli));
+    auto files = app::resolve_files(manifest, target, dir.empty() ? "." : dir);
+    if (!files) return files.error().describe();
+    for (const auto& warning : files->warnings)
+      print("Warning: " + warning + "\n");
+    std::vector<wasi::MountedFile> mounts;
+    for (auto& f : files->files)
+      mounts.push_back({std::move(f.guest_path), std::move(f.host_path), std::move(f.confine_to)});
+    wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
+                   std::move(mounts));
     http::add_wasi_http_types(*imports);
+    auto allowed = app::AllowedHosts::parse(manifest, target, variables->application);
+    if (!allowed && allowed.error().rejects_app) {
+      return manifest.file + ": component `" + target + "`: " + allowed.error().describe();
+    }
+    if (!allowed) {
+      // As Spin: the app starts, and every outbound request of this component is denied.
+      print("Error: component `" + target + "`: " + allowed.error().describe() + "\n");
+    } else if (!allowed->deprecation_warning().empty()) {
+      print("Warning: " + allowed->deprecation_warning() + "\n");
+    }
+    http::add_wasi_http_outgoing(
+        *imports, running->outbound->sender(
+                      target, allowed ? std::move(allowed).value() : app::AllowedHosts(), print));
 
     component::LinkOptions link;
     link.trap_on_missing_imports = true;
@@ -168,6 +234,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
         options.deadline ? std::optional<std::chrono::nanoseconds>(*options.deadline)
                          : std::nullopt);
     targets.push_back({target, handlers[target]});
+    running->outbound->add_chaining_target(target, handlers[target]);
     running->imports.push_back(std::move(imports));
   }
 
@@ -182,6 +249,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
 
   http::ServerConfig server;
   server.listen = options.listen;
+  server.tls = options.tls;
   server.threads = options.network_threads;
   server.log = print;
   auto routing =
@@ -190,8 +258,10 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   if (!started) return "cannot listen on " + options.listen + ": " + started.error().message;
   running->server = std::move(started).value();
 
-  const std::string base =
-      "http://" + http::format_socket_address(running->server->local_endpoint());
+  const std::string authority = http::format_socket_address(running->server->local_endpoint());
+  const std::string scheme = options.tls ? "https" : "http";
+  running->outbound->set_origin(scheme, authority);
+  const std::string base = scheme + "://" + authority;
   print("Serving " + base + "\nAvailable Routes:\n");
   for (const auto& route : listing)
     print("  " + route.target + ": " + base + route.display + "\n");

@@ -15,17 +15,24 @@
 
 #include "base/result.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "http/server.hpp"
 
 namespace gyre::trigger {
 
 struct UpOptions {
   std::filesystem::path manifest;  // spin.toml
   std::string listen = "127.0.0.1:3000";
+  std::optional<http::TlsFiles> tls;  // serve HTTPS with these
   // `--env NAME=VALUE`: added to every component's environment.
   std::vector<std::pair<std::string, std::string>> env;
   // Where component stdout/stderr logs go (`<dir>/<component>_stdout.txt`); empty: none.
   std::filesystem::path log_dir;
-  bool quiet = false;                   // component output only to the log files, not the terminal
+  bool quiet = false;  // component output only to the log files, not the terminal
+  // `--follow`: only these components' output goes to the terminal; empty: all of them.
+  std::vector<std::string> follow;
+  bool truncate_logs = false;  // empty the log files before starting
+  // Where the app keeps its state (`.spin/` beside spin.toml by default); empty: none.
+  std::filesystem::path state_dir;
   std::filesystem::path compile_cache;  // compiled modules; empty: no cache
   unsigned workers = 0;                 // guest threads; 0: twice the cores
   // A request whose guest runs longer than this ends with a 500. None by default, as Spin.

@@ -49,25 +49,34 @@ StreamResult<Unit> write_all(OutputStream& out, std::span<const uint8_t> bytes) 
 
 std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in) {
   if (in.empty()) throw host::ConversionError{"poll: the list of pollables is empty"};
+  using Clock = std::chrono::steady_clock;
+  // Without timers, look again at least this often: a pollable that cannot signal its
+  // readiness is then checked every millisecond by its own wait_for.
+  constexpr auto kLongestWait = std::chrono::milliseconds(100);
   for (;;) {
     std::vector<uint32_t> ready;
-    std::optional<std::chrono::steady_clock::time_point> earliest;
-    bool only_timers = true;
+    std::optional<Clock::time_point> earliest;
+    Pollable* waiter = nullptr;
+    size_t waiters = 0;
     for (uint32_t i = 0; i < in.size(); ++i) {
       if (in[i]->ready()) ready.push_back(i);
       if (auto at = in[i]->deadline()) {
         earliest = earliest ? std::min(*earliest, *at) : *at;
       } else {
-        only_timers = false;
+        waiter = in[i].object;
+        ++waiters;
       }
     }
     if (!ready.empty()) return ready;
-    if (only_timers && earliest) {
+    const auto budget = earliest ? std::min<Clock::duration>(*earliest - Clock::now(), kLongestWait)
+                                 : Clock::duration(kLongestWait);
+    if (waiters == 0) {
       std::this_thread::sleep_until(*earliest);
+    } else if (waiters == 1) {
+      // The common case (one body or one response, perhaps with a timeout): sleep on it.
+      waiter->wait_for(budget);
     } else {
-      // Something without a deadline: check again shortly. Streams that can signal
-      // readiness will replace this with a wait on their own condition.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::min<Clock::duration>(budget, std::chrono::milliseconds(1)));
     }
   }
 }
@@ -76,11 +85,16 @@ std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in) {
 
 void Pollable::block() {
   while (!ready())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    wait_for(std::chrono::milliseconds(100));
 }
 
-void DeadlinePollable::block() {
-  std::this_thread::sleep_until(at_);
+void Pollable::wait_for(std::chrono::steady_clock::duration max) {
+  std::this_thread::sleep_for(
+      std::min<std::chrono::steady_clock::duration>(max, std::chrono::milliseconds(1)));
+}
+
+void DeadlinePollable::wait_for(std::chrono::steady_clock::duration max) {
+  std::this_thread::sleep_until(std::min(at_, std::chrono::steady_clock::now() + max));
 }
 
 StreamResult<uint64_t> SinkOutputStream::check_write() {

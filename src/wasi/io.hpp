@@ -29,7 +29,11 @@ class Pollable {
     return std::nullopt;
   }
   // Waits until ready.
-  virtual void block();
+  void block();
+  // Waits until ready or until `max` has passed, whichever is first. Pollables whose
+  // readiness another thread produces override this to sleep on their own condition; the
+  // default checks again after a millisecond.
+  virtual void wait_for(std::chrono::steady_clock::duration max);
 };
 
 class ReadyPollable final : public Pollable {
@@ -42,7 +46,7 @@ class DeadlinePollable final : public Pollable {
   explicit DeadlinePollable(std::chrono::steady_clock::time_point at) : at_(at) {}
   bool ready() override { return std::chrono::steady_clock::now() >= at_; }
   std::optional<std::chrono::steady_clock::time_point> deadline() const override { return at_; }
-  void block() override;
+  void wait_for(std::chrono::steady_clock::duration max) override;
 
  private:
   std::chrono::steady_clock::time_point at_;

@@ -2,14 +2,18 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "component/host_imports.hpp"
 #include "wasi/cli.hpp"
 #include "wasi/clocks.hpp"
+#include "wasi/filesystem.hpp"
 
 namespace gyre::wasi {
 
+// `files` are the component's mounted files (wasi:filesystem); none means no preopens.
 void add_wasi(component::HostImports& imports, CliConfig cli,
-              std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>());
+              std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>(),
+              std::vector<MountedFile> files = {});
 
 }  // namespace gyre::wasi

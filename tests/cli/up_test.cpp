@@ -11,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 
@@ -19,74 +20,8 @@ namespace {
 using gyre::testing::fixture_path;
 using gyre::testing::http_request;
 
-// A `gyre up` child process; its stdout is read until it says where it listens.
-class Gyre {
- public:
-  explicit Gyre(const std::filesystem::path& app, const char* extra_flag = nullptr,
-                const char* extra_value = nullptr) {
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      dup2(out[1], STDERR_FILENO);
-      close(out[0]);
-      execl(GYRE_BINARY, GYRE_BINARY, "up", "-f", app.c_str(), "--listen", "127.0.0.1:0",
-            extra_flag, extra_value, nullptr);
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_ = fdopen(out[0], "r");
-    char line[4096];
-    const std::regex serving(R"(Serving http://127\.0\.0\.1:(\d+))");
-    while (fgets(line, sizeof line, stdout_) != nullptr) {
-      output_ += line;
-      std::smatch m;
-      const std::string text = line;
-      if (std::regex_search(text, m, serving)) {
-        port_ = static_cast<uint16_t>(std::stoi(m[1]));
-        break;
-      }
-    }
-  }
-  ~Gyre() {
-    if (pid_ > 0 && !stopped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_) fclose(stdout_);
-  }
-  uint16_t port() const { return port_; }
-  const std::string& output() const { return output_; }
-
-  // SIGTERM, then the exit status and the rest of the output.
-  int stop() {
-    kill(pid_, SIGTERM);
-    char line[4096];
-    while (fgets(line, sizeof line, stdout_) != nullptr)
-      output_ += line;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    stopped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* stdout_ = nullptr;
-  uint16_t port_ = 0;
-  bool stopped_ = false;
-  std::string output_;
-};
-
-std::filesystem::path make_app(const std::string& name, const std::string& manifest) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("gyre-up-" + name + "-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "spin.toml") << manifest;
-  return dir;
-}
+using Gyre = gyre::testing::GyreUp;
+using gyre::testing::make_app;
 
 std::string demo_manifest() {
   return R"(spin_manifest_version = 2
@@ -217,7 +152,7 @@ TEST(Up, TheComponentSeesSpinsRequestHeaders) {
 }
 
 TEST(Up, ADeadlineEndsAGuestStuckInALoopWithA500AndTheServerGoesOn) {
-  Gyre gyre(make_app("deadline", echo_manifest()), "--deadline", "300");
+  Gyre gyre(make_app("deadline", echo_manifest()), {"--deadline", "300"});
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   auto stuck = http_request(gyre.port(), "GET", "/users/1/forever");
   EXPECT_EQ(stuck.status, 500);
@@ -249,6 +184,84 @@ TEST(Up, AMissingSourceNamesTheComponentAndThePath) {
   EXPECT_NE(out.status, 0);
   EXPECT_NE(out.text.find("component `web`"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("target/web.wasm"), std::string::npos) << out.text;
+}
+
+}  // namespace
+
+namespace {
+
+void write(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+TEST(Up, AComponentReadsItsFilesAtTheirDestinationsAndNothingElse) {
+  const auto dir = make_app("files", R"(spin_manifest_version = 2
+[application]
+name = "files"
+[[trigger.http]]
+route = "/..."
+component = "files"
+[component.files]
+source = ")" + fixture_path("python-files") +
+                                         R"("
+files = ["assets/hello.txt", { source = "data", destination = "/data" }, "glob/*.md"]
+exclude_files = ["glob/secret.md"]
+environment = { GREETING = "hi from the manifest" }
+)");
+  write(dir / "assets" / "hello.txt", "hello file\n");
+  write(dir / "assets" / "other.txt", "not mounted\n");
+  write(dir / "data" / "a.txt", "a");
+  write(dir / "data" / "sub" / "b.txt", std::string(100000, 'b'));
+  write(dir / "glob" / "x.md", "# x\n");
+  write(dir / "glob" / "secret.md", "excluded\n");
+  write(dir / "secret.txt", "never visible\n");
+  Gyre gyre(dir, {"--env", "FROM_FLAG=flag value"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto get = [&](const std::string& target) { return http_request(gyre.port(), "GET", target); };
+
+  EXPECT_EQ(get("/read?/assets/hello.txt").body, "hello file\n");
+  EXPECT_EQ(get("/read?/data/a.txt").body, "a");
+  EXPECT_EQ(get("/read?/data/sub/b.txt").body, std::string(100000, 'b'));
+  EXPECT_EQ(get("/read?/glob/x.md").body, "# x\n");
+  EXPECT_EQ(get("/list?/").body, "assets\ndata\nglob");
+  EXPECT_EQ(get("/list?/data").body, "a.txt\nsub");
+  EXPECT_EQ(get("/list?/glob").body, "x.md");
+  for (const char* hidden :
+       {"/read?/glob/secret.md", "/read?/assets/other.txt", "/read?/secret.txt",
+        "/read?/../secret.txt", "/read?/data/../../secret.txt", "/read?/etc/passwd"}) {
+    auto r = get(hidden);
+    EXPECT_EQ(r.status, 404) << hidden << ": " << r.body;
+  }
+  auto written = get("/write?/data/new.txt");
+  EXPECT_EQ(written.status, 404) << written.body;
+  EXPECT_FALSE(std::filesystem::exists(dir / "data" / "new.txt"));
+
+  EXPECT_EQ(get("/env?GREETING").body, "hi from the manifest");
+  EXPECT_EQ(get("/env?FROM_FLAG").body, "flag value");
+  EXPECT_EQ(get("/env?HOME").status, 404);  // the host's environment stays the host's
+}
+
+TEST(Up, LogsGoToTheStateDirAndFollowNamesOnlyComponentsOfTheApp) {
+  const auto dir = make_app("logs", demo_manifest());
+  const auto state = dir / "state";
+  {
+    Gyre gyre(dir, {"--state-dir", state.string(), "--follow", "py"});
+    ASSERT_NE(gyre.port(), 0) << gyre.output();
+    EXPECT_EQ(http_request(gyre.port(), "GET", "/js/x").status, 200);
+    gyre.stop();
+  }
+  EXPECT_TRUE(std::filesystem::exists(state / "logs" / "js_stdout.txt"));
+  EXPECT_TRUE(std::filesystem::exists(state / "logs" / "py_stderr.txt"));
+
+  auto unknown = gyre::testing::run_command(std::string(GYRE_BINARY) + " up -f " + dir.string() +
+                                            " --follow nobody 2>&1");
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_NE(unknown.text.find("The following component(s) specified in --follow do not exist in "
+                              "the application:\n  - nobody\nThe following components exist:\n"
+                              "  - js\n  - py"),
+            std::string::npos)
+      << unknown.text;
 }
 
 }  // namespace

@@ -1,0 +1,335 @@
+#include "http/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gyre::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Wasmtime's defaults when the guest's request-options leave a timeout unset.
+constexpr std::chrono::seconds kDefaultTimeout{600};
+
+struct Transfer {
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::shared_ptr<Exchange> exchange;
+  RequestTimeouts timeouts;
+  char error[CURL_ERROR_SIZE] = {};
+  // The response head as its lines arrive; a 1xx head is replaced by the next one.
+  uint16_t status = 0;
+  HeaderList head;
+  bool head_done = false;
+  bool read_paused = false;
+  bool write_paused = false;
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_byte = Clock::now();
+  std::optional<ErrorCode> failure;  // ended by us (a timeout) rather than by curl
+
+  ~Transfer() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (headers != nullptr) curl_slist_free_all(headers);
+  }
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  return s;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::string_view line = trim({data, size * count});
+  if (t->head_done) return size * count;  // trailers: not passed on
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->head.clear();
+    const size_t space = line.find(' ');
+    unsigned status = 0;
+    if (space != std::string_view::npos)
+      std::from_chars(line.data() + space + 1, line.data() + line.size(), status);
+    t->status = static_cast<uint16_t>(status);
+  } else if (line.empty()) {
+    if (t->status >= 200) {
+      t->head_done = true;
+      t->last_byte = Clock::now();
+      t->exchange->respond(t->status, std::move(t->head));
+    }
+  } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
+    t->head.emplace_back(lower(trim(line.substr(0, colon))),
+                         std::string(trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  if (!t->exchange->ready(Exchange::Event::kResponseRoom)) {
+    t->write_paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  t->exchange->push_response({data, size * count});
+  t->last_byte = Clock::now();
+  return size * count;
+}
+
+size_t on_request_body(char* buffer, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  auto pulled = t->exchange->pull_request(size * count);
+  if (pulled.abandoned) return CURL_READFUNC_ABORT;
+  if (!pulled.data.empty()) {
+    std::memcpy(buffer, pulled.data.data(), pulled.data.size());
+    return pulled.data.size();
+  }
+  if (pulled.end) return 0;
+  t->read_paused = true;
+  return CURL_READFUNC_PAUSE;
+}
+
+// As Spin's client (hyper) reports failures: any connect error but a timeout is a refused
+// connection, and every TLS failure a protocol error.
+ErrorCode error_of(CURLcode code, const Transfer& t) {
+  const std::string detail = t.error[0] ? std::string(t.error) : curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST: {
+      ErrorCode dns = ErrorCode::of(ErrorCode::kDnsError, detail);
+      using component::Val;
+      dns.payload =
+          Val::record({Val::some(Val::string("address not available")), Val::some(Val::u16(0))});
+      return dns;
+    }
+    case CURLE_COULDNT_CONNECT:
+      return ErrorCode::of(ErrorCode::kConnectionRefused, detail);
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorCode::of(
+          t.status == 0 ? ErrorCode::kConnectionTimeout : ErrorCode::kConnectionReadTimeout,
+          detail);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+      return ErrorCode::of(ErrorCode::kTlsProtocolError, detail);
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      return ErrorCode::of(ErrorCode::kConnectionTerminated, detail);
+    case CURLE_PARTIAL_FILE:
+      return ErrorCode::of(ErrorCode::kHttpResponseIncomplete, detail);
+    case CURLE_URL_MALFORMAT:
+      return ErrorCode::of(ErrorCode::kHttpRequestUriInvalid, detail);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+      return ErrorCode::of(ErrorCode::kHttpProtocolError, detail);
+    default:
+      return ErrorCode::of(ErrorCode::kInternalError, detail);
+  }
+}
+
+long milliseconds(std::optional<std::chrono::nanoseconds> d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      d.value_or(std::chrono::nanoseconds(kDefaultTimeout)));
+  return static_cast<long>(std::max<int64_t>(1, std::min<int64_t>(ms.count(), INT32_MAX)));
+}
+
+}  // namespace
+
+class HttpClient::Driver {
+ public:
+  Driver() : multi_(curl_multi_init()), thread_([this] { loop(); }) {}
+  ~Driver() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    thread_.join();
+    for (auto& [easy, t] : active_) {
+      curl_multi_remove_handle(multi_, easy);
+      t->exchange->set_carrier_wake(nullptr);
+      t->exchange->fail(ErrorCode::of(ErrorCode::kConnectionTerminated, "the server is stopping"));
+    }
+    active_.clear();
+    curl_multi_cleanup(multi_);
+  }
+
+  void send(const OutboundRequest& request, std::shared_ptr<Exchange> exchange) {
+    auto t = std::make_unique<Transfer>();
+    t->exchange = std::move(exchange);
+    t->timeouts = request.timeouts;
+    CURL* easy = t->easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, request.url().c_str());
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request.timeouts.connect));
+    if (request.method == "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (request.method != "GET") {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+
+    // Only what the guest set goes out (curl's own Accept and Expect are switched off).
+    bool accept = false;
+    std::optional<curl_off_t> length;
+    for (const auto& [name, value] : request.headers) {
+      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      t->headers = curl_slist_append(t->headers, line.c_str());
+      if (name == "accept") accept = true;
+      if (name == "content-length") {
+        curl_off_t n = 0;
+        if (std::from_chars(value.data(), value.data() + value.size(), n).ec == std::errc())
+          length = n;
+      }
+    }
+    if (!accept) t->headers = curl_slist_append(t->headers, "Accept:");
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+
+    // A body goes out with its content-length when the guest gave one or had written it
+    // all before sending; chunked while it is still being written. An empty finished body
+    // of a GET or HEAD is no body at all.
+    const bool bodiless_method = request.method == "GET" || request.method == "HEAD";
+    if (!length && t->exchange->request_finished()) length = t->exchange->pending_request_bytes();
+    if (request.has_body && !(bodiless_method && length == curl_off_t{0})) {
+      curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_request_body);
+      curl_easy_setopt(easy, CURLOPT_READDATA, t.get());
+      if (length) curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, *length);
+    }
+    t->exchange->set_carrier_wake([this] { curl_multi_wakeup(multi_); });
+    {
+      std::lock_guard lock(mutex_);
+      incoming_.push_back(std::move(t));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        for (auto& t : incoming_) {
+          curl_multi_add_handle(multi_, t->easy);
+          active_.emplace(t->easy, std::move(t));
+        }
+        incoming_.clear();
+      }
+      tend_transfers();
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      int left = 0;
+      while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+        if (message->msg == CURLMSG_DONE) complete(message->easy_handle, message->data.result);
+      }
+      curl_multi_poll(multi_, nullptr, 0, active_.empty() ? 1000 : 100, nullptr);
+    }
+  }
+
+  // Unpauses transfers whose exchange can move again, drops cancelled ones, and ends
+  // those past the guest's first-byte or between-bytes timeout.
+  void tend_transfers() {
+    const auto now = Clock::now();
+    std::vector<CURL*> ended;
+    for (auto& [easy, t] : active_) {
+      Exchange& exchange = *t->exchange;
+      if (exchange.cancelled()) {
+        ended.push_back(easy);
+        continue;
+      }
+      const bool resume_read = t->read_paused && exchange.ready(Exchange::Event::kRequestData);
+      const bool resume_write = t->write_paused && exchange.ready(Exchange::Event::kResponseRoom);
+      if (resume_read || resume_write) {
+        t->read_paused = t->write_paused = false;
+        curl_easy_pause(easy, CURLPAUSE_CONT);
+      }
+      if (!t->head_done && now - t->started > t->timeouts.first_byte.value_or(kDefaultTimeout)) {
+        // Spin reports a first-byte timeout as a read timeout, as between bytes.
+        t->failure = ErrorCode::of(ErrorCode::kConnectionReadTimeout, "no response in time");
+      } else if (t->head_done && !t->write_paused &&
+                 now - t->last_byte > t->timeouts.between_bytes.value_or(kDefaultTimeout)) {
+        t->failure = ErrorCode::of(ErrorCode::kConnectionReadTimeout, "the body stalled");
+      }
+      if (t->failure) {
+        exchange.fail(*t->failure);
+        ended.push_back(easy);
+      }
+    }
+    for (CURL* easy : ended)
+      remove(easy);
+  }
+
+  void complete(CURL* easy, CURLcode code) {
+    auto it = active_.find(easy);
+    if (it == active_.end()) return;
+    Transfer& t = *it->second;
+    if (code == CURLE_OK && t.head_done) {
+      t.exchange->end_response();
+    } else if (code == CURLE_OK) {
+      t.exchange->fail(ErrorCode::of(ErrorCode::kHttpProtocolError, "no response head"));
+    } else if (code == CURLE_ABORTED_BY_CALLBACK) {
+      t.exchange->fail(ErrorCode::of(ErrorCode::kInternalError, "the request body was abandoned"));
+    } else {
+      t.exchange->fail(error_of(code, t));
+    }
+    remove(easy);
+  }
+
+  void remove(CURL* easy) {
+    auto it = active_.find(easy);
+    if (it == active_.end()) return;
+    curl_multi_remove_handle(multi_, easy);
+    it->second->exchange->set_carrier_wake(nullptr);
+    active_.erase(it);
+  }
+
+  CURLM* multi_;
+  std::mutex mutex_;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<Transfer>> incoming_;
+  std::map<CURL*, std::unique_ptr<Transfer>> active_;  // only the driver thread touches it
+  std::thread thread_;
+};
+
+HttpClient::HttpClient() {
+  // Thread-safe since curl 7.84; repeated calls only count references.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  driver_ = std::make_unique<Driver>();
+}
+
+HttpClient::~HttpClient() {
+  driver_.reset();
+  curl_global_cleanup();
+}
+
+void HttpClient::send(const OutboundRequest& request, std::shared_ptr<Exchange> exchange) {
+  driver_->send(request, std::move(exchange));
+}
+
+}  // namespace gyre::http

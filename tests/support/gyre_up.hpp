@@ -1,0 +1,42 @@
+// `gyre up` as a user runs it, for end-to-end tests: the real binary as a child process on
+// an app folder, its output read until it says where it listens, stopped with SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gyre::testing {
+
+class GyreUp {
+ public:
+  // Runs `gyre up -f APP --listen 127.0.0.1:0 ARGS...` with ENV added to its environment.
+  explicit GyreUp(const std::filesystem::path& app, std::vector<std::string> args = {},
+                  std::vector<std::pair<std::string, std::string>> env = {});
+  ~GyreUp();
+  GyreUp(const GyreUp&) = delete;
+  GyreUp& operator=(const GyreUp&) = delete;
+
+  uint16_t port() const { return port_; }  // 0 when it never started serving
+  const std::string& output() const { return output_; }
+
+  // SIGTERM, then the exit status and the rest of the output (stdout and stderr).
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+  std::string output_;
+};
+
+// A fresh folder for an app with this spin.toml text, unique to the test process.
+std::filesystem::path make_app(const std::string& name, const std::string& manifest);
+
+}  // namespace gyre::testing
