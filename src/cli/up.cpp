@@ -27,6 +27,7 @@ struct UpArgs {
   std::string tls_cert;
   std::string tls_key;
   bool build = false;
+  std::string runtime_config_file;
 };
 
 std::filesystem::path default_cache() {
@@ -48,6 +49,7 @@ int up(const UpArgs& args) {
   options.quiet = args.quiet;
   options.compile_cache = default_cache();
   options.follow = args.follow;
+  options.runtime_config_file = args.runtime_config_file;
   options.truncate_logs = args.truncate_logs;
   // As Spin: state in .spin/ beside spin.toml unless given; logs in its logs/ unless given;
   // an empty value for either means none.
@@ -135,6 +137,11 @@ void add_up_command(CLI::App& app) {
   cert->needs(key);
   key->needs(cert);
   command->add_flag("--build", args->build, "Run `gyre build` first");
+  command
+      ->add_option("--runtime-config-file", args->runtime_config_file,
+                   "Where the app's capabilities are backed (key-value stores, databases, "
+                   "variable providers, LLMs): a TOML file as Spin's")
+      ->envname("SPIN_RUNTIME_CONFIG_FILE");
   command->callback([args] {
     if (int status = up(*args); status != 0) throw CLI::RuntimeError(status);
   });

@@ -16,6 +16,7 @@
 #include "http/incoming.hpp"
 #include "http/server.hpp"
 #include "http/wasi_types.hpp"
+#include "spin/factors.hpp"
 #include "trigger/component_handler.hpp"
 #include "trigger/outbound.hpp"
 #include "wasi/wasi.hpp"
@@ -61,6 +62,7 @@ class App final : public RunningApp {
   std::unique_ptr<wasm::Engine> engine;
   std::unique_ptr<http::HttpClient> client;
   std::unique_ptr<OutboundRoutes> outbound;
+  std::vector<std::unique_ptr<spin::Factor>> factors;
   std::vector<std::unique_ptr<component::HostImports>> imports;  // one per component
   std::vector<std::unique_ptr<OutputLog>> logs;
   std::unique_ptr<http::Server> server;
@@ -131,6 +133,19 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   if (!variables) return variables.error().describe();
 
   auto running = std::make_unique<App>();
+  spin::RuntimeConfig runtime_config;
+  if (!options.runtime_config_file.empty()) {
+    auto loaded_config = spin::RuntimeConfig::load(options.runtime_config_file);
+    if (!loaded_config) return loaded_config.error();
+    runtime_config = std::move(loaded_config).value();
+  }
+  running->factors = spin::make_factors();
+  spin::AppContext app_context{manifest, *variables, runtime_config, dir, options.state_dir, print};
+  for (auto& factor : running->factors) {
+    if (auto configured = factor->configure_app(app_context); !configured)
+      return configured.error();
+  }
+  if (auto unused = runtime_config.unused_keys_error()) return *unused;
   wasm::EngineConfig engine_config;
   engine_config.cache_dir = options.compile_cache;
   auto engine = wasm::Engine::create(engine_config);
@@ -208,19 +223,24 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
                    std::move(mounts));
     http::add_wasi_http_types(*imports);
-    auto allowed = app::AllowedHosts::parse(manifest, target, variables->application);
-    if (!allowed && allowed.error().rejects_app) {
-      return manifest.file + ": component `" + target + "`: " + allowed.error().describe();
+    auto parsed_hosts = app::AllowedHosts::parse(manifest, target, variables->application);
+    if (!parsed_hosts && parsed_hosts.error().rejects_app) {
+      return manifest.file + ": component `" + target + "`: " + parsed_hosts.error().describe();
     }
-    if (!allowed) {
-      // As Spin: the app starts, and every outbound request of this component is denied.
-      print("Error: component `" + target + "`: " + allowed.error().describe() + "\n");
-    } else if (!allowed->deprecation_warning().empty()) {
-      print("Warning: " + allowed->deprecation_warning() + "\n");
+    app::AllowedHosts allowed;  // as Spin: a list only found wrong at run time denies all
+    if (!parsed_hosts) {
+      print("Error: component `" + target + "`: " + parsed_hosts.error().describe() + "\n");
+    } else {
+      allowed = std::move(parsed_hosts).value();
+      if (!allowed.deprecation_warning().empty())
+        print("Warning: " + allowed.deprecation_warning() + "\n");
     }
-    http::add_wasi_http_outgoing(
-        *imports, running->outbound->sender(
-                      target, allowed ? std::move(allowed).value() : app::AllowedHosts(), print));
+    http::add_wasi_http_outgoing(*imports, running->outbound->sender(target, allowed, print));
+    const spin::ComponentContext component_context{target, component, allowed, print};
+    for (auto& factor : running->factors) {
+      if (auto added = factor->add_component(*imports, component_context); !added)
+        return manifest.file + ": component `" + target + "`: " + added.error();
+    }
 
     component::LinkOptions link;
     link.trap_on_missing_imports = true;

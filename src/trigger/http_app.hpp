@@ -40,6 +40,8 @@ struct UpOptions {
   unsigned network_threads = 1;
   // Where gyre's own messages go (the terminal).
   std::function<void(std::string_view)> print;
+  // `--runtime-config-file`: where the app's capabilities are backed; empty: defaults.
+  std::filesystem::path runtime_config_file;
   // The process environment, for SPIN_VARIABLE_* (passed in, not read here).
   std::vector<std::pair<std::string, std::string>> process_environment;
 };

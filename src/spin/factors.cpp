@@ -1,0 +1,17 @@
+#include "spin/factors.hpp"
+
+#include "spin/key_value/key_value_factor.hpp"
+#include "spin/sqlite/sqlite_factor.hpp"
+#include "spin/variables/variables_factor.hpp"
+
+namespace gyre::spin {
+
+std::vector<std::unique_ptr<Factor>> make_factors() {
+  std::vector<std::unique_ptr<Factor>> out;
+  out.push_back(variables::make_factor());
+  out.push_back(key_value::make_factor());
+  out.push_back(sqlite::make_factor());
+  return out;
+}
+
+}  // namespace gyre::spin
