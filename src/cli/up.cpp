@@ -28,6 +28,8 @@ struct UpArgs {
   std::string tls_key;
   bool build = false;
   std::string runtime_config_file;
+  std::vector<std::string> key_values;
+  std::vector<std::string> variables;
 };
 
 std::filesystem::path default_cache() {
@@ -50,6 +52,15 @@ int up(const UpArgs& args) {
   options.compile_cache = default_cache();
   options.follow = args.follow;
   options.runtime_config_file = args.runtime_config_file;
+  options.variable_flags = args.variables;
+  for (const std::string& kv : args.key_values) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) {
+      std::cerr << "error: Key/Values must be of the form `key=value`\n";
+      return 2;
+    }
+    options.key_values.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
   options.truncate_logs = args.truncate_logs;
   // As Spin: state in .spin/ beside spin.toml unless given; logs in its logs/ unless given;
   // an empty value for either means none.
@@ -137,6 +148,11 @@ void add_up_command(CLI::App& app) {
   cert->needs(key);
   key->needs(cert);
   command->add_flag("--build", args->build, "Run `gyre build` first");
+  command->add_option("--variable", args->variables,
+                      "An application variable's value, NAME=VALUE or NAME=@FILE, or @FILE.json / "
+                      "@FILE.toml with many (repeatable); wins over every provider");
+  command->add_option("--key-value", args->key_values,
+                      "KEY=VALUE set in the default key-value store before serving (repeatable)");
   command
       ->add_option("--runtime-config-file", args->runtime_config_file,
                    "Where the app's capabilities are backed (key-value stores, databases, "

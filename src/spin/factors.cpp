@@ -6,10 +6,10 @@
 
 namespace gyre::spin {
 
-std::vector<std::unique_ptr<Factor>> make_factors() {
+std::vector<std::unique_ptr<Factor>> make_factors(const CommandLineSettings& settings) {
   std::vector<std::unique_ptr<Factor>> out;
   out.push_back(variables::make_factor());
-  out.push_back(key_value::make_factor());
+  out.push_back(key_value::make_factor({settings.key_values}));
   out.push_back(sqlite::make_factor());
   return out;
 }

@@ -2,12 +2,19 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "spin/factor.hpp"
 
 namespace gyre::spin {
 
-std::vector<std::unique_ptr<Factor>> make_factors();
+// What the command line adds to the factors' configuration (`gyre up --key-value ...`).
+struct CommandLineSettings {
+  std::vector<std::pair<std::string, std::string>> key_values;  // seeds of the default store
+};
+
+std::vector<std::unique_ptr<Factor>> make_factors(const CommandLineSettings& settings = {});
 
 }  // namespace gyre::spin

@@ -15,8 +15,10 @@
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
 #include "http/server.hpp"
+#include "http/wagi.hpp"
 #include "http/wasi_types.hpp"
 #include "spin/factors.hpp"
+#include "spin/variables/providers.hpp"
 #include "trigger/component_handler.hpp"
 #include "trigger/outbound.hpp"
 #include "wasi/wasi.hpp"
@@ -118,6 +120,126 @@ Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manif
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }
 
+// Prepares each component an HTTP trigger names: its logs, files, imports and handler.
+struct Loader {
+  const UpOptions& options;
+  const app::Manifest& manifest;
+  const std::filesystem::path& dir;
+  const app::ResolvedVariables& variables;
+  App& running;
+  const std::function<void(std::string_view)>& print;
+
+  // The component's stdout and stderr logs.
+  std::pair<OutputLog*, OutputLog*> logs(const std::string& id) {
+    auto file = [&](const char* stream) {
+      return options.log_dir.empty() ? std::filesystem::path()
+                                     : options.log_dir / (id + "_" + stream + ".txt");
+    };
+    const bool follow = !options.quiet && (options.follow.empty() ||
+                                           std::find(options.follow.begin(), options.follow.end(),
+                                                     id) != options.follow.end());
+    running.logs.push_back(std::make_unique<OutputLog>(file("stdout"), follow, stdout));
+    OutputLog* out = running.logs.back().get();
+    running.logs.push_back(std::make_unique<OutputLog>(file("stderr"), follow, stderr));
+    return {out, running.logs.back().get()};
+  }
+
+  Result<std::vector<wasi::MountedFile>, std::string> mounts(const std::string& id) {
+    auto files = app::resolve_files(manifest, id, dir.empty() ? "." : dir);
+    if (!files) return files.error().describe();
+    for (const auto& warning : files->warnings)
+      print("Warning: " + warning + "\n");
+    std::vector<wasi::MountedFile> out;
+    for (auto& f : files->files)
+      out.push_back({std::move(f.guest_path), std::move(f.host_path), std::move(f.confine_to)});
+    return out;
+  }
+
+  std::vector<std::pair<std::string, std::string>> environment(const app::Component& component) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [k, v] : component.environment)
+      out.emplace_back(k, v);
+    out.insert(out.end(), options.env.begin(), options.env.end());
+    return out;
+  }
+
+  std::optional<std::chrono::nanoseconds> deadline() const {
+    if (!options.deadline) return std::nullopt;
+    return std::chrono::nanoseconds(*options.deadline);
+  }
+
+  // A wasi:http component run by the default (`spin`) executor.
+  Result<std::shared_ptr<http::Handler>, std::string> component_handler(const std::string& id) {
+    const app::Component& component = *manifest.components.find(id);
+    auto bytes = read_source(manifest, dir, id, component);
+    if (!bytes) return std::move(bytes).error();
+    auto files = mounts(id);
+    if (!files) return std::move(files).error();
+
+    auto imports = std::make_unique<component::HostImports>();
+    wasi::CliConfig cli;
+    cli.environment = environment(component);
+    auto [out, err] = logs(id);
+    cli.stdout_sink = [out](std::string_view s) { out->write(s); };
+    cli.stderr_sink = [err](std::string_view s) { err->write(s); };
+    wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
+                   std::move(files).value());
+    http::add_wasi_http_types(*imports);
+    auto parsed_hosts = app::AllowedHosts::parse(manifest, id, variables.application);
+    if (!parsed_hosts && parsed_hosts.error().rejects_app) {
+      return manifest.file + ": component `" + id + "`: " + parsed_hosts.error().describe();
+    }
+    app::AllowedHosts allowed;  // as Spin: a list only found wrong at run time denies all
+    if (!parsed_hosts) {
+      print("Error: component `" + id + "`: " + parsed_hosts.error().describe() + "\n");
+    } else {
+      allowed = std::move(parsed_hosts).value();
+      if (!allowed.deprecation_warning().empty())
+        print("Warning: " + allowed.deprecation_warning() + "\n");
+    }
+    http::add_wasi_http_outgoing(*imports, running.outbound->sender(id, allowed, print));
+    const spin::ComponentContext context{id, component, allowed, print};
+    for (auto& factor : running.factors) {
+      if (auto added = factor->add_component(*imports, context); !added)
+        return manifest.file + ": component `" + id + "`: " + added.error();
+    }
+
+    component::LinkOptions link;
+    link.trap_on_missing_imports = true;
+    auto pre =
+        component::ComponentPre::create(*running.engine, std::move(bytes).value(), *imports, link);
+    if (!pre) return manifest.file + ": component `" + id + "`: " + pre.error();
+    auto handler = http::IncomingHandler::create(std::move(pre).value());
+    if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();
+    running.imports.push_back(std::move(imports));
+    return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
+        id, std::move(handler).value(), *running.engine, *running.workers, print, deadline()));
+  }
+
+  // A WASI command module spoken to over CGI (`executor = { type = "wagi" }`).
+  Result<std::shared_ptr<http::Handler>, std::string> wagi_handler(
+      const std::string& id, const app::HttpExecutor& executor) {
+    const app::Component& component = *manifest.components.find(id);
+    auto bytes = read_source(manifest, dir, id, component);
+    if (!bytes) return std::move(bytes).error();
+    auto files = mounts(id);
+    if (!files) return std::move(files).error();
+    http::WagiOptions wagi;
+    wagi.argv = executor.argv;
+    wagi.entrypoint = executor.entrypoint;
+    wagi.environment = environment(component);
+    wagi.files = std::move(files).value();
+    // Its stdout is the response; only stderr goes to the log.
+    OutputLog* err = logs(id).second;
+    wagi.stderr_sink = [err](std::string_view s) { err->write(s); };
+    wagi.deadline = deadline();
+    auto module = http::WagiModule::create(*running.engine, id, *bytes, std::move(wagi));
+    if (!module) return manifest.file + ": component `" + id + "`: " + module.error().message;
+    return std::shared_ptr<http::Handler>(std::make_shared<http::WagiHandler>(
+        id, std::move(module).value(), *running.workers, print));
+  }
+};
+
 }  // namespace
 
 Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
@@ -127,11 +249,6 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   const app::Manifest& manifest = *loaded;
   const std::filesystem::path dir = options.manifest.parent_path();
 
-  app::Environment environment(options.process_environment.begin(),
-                               options.process_environment.end());
-  auto variables = app::resolve_variables(manifest, environment);
-  if (!variables) return variables.error().describe();
-
   auto running = std::make_unique<App>();
   spin::RuntimeConfig runtime_config;
   if (!options.runtime_config_file.empty()) {
@@ -139,7 +256,14 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     if (!loaded_config) return loaded_config.error();
     runtime_config = std::move(loaded_config).value();
   }
-  running->factors = spin::make_factors();
+  app::Environment environment(options.process_environment.begin(),
+                               options.process_environment.end());
+  auto flags = spin::variables::read_variable_flags(options.variable_flags);
+  if (!flags) return flags.error();
+  auto variables = spin::variables::resolve_variables(manifest, runtime_config, environment, print,
+                                                      std::move(flags).value());
+  if (!variables) return variables.error();
+  running->factors = spin::make_factors({options.key_values});
   spin::AppContext app_context{manifest, *variables, runtime_config, dir, options.state_dir, print};
   for (auto& factor : running->factors) {
     if (auto configured = factor->configure_app(app_context); !configured)
@@ -165,6 +289,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     if (options.truncate_logs) truncate_logs(options.log_dir);
   }
 
+  Loader loader{options, manifest, dir, *variables, *running, print};
   // Each component referenced by an HTTP trigger, prepared once.
   std::map<std::string, std::shared_ptr<http::Handler>, std::less<>> handlers;
   std::vector<http::RouteEntry> entries;
@@ -184,78 +309,18 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
       targets.push_back({target, handlers[target]});
       continue;
     }
-    if (trigger.executor.type != app::HttpExecutor::Type::kSpin) {
-      return manifest.file + ": trigger `" + trigger.id + "`: the " +
-             (trigger.executor.type == app::HttpExecutor::Type::kWagi ? "wagi"
-                                                                      : "wasip3-unstable") +
-             " executor is not supported yet";
+    if (trigger.executor.type == app::HttpExecutor::Type::kWasip3Unstable) {
+      return manifest.file + ": trigger `" + trigger.id +
+             "`: the wasip3-unstable executor (WASI 0.3 handlers) is not supported yet; "
+             "use the default executor with a wasi:http 0.2 component";
     }
-    const app::Component& component = *manifest.components.find(target);
-    auto bytes = read_source(manifest, dir, target, component);
-    if (!bytes) return std::move(bytes).error();
-
-    auto imports = std::make_unique<component::HostImports>();
-    wasi::CliConfig cli;
-    for (const auto& [k, v] : component.environment)
-      cli.environment.emplace_back(k, v);
-    for (const auto& kv : options.env)
-      cli.environment.push_back(kv);
-    auto log_file = [&](const char* stream) {
-      return options.log_dir.empty() ? std::filesystem::path()
-                                     : options.log_dir / (target + "_" + stream + ".txt");
-    };
-    const bool follow = !options.quiet && (options.follow.empty() ||
-                                           std::find(options.follow.begin(), options.follow.end(),
-                                                     target) != options.follow.end());
-    running->logs.push_back(std::make_unique<OutputLog>(log_file("stdout"), follow, stdout));
-    OutputLog* out = running->logs.back().get();
-    running->logs.push_back(std::make_unique<OutputLog>(log_file("stderr"), follow, stderr));
-    OutputLog* err = running->logs.back().get();
-    cli.stdout_sink = [out](std::string_view s) { out->write(s); };
-    cli.stderr_sink = [err](std::string_view s) { err->write(s); };
-    auto files = app::resolve_files(manifest, target, dir.empty() ? "." : dir);
-    if (!files) return files.error().describe();
-    for (const auto& warning : files->warnings)
-      print("Warning: " + warning + "\n");
-    std::vector<wasi::MountedFile> mounts;
-    for (auto& f : files->files)
-      mounts.push_back({std::move(f.guest_path), std::move(f.host_path), std::move(f.confine_to)});
-    wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
-                   std::move(mounts));
-    http::add_wasi_http_types(*imports);
-    auto parsed_hosts = app::AllowedHosts::parse(manifest, target, variables->application);
-    if (!parsed_hosts && parsed_hosts.error().rejects_app) {
-      return manifest.file + ": component `" + target + "`: " + parsed_hosts.error().describe();
-    }
-    app::AllowedHosts allowed;  // as Spin: a list only found wrong at run time denies all
-    if (!parsed_hosts) {
-      print("Error: component `" + target + "`: " + parsed_hosts.error().describe() + "\n");
-    } else {
-      allowed = std::move(parsed_hosts).value();
-      if (!allowed.deprecation_warning().empty())
-        print("Warning: " + allowed.deprecation_warning() + "\n");
-    }
-    http::add_wasi_http_outgoing(*imports, running->outbound->sender(target, allowed, print));
-    const spin::ComponentContext component_context{target, component, allowed, print};
-    for (auto& factor : running->factors) {
-      if (auto added = factor->add_component(*imports, component_context); !added)
-        return manifest.file + ": component `" + target + "`: " + added.error();
-    }
-
-    component::LinkOptions link;
-    link.trap_on_missing_imports = true;
-    auto pre =
-        component::ComponentPre::create(*running->engine, std::move(bytes).value(), *imports, link);
-    if (!pre) return manifest.file + ": component `" + target + "`: " + pre.error();
-    auto handler = http::IncomingHandler::create(std::move(pre).value());
-    if (!handler) return manifest.file + ": component `" + target + "`: " + handler.error();
-    handlers[target] = std::make_shared<ComponentHandler>(
-        target, std::move(handler).value(), *running->engine, *running->workers, print,
-        options.deadline ? std::optional<std::chrono::nanoseconds>(*options.deadline)
-                         : std::nullopt);
+    auto handler = trigger.executor.type == app::HttpExecutor::Type::kWagi
+                       ? loader.wagi_handler(target, trigger.executor)
+                       : loader.component_handler(target);
+    if (!handler) return std::move(handler).error();
+    handlers[target] = std::move(handler).value();
     targets.push_back({target, handlers[target]});
     running->outbound->add_chaining_target(target, handlers[target]);
-    running->imports.push_back(std::move(imports));
   }
 
   std::vector<http::DuplicateRoute> duplicates;

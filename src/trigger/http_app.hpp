@@ -40,6 +40,11 @@ struct UpOptions {
   unsigned network_threads = 1;
   // Where gyre's own messages go (the terminal).
   std::function<void(std::string_view)> print;
+  // `--variable` flags as given ("key=value", "key=@file", "@file.json"): the values win
+  // over every provider.
+  std::vector<std::string> variable_flags;
+  // `--key-value KEY=VALUE`: written into the default key-value store before serving.
+  std::vector<std::pair<std::string, std::string>> key_values;
   // `--runtime-config-file`: where the app's capabilities are backed; empty: defaults.
   std::filesystem::path runtime_config_file;
   // The process environment, for SPIN_VARIABLE_* (passed in, not read here).

@@ -270,3 +270,46 @@ TEST(Up, LogsGoToTheStateDirAndFollowNamesOnlyComponentsOfTheApp) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Up, WagiModulesAnswerAsCgiWithSpinsVariablesArgvAndStdin) {
+  const auto dir = make_app("wagi", R"(spin_manifest_version = 2
+[application]
+name = "wagi"
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+executor = { type = "wagi" }
+[[trigger.http]]
+route = "/env/..."
+component = "env"
+executor = { type = "wagi", argv = "${SCRIPT_NAME} first ${ARGS}" }
+[component.hello]
+source = ")" + fixture_path("wagi-hello") +
+                                        R"("
+[component.env]
+source = ")" + fixture_path("wagi-env") +
+                                        R"("
+environment = { FROM_MANIFEST = "yes" }
+)");
+  Gyre gyre(dir);
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto hello = http_request(gyre.port(), "GET", "/hello");
+  EXPECT_EQ(hello.status, 200);
+  EXPECT_EQ(hello.header("content-type"), "text/plain");
+  EXPECT_EQ(hello.body, "Hello, Wagi!\n");
+
+  auto env = http_request(gyre.port(), "POST", "/env/a/b?x=1&y=2", "the body");
+  EXPECT_EQ(env.status, 200) << env.body;
+  for (const char* line :
+       {"arg /env/a/b\n", "arg first\n", "arg x=1\n", "arg y=2\n", "env FROM_MANIFEST=yes\n",
+        "env REQUEST_METHOD=POST\n", "env QUERY_STRING=x=1&y=2\n", "env X_MATCHED_ROUTE=/env/...\n",
+        "stdin the body"}) {
+    EXPECT_NE(env.body.find(line), std::string::npos) << line << " in\n" << env.body;
+  }
+  gyre.stop();
+  EXPECT_NE(gyre.output().find("hello: serving a request"), std::string::npos);
+}
+
+}  // namespace

@@ -64,6 +64,10 @@ int GyreUp::stop() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::string gyre_binary() {
+  return GYRE_BINARY;
+}
+
 std::filesystem::path make_app(const std::string& name, const std::string& manifest) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("gyre-up-" + name + "-" + std::to_string(getpid()));

@@ -36,6 +36,9 @@ class GyreUp {
   std::string output_;
 };
 
+// The `gyre` binary under test.
+std::string gyre_binary();
+
 // A fresh folder for an app with this spin.toml text, unique to the test process.
 std::filesystem::path make_app(const std::string& name, const std::string& manifest);
 

@@ -1,0 +1,38 @@
+// A stand-in for HashiCorp Vault on 127.0.0.1, for the tests: the KV version 2 read API
+// (GET /v1/MOUNT/data/PATH) as Vault answers it, a token check, and a record of what
+// each request carried.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/handler.hpp"
+
+namespace gyre::spin::variables::testing {
+
+class VaultServer final : public http::Handler {
+ public:
+  struct Seen {
+    std::string method, target, token, vault_request;
+  };
+
+  explicit VaultServer(std::string token) : token_(std::move(token)) {}
+
+  // Stores the secret at PATH of MOUNT; `data` is its JSON object ({"value":"..."}).
+  void put(const std::string& mount, const std::string& path, const std::string& data);
+  // Makes reading PATH of MOUNT fail with a 500, as a Vault in trouble answers.
+  void fail(const std::string& mount, const std::string& path) { put(mount, path, ""); }
+  std::vector<Seen> requests() const;
+
+  void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
+
+ private:
+  std::string token_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::string> secrets_;  // by request path; empty: fails
+  std::vector<Seen> seen_;
+};
+
+}  // namespace gyre::spin::variables::testing
