@@ -12,9 +12,11 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format-19
   # libraries
   libboost1.81-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev nlohmann-json3-dev
-  libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libhiredis-dev
+  libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libhiredis-dev libpq-dev libmariadb-dev
+  libmosquitto-dev
   # tests and benchmarks (the servers Spin apps talk to are started by the tests)
-  libgtest-dev libgmock-dev libbenchmark-dev wrk curl redis-server
+  libgtest-dev libgmock-dev libbenchmark-dev wrk curl redis-server postgresql mariadb-server
+  mosquitto
   # guest toolchain for C fixtures; clang's own runtime for the sanitizers and libFuzzer
   clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc
 )

@@ -1,6 +1,11 @@
 #include "spin/factors.hpp"
 
 #include "spin/key_value/key_value_factor.hpp"
+#include "spin/llm/llm_factor.hpp"
+#include "spin/mqtt/mqtt_factor.hpp"
+#include "spin/mysql/mysql_factor.hpp"
+#include "spin/postgres/postgres_factor.hpp"
+#include "spin/redis/redis_factor.hpp"
 #include "spin/sqlite/sqlite_factor.hpp"
 #include "spin/variables/variables_factor.hpp"
 
@@ -11,6 +16,11 @@ std::vector<std::unique_ptr<Factor>> make_factors(const CommandLineSettings& set
   out.push_back(variables::make_factor());
   out.push_back(key_value::make_factor({settings.key_values}));
   out.push_back(sqlite::make_factor());
+  out.push_back(llm::make_factor());
+  out.push_back(redis::make_factor());
+  out.push_back(mqtt::make_factor());
+  out.push_back(postgres::make_factor());
+  out.push_back(mysql::make_factor());
   return out;
 }
 

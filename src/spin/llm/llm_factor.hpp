@@ -1,0 +1,12 @@
+// Spin's llm capability (placeholder until its factor is written).
+#pragma once
+
+#include <memory>
+
+#include "spin/factor.hpp"
+
+namespace gyre::spin::llm {
+
+std::unique_ptr<Factor> make_factor();
+
+}  // namespace gyre::spin::llm

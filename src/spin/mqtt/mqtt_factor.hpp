@@ -1,0 +1,12 @@
+// Spin's mqtt capability (placeholder until its factor is written).
+#pragma once
+
+#include <memory>
+
+#include "spin/factor.hpp"
+
+namespace gyre::spin::mqtt {
+
+std::unique_ptr<Factor> make_factor();
+
+}  // namespace gyre::spin::mqtt
