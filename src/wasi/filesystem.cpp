@@ -1,21 +1,15 @@
 #include "wasi/filesystem.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
-#include <climits>
 #include <cstring>
-#include <map>
 #include <optional>
 #include <system_error>
 
 #include "host/define.hpp"
 #include "wasi/io.hpp"
+#include "wasi/mounted_tree.hpp"
 
 namespace gyre::wasi {
 namespace {
@@ -243,7 +237,6 @@ using host::Borrow;
 using host::Context;
 using host::Own;
 using host::Unit;
-namespace fs = std::filesystem;
 
 template <class T>
 using Fs = host::Result<T, ErrorCode>;
@@ -258,8 +251,8 @@ constexpr uint64_t kMaxRead = 64 * 1024;
 constexpr std::string_view kStreamErrorPrefix = "wasi:filesystem error ";
 
 // Wasmtime's translation of an OS error.
-ErrorCode from_errno(int error) {
-  switch (error) {
+ErrorCode from_error(std::errc error) {
+  switch (static_cast<int>(error)) {
     case EPIPE:
       return ErrorCode::kPipe;
     case EPERM:
@@ -318,140 +311,11 @@ Fs<T> fail(ErrorCode code) {
   return Fs<T>::err(code);
 }
 
-// ---- the tree ------------------------------------------------------------------------
+// ---- the tree, as this interface's values ----------------------------------------------
 
-// The mounted files as a tree; node 0 is `/`. Built once per component, shared by its
-// instances, never changed.
-struct Node {
-  uint32_t parent = 0;
-  std::map<std::string, uint32_t, std::less<>> children;  // directories only
-  fs::path host_path;                                     // files only
-  std::string confine_to;                                 // real path; empty: unchecked
-  bool is_directory() const { return host_path.empty(); }
-};
-
-struct Tree {
-  std::vector<Node> nodes;
-  // What a directory's timestamps say: when the files were mounted, as for Spin's copy.
-  Datetime mounted;
-};
-
-Datetime now() {
-  const auto since = std::chrono::system_clock::now().time_since_epoch();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(since).count();
-  return {static_cast<uint64_t>(ns / 1'000'000'000), static_cast<uint32_t>(ns % 1'000'000'000)};
-}
-
-std::shared_ptr<const Tree> build_tree(const std::vector<MountedFile>& files) {
-  auto tree = std::make_shared<Tree>();
-  tree->mounted = now();
-  if (files.empty()) return tree;
-  tree->nodes.emplace_back();
-  for (const MountedFile& file : files) {
-    uint32_t at = 0;
-    std::string_view rest = file.guest_path;
-    while (!rest.empty() && tree->nodes[at].is_directory()) {
-      const size_t slash = rest.find('/');
-      const std::string_view name = rest.substr(0, slash);
-      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-      if (name.empty() || name == "." || name == "..") continue;
-      const auto it = tree->nodes[at].children.find(name);
-      if (it != tree->nodes[at].children.end()) {
-        at = it->second;
-        continue;
-      }
-      const auto added = static_cast<uint32_t>(tree->nodes.size());
-      tree->nodes.push_back(Node{at, {}, {}, {}});
-      tree->nodes[at].children.emplace(std::string(name), added);
-      at = added;
-    }
-    // A path through a file, or a file where a directory has entries, is not mounted.
-    Node& node = tree->nodes[at];
-    if (!rest.empty() || file.host_path.empty() || at == 0 || !node.children.empty()) continue;
-    node.host_path = file.host_path;
-    std::error_code ec;
-    const fs::path real = fs::canonical(file.confine_to, ec);
-    node.confine_to = (ec ? file.confine_to : real).string();
-  }
-  return tree;
-}
-
-// Where `path` leads from directory `from`, the way cap-std resolves a path inside a
-// directory it was given: never above it, and never from `/`.
-Fs<uint32_t> resolve(const Tree& tree, uint32_t from, std::string_view path) {
-  if (path.empty()) return fail<uint32_t>(ErrorCode::kNoEntry);
-  if (path.find('\0') != std::string_view::npos) return fail<uint32_t>(ErrorCode::kInvalid);
-  if (path.front() == '/') return fail<uint32_t>(ErrorCode::kNotPermitted);
-  uint32_t at = from;
-  for (size_t start = 0; start < path.size();) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    const std::string_view name = path.substr(start, slash - start);
-    start = slash + 1;
-    if (name.empty()) continue;
-    const Node& node = tree.nodes[at];
-    if (!node.is_directory()) return fail<uint32_t>(ErrorCode::kNotDirectory);
-    if (name == ".") continue;
-    if (name == "..") {
-      if (at == from) return fail<uint32_t>(ErrorCode::kNotPermitted);
-      at = node.parent;
-      continue;
-    }
-    const auto it = node.children.find(name);
-    if (it == node.children.end()) return fail<uint32_t>(ErrorCode::kNoEntry);
-    at = it->second;
-  }
-  if (path.back() == '/' && !tree.nodes[at].is_directory())
-    return fail<uint32_t>(ErrorCode::kNotDirectory);
-  return Fs<uint32_t>::ok(at);
-}
-
-bool inside(std::string_view real, std::string_view root) {
-  if (!real.starts_with(root)) return false;
-  return real.size() == root.size() || root.back() == '/' || real[root.size()] == '/';
-}
-
-// ---- open files --------------------------------------------------------------------
-
-// An open host file, shared by its descriptor and the streams reading it.
-class HostFile {
- public:
-  explicit HostFile(int fd) : fd_(fd) {}
-  ~HostFile() { ::close(fd_); }
-  HostFile(const HostFile&) = delete;
-  HostFile& operator=(const HostFile&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// The real path of an open file, whatever links led to it.
-std::optional<std::string> real_path(int fd, const fs::path& opened_as) {
-  std::array<char, PATH_MAX> buffer;
-  const std::string link = "/proc/self/fd/" + std::to_string(fd);
-  const ssize_t n = ::readlink(link.c_str(), buffer.data(), buffer.size());
-  if (n > 0 && static_cast<size_t>(n) < buffer.size())
-    return std::string(buffer.data(), static_cast<size_t>(n));
-  std::error_code ec;  // no /proc: resolve the name instead
-  const fs::path real = fs::canonical(opened_as, ec);
-  if (ec) return std::nullopt;
-  return real.string();
-}
-
-// Opens a file node's host file for reading, refusing it if it now resolves outside
-// where it was mounted from.
-Fs<std::shared_ptr<HostFile>> open_host(const Node& node) {
-  using Out = std::shared_ptr<HostFile>;
-  // Non-blocking, as Wasmtime opens files, so that a FIFO cannot hang the open.
-  const int fd = ::open(node.host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return fail<Out>(from_errno(errno));
-  auto file = std::make_shared<HostFile>(fd);
-  if (!node.confine_to.empty()) {
-    const auto real = real_path(fd, node.host_path);
-    if (!real || !inside(*real, node.confine_to)) return fail<Out>(ErrorCode::kNotPermitted);
-  }
-  return Fs<Out>::ok(std::move(file));
+template <class T>
+Fs<T> fail(std::errc error) {
+  return fail<T>(from_error(error));
 }
 
 std::optional<Datetime> datetime(const timespec& t) {
@@ -459,19 +323,27 @@ std::optional<Datetime> datetime(const timespec& t) {
   return Datetime{static_cast<uint64_t>(t.tv_sec), static_cast<uint32_t>(t.tv_nsec)};
 }
 
-DescriptorType type_of(mode_t mode) {
-  if (S_ISDIR(mode)) return DescriptorType::kDirectory;
-  if (S_ISLNK(mode)) return DescriptorType::kSymbolicLink;
-  if (S_ISBLK(mode)) return DescriptorType::kBlockDevice;
-  if (S_ISCHR(mode)) return DescriptorType::kCharacterDevice;
-  if (S_ISREG(mode)) return DescriptorType::kRegularFile;
-  return DescriptorType::kUnknown;  // Wasmtime reports FIFOs and sockets so too
+DescriptorType type_of(MountedType type) {
+  switch (type) {
+    case MountedType::kBlockDevice:
+      return DescriptorType::kBlockDevice;
+    case MountedType::kCharacterDevice:
+      return DescriptorType::kCharacterDevice;
+    case MountedType::kDirectory:
+      return DescriptorType::kDirectory;
+    case MountedType::kRegularFile:
+      return DescriptorType::kRegularFile;
+    case MountedType::kSymbolicLink:
+      return DescriptorType::kSymbolicLink;
+    case MountedType::kUnknown:
+      break;
+  }
+  return DescriptorType::kUnknown;
 }
 
-Fs<struct stat> stat_of(const HostFile& file) {
-  struct stat st{};
-  if (::fstat(file.fd(), &st) != 0) return fail<struct stat>(from_errno(errno));
-  return Fs<struct stat>::ok(st);
+DescriptorStat to_descriptor_stat(const MountedStat& s) {
+  return {type_of(s.type),      s.link_count,         s.size,
+          datetime(s.accessed), datetime(s.modified), datetime(s.changed)};
 }
 
 // A 128-bit identity from 64 bits, as Wasmtime makes it: the upper half is the lower
@@ -489,8 +361,8 @@ MetadataHashValue identity_hash(uint64_t a, uint64_t b) {
 
 // wasi:filesystem/types.descriptor: a directory of the tree, or a file opened from it.
 struct Descriptor {
-  std::shared_ptr<const Tree> tree;
-  uint32_t node = 0;
+  std::shared_ptr<const MountedTree> tree;
+  MountedTree::NodeId node = MountedTree::kRoot;
   std::shared_ptr<HostFile> file;  // null for a directory
 
   bool is_directory() const { return file == nullptr; }
@@ -522,19 +394,16 @@ class FileInputStream final : public InputStream {
     using Out = StreamResult<std::vector<uint8_t>>;
     std::vector<uint8_t> buffer(std::min(max, kMaxRead));
     if (buffer.empty()) return Out::ok({});
-    ssize_t n;
-    do {
-      n = ::pread(file_->fd(), buffer.data(), buffer.size(), static_cast<off_t>(offset_));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      const int error = errno;
+    auto n = file_->read_at(buffer, offset_);
+    if (!n) {
+      const std::errc error = n.error();
       return Out::err(StreamError::failed(std::string(kStreamErrorPrefix) +
-                                          kErrorLabels[static_cast<size_t>(from_errno(error))] +
-                                          ": " + std::strerror(error)));
+                                          kErrorLabels[static_cast<size_t>(from_error(error))] +
+                                          ": " + std::strerror(static_cast<int>(error))));
     }
-    if (n == 0) return Out::err(StreamError::closed());
-    buffer.resize(static_cast<size_t>(n));
-    offset_ += static_cast<uint64_t>(n);
+    if (*n == 0) return Out::err(StreamError::closed());
+    buffer.resize(*n);
+    offset_ += *n;
     return Out::ok(std::move(buffer));
   }
   std::unique_ptr<Pollable> subscribe() override { return std::make_unique<ReadyPollable>(); }
@@ -544,27 +413,7 @@ class FileInputStream final : public InputStream {
   uint64_t offset_;
 };
 
-DescriptorStat directory_stat(const Tree& tree) {
-  return {DescriptorType::kDirectory, 1, 0, tree.mounted, tree.mounted, tree.mounted};
-}
-
-Fs<DescriptorStat> file_stat(const HostFile& file) {
-  auto st = stat_of(file);
-  if (!st.is_ok()) return fail<DescriptorStat>(std::get<1>(st.value));
-  const struct stat& s = std::get<0>(st.value);
-  return Fs<DescriptorStat>::ok({type_of(s.st_mode), static_cast<uint64_t>(s.st_nlink),
-                                 static_cast<uint64_t>(s.st_size), datetime(s.st_atim),
-                                 datetime(s.st_mtim), datetime(s.st_ctim)});
-}
-
-Fs<MetadataHashValue> file_hash(const HostFile& file) {
-  auto st = stat_of(file);
-  if (!st.is_ok()) return fail<MetadataHashValue>(std::get<1>(st.value));
-  const struct stat& s = std::get<0>(st.value);
-  return Fs<MetadataHashValue>::ok(identity_hash(s.st_dev, s.st_ino));
-}
-
-MetadataHashValue directory_hash(uint32_t node) {
+MetadataHashValue directory_hash(MountedTree::NodeId node) {
   return identity_hash(0x6779726500000000ull, node);  // no device: "gyre" and the node
 }
 
@@ -572,35 +421,37 @@ MetadataHashValue directory_hash(uint32_t node) {
 // functions that look at it.
 Fs<Descriptor> open_path(const Descriptor& dir, std::string_view path) {
   if (auto e = need_directory(dir)) return fail<Descriptor>(*e);
-  auto node = resolve(*dir.tree, dir.node, path);
-  if (!node.is_ok()) return fail<Descriptor>(std::get<1>(node.value));
-  Descriptor out{dir.tree, std::get<0>(node.value), nullptr};
-  const Node& n = dir.tree->nodes[out.node];
-  if (n.is_directory()) return Fs<Descriptor>::ok(std::move(out));
-  auto file = open_host(n);
-  if (!file.is_ok()) return fail<Descriptor>(std::get<1>(file.value));
-  out.file = std::get<0>(std::move(file.value));
+  auto node = dir.tree->resolve(dir.node, path);
+  if (!node) return fail<Descriptor>(node.error());
+  Descriptor out{dir.tree, *node, nullptr};
+  if (dir.tree->is_directory(out.node)) return Fs<Descriptor>::ok(std::move(out));
+  auto file = dir.tree->open(out.node);
+  if (!file) return fail<Descriptor>(file.error());
+  out.file = std::move(file).value();
   return Fs<Descriptor>::ok(std::move(out));
 }
 
 Fs<DescriptorStat> descriptor_stat(const Descriptor& d) {
-  if (d.is_directory()) return Fs<DescriptorStat>::ok(directory_stat(*d.tree));
-  return file_stat(*d.file);
+  if (d.is_directory()) return Fs<DescriptorStat>::ok(to_descriptor_stat(d.tree->directory_stat()));
+  auto st = d.file->stat();
+  if (!st) return fail<DescriptorStat>(st.error());
+  return Fs<DescriptorStat>::ok(to_descriptor_stat(*st));
 }
 
 Fs<MetadataHashValue> metadata_hash(const Descriptor& d) {
   if (d.is_directory()) return Fs<MetadataHashValue>::ok(directory_hash(d.node));
-  return file_hash(*d.file);
+  auto st = d.file->stat();
+  if (!st) return fail<MetadataHashValue>(st.error());
+  return Fs<MetadataHashValue>::ok(identity_hash(st->device, st->inode));
 }
 
 bool same_object(const Descriptor& a, const Descriptor& b) {
   if (a.is_directory() || b.is_directory()) {
     return a.is_directory() && b.is_directory() && a.tree == b.tree && a.node == b.node;
   }
-  auto sa = stat_of(*a.file), sb = stat_of(*b.file);
-  if (!sa.is_ok() || !sb.is_ok()) return false;
-  const struct stat &x = std::get<0>(sa.value), &y = std::get<0>(sb.value);
-  return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+  auto x = a.file->stat(), y = b.file->stat();
+  if (!x || !y) return false;
+  return x->device == y->device && x->inode == y->inode;
 }
 
 Fs<Own<Descriptor>> open_at(const Descriptor& dir, std::string_view path, OpenFlags open,
@@ -631,25 +482,20 @@ Fs<std::tuple<std::vector<uint8_t>, bool>> read_at(const Descriptor& d, uint64_t
   using Out = std::tuple<std::vector<uint8_t>, bool>;
   if (auto e = need_file(d)) return fail<Out>(*e);
   std::vector<uint8_t> buffer(std::min(length, kMaxRead));
-  ssize_t n = 0;
-  if (!buffer.empty()) {
-    do {
-      n = ::pread(d.file->fd(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail<Out>(from_errno(errno));
-  }
-  buffer.resize(static_cast<size_t>(n));
-  return Fs<Out>::ok({std::move(buffer), n == 0});  // Wasmtime: the end only on no bytes
+  auto n = d.file->read_at(buffer, offset);
+  if (!n) return fail<Out>(n.error());
+  buffer.resize(*n);
+  return Fs<Out>::ok({std::move(buffer), *n == 0});  // Wasmtime: the end only on no bytes
 }
 
 Fs<Own<DirectoryEntryStream>> read_directory(const Descriptor& d) {
   using Out = Own<DirectoryEntryStream>;
   if (auto e = need_directory(d)) return fail<Out>(*e);
   auto stream = std::make_unique<DirectoryEntryStream>();
-  for (const auto& [name, index] : d.tree->nodes[d.node].children) {
-    const bool dir = d.tree->nodes[index].is_directory();
+  for (const MountedTree::Entry& entry : d.tree->list(d.node)) {
     stream->entries.push_back(
-        {dir ? DescriptorType::kDirectory : DescriptorType::kRegularFile, name});
+        {entry.is_directory ? DescriptorType::kDirectory : DescriptorType::kRegularFile,
+         std::string(entry.name)});
   }
   return Fs<Out>::ok(Out{std::move(stream)});
 }
@@ -722,9 +568,9 @@ void add_reads(component::HostImports& imports) {
   });
   define("get-type", [](Context&, D self) -> Fs<DescriptorType> {
     if (self->is_directory()) return Fs<DescriptorType>::ok(DescriptorType::kDirectory);
-    auto st = stat_of(*self->file);
-    if (!st.is_ok()) return fail<DescriptorType>(std::get<1>(st.value));
-    return Fs<DescriptorType>::ok(type_of(std::get<0>(st.value).st_mode));
+    auto st = self->file->stat();
+    if (!st) return fail<DescriptorType>(st.error());
+    return Fs<DescriptorType>::ok(type_of(st->type));
   });
   define("read", [](Context&, D self, uint64_t length, uint64_t offset) {
     return read_at(*self, length, offset);
@@ -741,8 +587,8 @@ void add_reads(component::HostImports& imports) {
   // Nothing mounted is a symbolic link: what exists is not one.
   define("readlink-at", [](Context&, D self, std::string_view path) -> Fs<std::string> {
     if (auto e = need_directory(*self)) return fail<std::string>(*e);
-    auto node = resolve(*self->tree, self->node, path);
-    return fail<std::string>(node.is_ok() ? ErrorCode::kInvalid : std::get<1>(node.value));
+    auto node = self->tree->resolve(self->node, path);
+    return fail<std::string>(node ? ErrorCode::kInvalid : from_error(node.error()));
   });
   define("is-same-object", [](Context&, D self, D other) { return same_object(*self, *other); });
   define("metadata-hash", [](Context&, D self) { return metadata_hash(*self); });
@@ -756,7 +602,7 @@ void add_reads(component::HostImports& imports) {
 }  // namespace
 
 void add_filesystem(component::HostImports& imports, std::vector<MountedFile> files) {
-  std::shared_ptr<const Tree> tree = build_tree(files);
+  std::shared_ptr<const MountedTree> tree = MountedTree::build(files);
   host::define_resource<Descriptor>(imports, kTypes, "descriptor");
   host::define_resource<DirectoryEntryStream>(imports, kTypes, "directory-entry-stream");
   add_reads(imports);
@@ -771,8 +617,9 @@ void add_filesystem(component::HostImports& imports, std::vector<MountedFile> fi
                [](Context&, Borrow<IoError> error) { return stream_error_code(*error); });
   host::define(imports, kPreopens, "get-directories", [tree](Context&) {
     std::vector<std::tuple<Own<Descriptor>, std::string>> out;
-    if (!tree->nodes.empty())
-      out.emplace_back(Own<Descriptor>{std::make_unique<Descriptor>(Descriptor{tree, 0, nullptr})},
+    if (!tree->empty())
+      out.emplace_back(Own<Descriptor>{std::make_unique<Descriptor>(
+                           Descriptor{tree, MountedTree::kRoot, nullptr})},
                        "/");
     return out;
   });

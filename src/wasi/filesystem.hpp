@@ -11,29 +11,18 @@
 // as does every function that would change something; write streams on a file fail with
 // `bad-descriptor`.
 //
-// Paths stay inside the tree: an absolute path, or `..` leading above the directory a
-// path is resolved from, fails with `not-permitted` (as cap-std refuses an escape), and
-// a file whose host path has come to lead outside where it was mounted from (a symbolic
-// link put there after the app started) cannot be opened either.
+// Paths stay inside the tree (mounted_tree.hpp): an absolute path, or `..` leading above
+// the directory a path is resolved from, fails with `not-permitted` (as cap-std refuses
+// an escape), and a file whose host path has come to lead outside where it was mounted
+// from (a symbolic link put there after the app started) cannot be opened either.
 #pragma once
 
-#include <filesystem>
-#include <string>
 #include <vector>
 
 #include "component/host_imports.hpp"
+#include "wasi/mounted_tree.hpp"
 
 namespace gyre::wasi {
-
-// One thing the guest sees: a file with the host file behind it, or a directory.
-// Parent directories are implied; a directory is listed only to exist when empty.
-struct MountedFile {
-  std::string guest_path;           // absolute: "/", "/static", "/static/a.txt"
-  std::filesystem::path host_path;  // empty for a directory
-  // The host directory (or file) host_path must resolve into, symbolic links followed,
-  // for the guest to open it; empty for no such check.
-  std::filesystem::path confine_to;
-};
 
 // Registers wasi:filesystem/types and wasi:filesystem/preopens @0.2.0 (served to 0.2.x)
 // over `files`. With no files the guest gets no preopened directory at all, as in Spin;

@@ -1,17 +1,12 @@
 #include "wasi/preview1.hpp"
 
-#include <fcntl.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
-#include <climits>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <thread>
 #include <variant>
@@ -23,63 +18,9 @@ namespace gyre::wasi {
 static_assert(std::endian::native == std::endian::little,
               "guest memory is little-endian; loads and stores copy bytes as they are");
 
-namespace fs = std::filesystem;
-
-// ---- the mounted tree -------------------------------------------------------------------
-
-// Node 0 is `/`; the tree is empty when nothing is mounted.
-class Preview1Files {
- public:
-  struct Node {
-    uint32_t parent = 0;
-    std::map<std::string, uint32_t, std::less<>> children;  // directories only
-    fs::path host_path;                                     // files only
-    std::string confine_to;  // the real path host_path must stay in; empty: unchecked
-    bool is_directory() const { return host_path.empty(); }
-  };
-  std::vector<Node> nodes;
-  uint64_t mounted_ns = 0;  // a directory's timestamps: when the files were mounted
-};
-
-std::shared_ptr<const Preview1Files> make_preview1_files(const std::vector<MountedFile>& files) {
-  auto tree = std::make_shared<Preview1Files>();
-  tree->mounted_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
-  if (files.empty()) return tree;
-  tree->nodes.emplace_back();
-  for (const MountedFile& file : files) {
-    uint32_t at = 0;
-    std::string_view rest = file.guest_path;
-    while (!rest.empty() && tree->nodes[at].is_directory()) {
-      const size_t slash = rest.find('/');
-      const std::string_view name = rest.substr(0, slash);
-      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-      if (name.empty() || name == "." || name == "..") continue;
-      const auto found = tree->nodes[at].children.find(name);
-      if (found != tree->nodes[at].children.end()) {
-        at = found->second;
-        continue;
-      }
-      const auto added = static_cast<uint32_t>(tree->nodes.size());
-      tree->nodes.push_back({at, {}, {}, {}});
-      tree->nodes[at].children.emplace(std::string(name), added);
-      at = added;
-    }
-    // A path through a file, or a file where a directory has entries, is not mounted.
-    auto& node = tree->nodes[at];
-    if (!rest.empty() || file.host_path.empty() || at == 0 || !node.children.empty()) continue;
-    node.host_path = file.host_path;
-    std::error_code ec;
-    const fs::path real = file.confine_to.empty() ? fs::path() : fs::canonical(file.confine_to, ec);
-    node.confine_to = (ec ? file.confine_to : real).string();
-  }
-  return tree;
-}
-
 namespace {
 
-using Tree = Preview1Files;
+using Tree = MountedTree;
 
 // ---- preview1's vocabulary --------------------------------------------------------------
 
@@ -119,8 +60,8 @@ constexpr uint64_t kAllRights = (uint64_t{1} << 30) - 1;
 // What the adapter reports for a read-only file or directory: everything but writing.
 constexpr uint64_t kReadOnlyRights = kAllRights & ~kRightFdWrite;
 
-uint16_t from_errno(int error) {
-  switch (error) {
+uint16_t from_error(std::errc error) {
+  switch (static_cast<int>(error)) {
     case EACCES:
       return kAccess;
     case EPERM:
@@ -203,56 +144,23 @@ std::optional<std::vector<std::span<uint8_t>>> buffers(const GuestMemory& mem, u
   return out;
 }
 
-// ---- host files -------------------------------------------------------------------------
+// ---- mounted files ---------------------------------------------------------------------
 
-class HostFile {
- public:
-  explicit HostFile(int fd) : fd_(fd) {}
-  ~HostFile() { ::close(fd_); }
-  HostFile(const HostFile&) = delete;
-  HostFile& operator=(const HostFile&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-bool inside(std::string_view real, std::string_view root) {
-  if (!real.starts_with(root)) return false;
-  return real.size() == root.size() || root.back() == '/' || real[root.size()] == '/';
-}
-
-std::optional<std::string> real_path(int fd, const fs::path& opened_as) {
-  std::array<char, PATH_MAX> buffer;
-  const std::string link = "/proc/self/fd/" + std::to_string(fd);
-  const ssize_t n = ::readlink(link.c_str(), buffer.data(), buffer.size());
-  if (n > 0 && static_cast<size_t>(n) < buffer.size())
-    return std::string(buffer.data(), static_cast<size_t>(n));
-  std::error_code ec;
-  const fs::path real = fs::canonical(opened_as, ec);
-  if (ec) return std::nullopt;
-  return real.string();
-}
-
-// Opens a file node for reading; a host file that now leads outside where it was
-// mounted from (a link planted after the start) is refused, as wasi:filesystem does.
-std::variant<std::shared_ptr<HostFile>, uint16_t> open_host(const Tree::Node& node) {
-  const int fd = ::open(node.host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return from_errno(errno);
-  auto file = std::make_shared<HostFile>(fd);
-  if (!node.confine_to.empty()) {
-    const auto real = real_path(fd, node.host_path);
-    if (!real || !inside(*real, node.confine_to)) return uint16_t{kPerm};
+uint8_t filetype_of(MountedType type) {
+  switch (type) {
+    case MountedType::kBlockDevice:
+      return kBlockDevice;
+    case MountedType::kCharacterDevice:
+      return kCharacterDevice;
+    case MountedType::kDirectory:
+      return kDirectory;
+    case MountedType::kRegularFile:
+      return kRegularFile;
+    case MountedType::kSymbolicLink:
+      return kSymbolicLink;
+    case MountedType::kUnknown:
+      break;
   }
-  return file;
-}
-
-uint8_t filetype_of(mode_t mode) {
-  if (S_ISDIR(mode)) return kDirectory;
-  if (S_ISREG(mode)) return kRegularFile;
-  if (S_ISLNK(mode)) return kSymbolicLink;
-  if (S_ISBLK(mode)) return kBlockDevice;
-  if (S_ISCHR(mode)) return kCharacterDevice;
   return kUnknown;
 }
 
@@ -262,7 +170,7 @@ uint64_t nanos(const timespec& t) {
 }
 
 // A stable inode number for a directory of the tree, which has no host inode.
-uint64_t directory_inode(uint32_t node) {
+uint64_t directory_inode(Tree::NodeId node) {
   uint64_t x = (node + 1) * 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x ^= x >> 31;
@@ -290,56 +198,21 @@ bool store_filestat(const GuestMemory& mem, uint32_t ptr, const Filestat& st) {
   return true;
 }
 
+Filestat filestat(const MountedStat& st) {
+  return {st.device, st.inode,           filetype_of(st.type), st.link_count,
+          st.size,   nanos(st.accessed), nanos(st.modified),   nanos(st.changed)};
+}
+
 std::variant<Filestat, uint16_t> host_filestat(const HostFile& file) {
-  struct stat st{};
-  if (::fstat(file.fd(), &st) != 0) return from_errno(errno);
-  return Filestat{static_cast<uint64_t>(st.st_dev),
-                  static_cast<uint64_t>(st.st_ino),
-                  filetype_of(st.st_mode),
-                  static_cast<uint64_t>(st.st_nlink),
-                  static_cast<uint64_t>(st.st_size),
-                  nanos(st.st_atim),
-                  nanos(st.st_mtim),
-                  nanos(st.st_ctim)};
+  auto st = file.stat();
+  if (!st) return from_error(st.error());
+  return filestat(*st);
 }
 
-Filestat directory_filestat(const Tree& tree, uint32_t node) {
-  return Filestat{0, directory_inode(node), kDirectory,      1,
-                  0, tree.mounted_ns,       tree.mounted_ns, tree.mounted_ns};
-}
-
-// Where `path` leads from directory `from`, as cap-std resolves inside a directory it was
-// given: an absolute path, or `..` above `from`, is not permitted.
-std::variant<uint32_t, uint16_t> resolve(const Tree& tree, uint32_t from, std::string_view path) {
-  if (path.empty()) return uint16_t{kNoent};
-  if (path.find('\0') != std::string_view::npos) return uint16_t{kInval};
-  if (path.front() == '/') return uint16_t{kPerm};
-  uint32_t at = from;
-  std::vector<uint32_t> trail;  // the directories walked through below `from`
-  for (size_t start = 0; start < path.size();) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    const std::string_view name = path.substr(start, slash - start);
-    start = slash + 1;
-    if (name.empty() || name == ".") {
-      if (!tree.nodes[at].is_directory()) return uint16_t{kNotdir};
-      continue;
-    }
-    const auto& node = tree.nodes[at];
-    if (!node.is_directory()) return uint16_t{kNotdir};
-    if (name == "..") {
-      if (trail.empty()) return uint16_t{kPerm};
-      at = trail.back();
-      trail.pop_back();
-      continue;
-    }
-    const auto found = node.children.find(name);
-    if (found == node.children.end()) return uint16_t{kNoent};
-    trail.push_back(at);
-    at = found->second;
-  }
-  if (path.back() == '/' && !tree.nodes[at].is_directory()) return uint16_t{kNotdir};
-  return at;
+Filestat directory_filestat(const Tree& tree, Tree::NodeId node) {
+  Filestat st = filestat(tree.directory_stat());
+  st.ino = directory_inode(node);
+  return st;
 }
 
 // ---- descriptors ------------------------------------------------------------------------
@@ -348,9 +221,9 @@ enum class Kind { kStdin, kStdout, kStderr, kDirectory, kFile };
 
 struct Descriptor {
   Kind kind = Kind::kStdin;
-  uint32_t node = 0;               // kDirectory, kFile
-  std::shared_ptr<HostFile> file;  // kFile
-  uint64_t offset = 0;             // kFile
+  Tree::NodeId node = Tree::kRoot;  // kDirectory, kFile
+  std::shared_ptr<HostFile> file;   // kFile
+  uint64_t offset = 0;              // kFile
   bool preopen = false;
   uint16_t fdflags = 0;
 
@@ -395,7 +268,7 @@ Preview1Ctx::Preview1Ctx(Preview1Config config) : state_(std::make_unique<State>
   s.fds.emplace(0, Descriptor{Kind::kStdin});
   s.fds.emplace(1, Descriptor{Kind::kStdout});
   s.fds.emplace(2, Descriptor{Kind::kStderr});
-  if (!s.tree->nodes.empty()) s.fds.emplace(3, Descriptor{Kind::kDirectory, 0, {}, 0, true});
+  if (!s.tree->empty()) s.fds.emplace(3, Descriptor{Kind::kDirectory, Tree::kRoot, {}, 0, true});
 }
 
 Preview1Ctx::~Preview1Ctx() = default;
@@ -572,9 +445,8 @@ uint16_t poll_oneoff(Call& c) {
       uint64_t nbytes = 0;
       if (d->kind == Kind::kStdin) nbytes = c.s.config.stdin_data.size() - c.s.stdin_offset;
       if (d->kind == Kind::kFile) {
-        struct stat st{};
-        if (::fstat(d->file->fd(), &st) == 0 && static_cast<uint64_t>(st.st_size) > d->offset)
-          nbytes = static_cast<uint64_t>(st.st_size) - d->offset;
+        const auto st = d->file->stat();
+        if (st && st->size > d->offset) nbytes = st->size - d->offset;
       }
       ready.push_back({userdata, kSuccess, tag, nbytes});
     } else {
@@ -637,8 +509,8 @@ uint16_t fd_fdstat_get(Call& c) {
       base = inheriting = kReadOnlyRights;
       break;
     case Kind::kFile: {
-      struct stat st{};
-      filetype = ::fstat(d->file->fd(), &st) == 0 ? filetype_of(st.st_mode) : kRegularFile;
+      const auto st = d->file->stat();
+      filetype = st ? filetype_of(st->type) : kRegularFile;
       base = inheriting = kReadOnlyRights;
       break;
     }
@@ -704,13 +576,10 @@ uint16_t read_file_at(Call& c, const HostFile& file, uint64_t offset, uint32_t i
   *total = 0;
   for (auto& buf : *bufs) {
     if (buf.empty()) continue;
-    ssize_t n;
-    do {
-      n = ::pread(file.fd(), buf.data(), buf.size(), static_cast<off_t>(offset + *total));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errno == EISDIR ? kIsdir : from_errno(errno);
-    *total += static_cast<uint64_t>(n);
-    if (static_cast<size_t>(n) < buf.size()) break;
+    auto n = file.read_at(buf, offset + *total);
+    if (!n) return from_error(n.error());
+    *total += *n;
+    if (*n < buf.size()) break;
   }
   return kSuccess;
 }
@@ -787,9 +656,9 @@ uint16_t fd_seek(Call& c) {
       base = static_cast<int64_t>(d->offset);
       break;
     case 2: {
-      struct stat st{};
-      if (::fstat(d->file->fd(), &st) != 0) return from_errno(errno);
-      base = st.st_size;
+      const auto st = d->file->stat();
+      if (!st) return from_error(st.error());
+      base = static_cast<int64_t>(st->size);
       break;
     }
     default:
@@ -820,13 +689,15 @@ std::variant<const Descriptor*, uint16_t> directory(Call& c, uint32_t fd) {
 }
 
 // The path argument at (ptr, len), resolved from directory `fd`.
-std::variant<uint32_t, uint16_t> lookup(Call& c, uint32_t fd, uint32_t ptr, uint32_t len) {
+std::variant<Tree::NodeId, uint16_t> lookup(Call& c, uint32_t fd, uint32_t ptr, uint32_t len) {
   auto dir = directory(c, fd);
   if (auto* error = std::get_if<uint16_t>(&dir)) return *error;
   const auto path = c.mem.string(ptr, len);
   if (!path) return uint16_t{kFault};
   if (!valid_utf8(*path)) return uint16_t{kIlseq};
-  return resolve(*c.s.tree, std::get<const Descriptor*>(dir)->node, *path);
+  auto node = c.s.tree->resolve(std::get<const Descriptor*>(dir)->node, *path);
+  if (!node) return from_error(node.error());
+  return *node;
 }
 
 uint16_t fd_prestat_get(Call& c) {
@@ -858,7 +729,6 @@ uint16_t fd_readdir(Call& c) {
   if (!d || d->is_stdio()) return kBadf;
   if (d->kind != Kind::kDirectory) return kNotdir;
   const Tree& tree = *c.s.tree;
-  const Tree::Node& dir = tree.nodes[d->node];
   const uint32_t buf = c.u32(1), buf_len = c.u32(2);
   const uint64_t cookie = c.u64(3);
   if (!c.mem.slice(buf, buf_len)) return kFault;
@@ -869,10 +739,10 @@ uint16_t fd_readdir(Call& c) {
   };
   std::vector<Entry> entries;
   entries.push_back({".", directory_inode(d->node), kDirectory});
-  entries.push_back({"..", directory_inode(dir.parent), kDirectory});
-  for (const auto& [name, child] : dir.children) {
-    const bool is_dir = tree.nodes[child].is_directory();
-    entries.push_back({name, directory_inode(child), is_dir ? kDirectory : kRegularFile});
+  entries.push_back({"..", directory_inode(tree.parent(d->node)), kDirectory});
+  for (const Tree::Entry& entry : tree.list(d->node)) {
+    entries.push_back(
+        {entry.name, directory_inode(entry.node), entry.is_directory ? kDirectory : kRegularFile});
   }
   uint32_t used = 0;
   for (uint64_t i = cookie; i < entries.size() && used < buf_len; ++i) {
@@ -903,20 +773,19 @@ uint16_t path_open(Call& c) {
   if ((rights & kRightFdWrite) || (fdflags & ~kFdflagNonblock)) return kPerm;
   auto found = lookup(c, dirfd, path, path_len);
   if (auto* error = std::get_if<uint16_t>(&found)) return *error;
-  const uint32_t node = std::get<uint32_t>(found);
-  const Tree::Node& target = c.s.tree->nodes[node];
+  const Tree::NodeId node = std::get<Tree::NodeId>(found);
   if (!c.mem.slice(c.u32(8), 4)) return kFault;
   Descriptor d;
   d.node = node;
   d.fdflags = fdflags;
-  if (target.is_directory()) {
+  if (c.s.tree->is_directory(node)) {
     d.kind = Kind::kDirectory;
   } else {
     if (oflags & kOflagDirectory) return kNotdir;
-    auto opened = open_host(target);
-    if (auto* error = std::get_if<uint16_t>(&opened)) return *error;
+    auto opened = c.s.tree->open(node);
+    if (!opened) return from_error(opened.error());
     d.kind = Kind::kFile;
-    d.file = std::get<std::shared_ptr<HostFile>>(std::move(opened));
+    d.file = std::move(opened).value();
   }
   const auto fd = c.s.add(std::move(d));
   if (!fd) return kMfile;
@@ -927,13 +796,12 @@ uint16_t path_open(Call& c) {
 uint16_t path_filestat_get(Call& c) {
   auto found = lookup(c, c.u32(0), c.u32(2), c.u32(3));
   if (auto* error = std::get_if<uint16_t>(&found)) return *error;
-  const uint32_t node = std::get<uint32_t>(found);
-  const Tree::Node& target = c.s.tree->nodes[node];
+  const Tree::NodeId node = std::get<Tree::NodeId>(found);
   Filestat st = directory_filestat(*c.s.tree, node);
-  if (!target.is_directory()) {
-    auto opened = open_host(target);
-    if (auto* error = std::get_if<uint16_t>(&opened)) return *error;
-    auto got = host_filestat(*std::get<std::shared_ptr<HostFile>>(opened));
+  if (!c.s.tree->is_directory(node)) {
+    auto opened = c.s.tree->open(node);
+    if (!opened) return from_error(opened.error());
+    auto got = host_filestat(**opened);
     if (auto* error = std::get_if<uint16_t>(&got)) return *error;
     st = std::get<Filestat>(got);
   }

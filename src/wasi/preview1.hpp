@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "wasi/clocks.hpp"
-#include "wasi/filesystem.hpp"
+#include "wasi/mounted_tree.hpp"
 #include "wasm/error.hpp"
 #include "wasm/linker.hpp"
 
@@ -37,10 +37,13 @@ inline constexpr std::string_view kPreview1Module = "wasi_snapshot_preview1";
 // The trap message proc_exit ends a run with.
 inline constexpr std::string_view kProcExitTrap = "wasi_snapshot_preview1: proc_exit";
 
-// A component's mounted files as preview1 serves them: built once (per component), shared
-// read-only by every run.
-class Preview1Files;
-std::shared_ptr<const Preview1Files> make_preview1_files(const std::vector<MountedFile>& files);
+// A component's mounted files as preview1 serves them: the tree wasi:filesystem serves
+// too, built once (per component), shared read-only by every run.
+using Preview1Files = MountedTree;
+inline std::shared_ptr<const Preview1Files> make_preview1_files(
+    const std::vector<MountedFile>& files) {
+  return MountedTree::build(files);
+}
 
 struct Preview1Config {
   std::vector<std::string> arguments;  // argv, program name first

@@ -230,6 +230,9 @@ TEST_F(Filesystem, DotDotCannotLeaveTheMount) {
   // Below the preopen, the host sees the relative path as libc passes it.
   EXPECT_EQ(read_at_preopen("../outside/secret.txt").text, kNotPermitted);
   EXPECT_EQ(read_at_preopen("static/../..").text, kNotPermitted);
+  // Out is out, even where the host path would lead back into the mounted folder.
+  EXPECT_EQ(read_at_preopen("../app/data.txt").text, kNotPermitted);
+  EXPECT_EQ(read_at_preopen("static/../../static/index.html").text, kNotPermitted);
   Outcome inside = read_at_preopen("static/../data.txt");
   ASSERT_TRUE(inside.ok) << inside.text;
   EXPECT_EQ(inside.text, "0123456789");
