@@ -5,12 +5,26 @@
 namespace gyre::component {
 namespace {
 
-uint32_t max_case_alignment(const std::vector<ValueTypePtr>& cases) {
+// The payload types of a variant-like type's cases, without building variant_cases:
+// an enum has none, an option its one, a variant or result one per case (or null).
+uint32_t max_case_alignment(const ValueType& type) {
   uint32_t a = 1;
-  for (const auto& c : cases) {
+  if (type.kind == ValueKind::kEnum) return a;
+  for (const auto& c : type.types) {
     if (c) a = std::max(a, alignment(*c));
   }
   return a;
+}
+
+size_t case_count(const ValueType& type) {
+  switch (type.kind) {
+    case ValueKind::kEnum:
+      return type.labels.size();
+    case ValueKind::kOption:
+      return 2;
+    default:
+      return type.types.size();
+  }
 }
 
 CoreKind join(CoreKind a, CoreKind b) {
@@ -28,6 +42,9 @@ bool variant_like(ValueKind kind) {
 }
 
 }  // namespace
+
+uint32_t compute_alignment(const ValueType& type);
+uint32_t compute_size(const ValueType& type);
 
 uint32_t discriminant_size(size_t cases) {
   if (cases <= 0x100) return 1;
@@ -79,6 +96,23 @@ uint32_t scalar_bytes(const ValueType& type) {
 
 uint32_t alignment(const ValueType& type) {
   if (uint32_t bytes = scalar_bytes(type)) return bytes;
+  if (uint32_t known = type.layout.alignment.load(std::memory_order_relaxed)) return known;
+  const uint32_t computed = compute_alignment(type);
+  type.layout.alignment.store(computed, std::memory_order_relaxed);
+  return computed;
+}
+
+uint32_t size(const ValueType& type) {
+  if (uint32_t bytes = scalar_bytes(type)) return bytes;
+  if (type.layout.size_known.load(std::memory_order_acquire))
+    return type.layout.size.load(std::memory_order_relaxed);
+  const uint32_t computed = compute_size(type);
+  type.layout.size.store(computed, std::memory_order_relaxed);
+  type.layout.size_known.store(true, std::memory_order_release);
+  return computed;
+}
+
+uint32_t compute_alignment(const ValueType& type) {
   switch (type.kind) {
     case ValueKind::kList:
       return type.fixed_length ? alignment(*type.types[0]) : 4;
@@ -93,8 +127,7 @@ uint32_t alignment(const ValueType& type) {
     case ValueKind::kEnum:
     case ValueKind::kOption:
     case ValueKind::kResult: {
-      const auto cases = variant_cases(type);
-      return std::max(discriminant_size(cases.size()), max_case_alignment(cases));
+      return std::max(discriminant_size(case_count(type)), max_case_alignment(type));
     }
     default:  // string and map: two 32-bit words
       return 4;
@@ -102,12 +135,10 @@ uint32_t alignment(const ValueType& type) {
 }
 
 uint32_t payload_offset(const ValueType& type) {
-  const auto cases = variant_cases(type);
-  return align_to(discriminant_size(cases.size()), max_case_alignment(cases));
+  return align_to(discriminant_size(case_count(type)), max_case_alignment(type));
 }
 
-uint32_t size(const ValueType& type) {
-  if (uint32_t bytes = scalar_bytes(type)) return bytes;
+uint32_t compute_size(const ValueType& type) {
   switch (type.kind) {
     case ValueKind::kString:
     case ValueKind::kMap:
@@ -126,8 +157,10 @@ uint32_t size(const ValueType& type) {
     case ValueKind::kOption:
     case ValueKind::kResult: {
       uint32_t largest = 0;
-      for (const auto& c : variant_cases(type)) {
-        if (c) largest = std::max(largest, size(*c));
+      if (type.kind != ValueKind::kEnum) {
+        for (const auto& c : type.types) {
+          if (c) largest = std::max(largest, size(*c));
+        }
       }
       return align_to(payload_offset(type) + largest, alignment(type));
     }

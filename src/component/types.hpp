@@ -5,6 +5,7 @@
 // bindings work on these, and `gyre inspect` prints them as WIT.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,6 +67,19 @@ const char* to_string(ValueKind kind);
 struct ValueType;
 using ValueTypePtr = std::shared_ptr<const ValueType>;
 
+// The canonical ABI layout of a value type, worked out on first use by component/layout
+// and kept: types are immutable once resolved and are laid out on every call that passes
+// them, and a variant such as wasi:http's error-code is costly to walk. A copy of a type
+// starts without it.
+struct LayoutCache {
+  mutable std::atomic<uint32_t> alignment{0};  // 0: not yet known
+  mutable std::atomic<uint32_t> size{0};
+  mutable std::atomic<bool> size_known{false};
+  LayoutCache() = default;
+  LayoutCache(const LayoutCache&) {}
+  LayoutCache& operator=(const LayoutCache&) { return *this; }
+};
+
 struct ValueType {
   ValueKind kind = ValueKind::kBool;
   // Record fields, variant cases, flags and enum labels.
@@ -76,6 +90,7 @@ struct ValueType {
   std::vector<ValueTypePtr> types;
   std::optional<uint32_t> fixed_length;  // fixed-length lists
   ResourcePtr resource;                  // own and borrow
+  LayoutCache layout;
 
   bool is_primitive() const { return kind <= ValueKind::kErrorContext; }
 };

@@ -81,8 +81,8 @@ class ResponseWriter {
   // Closes the connection without completing the response.
   virtual void abort() = 0;
 
-  // A whole response at once, with a content-length.
-  void respond(ResponseHead head, std::string body, Done done = {});
+  // A whole response at once, with a content-length (written at once where the writer can).
+  virtual void respond(ResponseHead head, std::string body, Done done = {});
 
   bool start_wait(ResponseHead head);
   bool write_wait(std::string chunk);

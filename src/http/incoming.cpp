@@ -24,6 +24,7 @@ class TrackingSink final : public ResponseSink {
     failed = true;
     to_.fail(why);
   }
+  void flush() override { to_.flush(); }
   bool head_sent = false, finished = false, failed = false;
 
  private:
@@ -54,6 +55,7 @@ Result<void, wasm::Error> IncomingHandler::handle(
     return std::move(instantiated).error();
   }
   component::ComponentInstance& instance = **instantiated;
+  instance.host_state<wasi::BeforeBlocking>().hooks.push_back([&sink] { sink.flush(); });
   if (deadline) store.set_deadline(*deadline);
   auto& requests = instance.host_state<host::ResourceTable<IncomingRequest>>();
   auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();

@@ -315,7 +315,8 @@ using State = Server::State;
 using Done = ResponseWriter::Done;
 
 struct Op {
-  enum class Kind { continue100, start, chunk, finish };
+  // whole: a head and the entire body, written at once (one write for both).
+  enum class Kind { continue100, start, chunk, finish, whole };
   Kind kind;
   ResponseHead head;
   std::string data;
@@ -387,6 +388,9 @@ class Exchange final : public BodyReader, public ResponseWriter {
     submit(Op{Op::Kind::chunk, {}, std::move(chunk), std::move(done)});
   }
   void finish(Done done) override { submit(Op{Op::Kind::finish, {}, {}, std::move(done)}); }
+  void respond(ResponseHead head, std::string body, Done done) override {
+    submit(Op{Op::Kind::whole, std::move(head), std::move(body), std::move(done)});
+  }
   void abort() override {
     connection_->try_post([c = connection_, id = id_] { c->abort_exchange(id); });
   }
@@ -452,14 +456,14 @@ class Session final : public Connection {
   void response_op(uint64_t exchange, Op op) override {
     if (closed_ || exchange != exchange_id_ || !exchange_active_) return complete(op.done, false);
     // The order the handler asked for: start, chunks, finish.
-    const bool in_order =
-        op.kind == Op::Kind::start ? queued_ == Queued::none : queued_ == Queued::started;
+    const bool opens = op.kind == Op::Kind::start || op.kind == Op::Kind::whole;
+    const bool in_order = opens ? queued_ == Queued::none : queued_ == Queued::started;
     if (!in_order) {
       complete(op.done, false);
       return close();
     }
     if (op.kind == Op::Kind::start) queued_ = Queued::started;
-    if (op.kind == Op::Kind::finish) queued_ = Queued::finished;
+    if (op.kind == Op::Kind::finish || op.kind == Op::Kind::whole) queued_ = Queued::finished;
     queue_.push_back(std::move(op));
     pump();
   }
@@ -666,6 +670,8 @@ class Session final : public Connection {
         return write_chunk();
       case Op::Kind::finish:
         return write_finish();
+      case Op::Kind::whole:
+        return write_whole();
     }
   }
 
@@ -676,7 +682,7 @@ class Session final : public Connection {
       complete(current_.done, false);
       return close();
     }
-    const bool finished = current_.kind == Op::Kind::finish;
+    const bool finished = current_.kind == Op::Kind::finish || current_.kind == Op::Kind::whole;
     complete(current_.done, true);
     current_ = Op{};
     if (finished) return end_exchange();
@@ -684,6 +690,35 @@ class Session final : public Connection {
   }
 
   void write_head() {
+    prepare_head(std::nullopt);
+    serializer_.emplace(*response_);
+    bhttp::async_write_header(stream_, *serializer_,
+                              [self = self()](error_code ec, size_t) { self->on_written(ec); });
+  }
+
+  // The head and the whole body in one write: the body's length is known, so it goes out
+  // with a content-length (unless the head gave one, which must then agree).
+  void write_whole() {
+    prepare_head(current_.data.size());
+    if (body_allowed_ && expected_length_ && *expected_length_ != current_.data.size()) {
+      complete(current_.done, false);
+      return close();  // the body disagrees with the content-length the head promised
+    }
+    auto& body = response_->body();
+    if (body_allowed_ && !current_.data.empty()) {
+      body.data = const_cast<char*>(current_.data.data());
+      body.size = current_.data.size();
+      written_ = current_.data.size();
+    }
+    body.more = false;
+    serializer_.emplace(*response_);
+    bhttp::async_write(stream_, *serializer_,
+                       [self = self()](error_code ec, size_t) { self->on_written(ec); });
+  }
+
+  // The response head from current_.head; `whole_length` is the body's length when the
+  // whole body comes with it (a content-length instead of chunked framing).
+  void prepare_head(std::optional<size_t> whole_length) {
     ResponseHead& head = current_.head;
     const unsigned status = head.status;
     body_allowed_ = !(request_is_head_ || status / 100 == 1 || status == 204 || status == 304);
@@ -704,6 +739,10 @@ class Session final : public Connection {
       if (iequals(h.name, "date")) has_date = true;
       res.insert(h.name, h.value);
     }
+    if (!expected_length_ && whole_length) {
+      res.insert("content-length", std::to_string(*whole_length));
+      expected_length_ = *whole_length;
+    }
     if (!expected_length_ && body_allowed_) {
       if (request_version_ == 11) {
         res.insert("transfer-encoding", "chunked");
@@ -720,9 +759,6 @@ class Session final : public Connection {
     res.body().data = nullptr;
     res.body().size = 0;
     res.body().more = true;
-    serializer_.emplace(res);
-    bhttp::async_write_header(stream_, *serializer_,
-                              [self = self()](error_code ec, size_t) { self->on_written(ec); });
   }
 
   void write_chunk() {

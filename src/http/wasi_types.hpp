@@ -29,6 +29,8 @@ class ResponseSink {
   virtual void body(std::string_view chunk) = 0;
   virtual void finish() = 0;
   virtual void fail(const std::string& why) = 0;
+  // Sends what was buffered so far; called before the guest blocks.
+  virtual void flush() {}
 };
 
 // What the embedder gives a component for one request.

@@ -1,6 +1,8 @@
 #include "trigger/component_handler.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 namespace gyre::trigger {
 namespace {
@@ -41,32 +43,88 @@ class BodyInputStream final : public wasi::InputStream {
   bool ended_ = false;
 };
 
-// The guest's response, onto the server's writer: a failure before the head is a 500
-// with an empty body (as Spin answers), after it the connection is cut.
+// The guest's response, onto the server's writer. The head and the body are held back
+// until the guest finishes, blocks, or has written kCoalesceLimit bytes, so a response made
+// at once leaves as one write; a guest that streams (and so waits between chunks) still
+// sends each chunk as it blocks. A failure before anything was sent is a 500 with an empty
+// body (as Spin answers), after it the connection is cut. Nothing here waits for the
+// network unless more than kInFlightLimit bytes are still on their way.
 class WriterSink final : public http::ResponseSink {
  public:
-  explicit WriterSink(std::shared_ptr<http::ResponseWriter> writer) : writer_(std::move(writer)) {}
+  explicit WriterSink(std::shared_ptr<http::ResponseWriter> writer)
+      : writer_(std::move(writer)), in_flight_(std::make_shared<InFlight>()) {}
   void head(uint16_t status, const http::HeaderList& headers) override {
-    http::ResponseHead head;
-    head.status = status;
+    head_.emplace();
+    head_->status = status;
     for (const auto& [k, v] : headers)
-      head.headers.push_back({k, v});
-    started_ = true;
-    writer_->start_wait(std::move(head));
+      head_->headers.push_back({k, v});
   }
-  void body(std::string_view chunk) override { writer_->write_wait(std::string(chunk)); }
-  void finish() override { writer_->finish_wait(); }
+  void body(std::string_view chunk) override {
+    pending_.append(chunk);
+    if (pending_.size() >= kCoalesceLimit) flush();
+  }
+  void finish() override {
+    if (!head_sent_ && head_) {
+      head_sent_ = true;
+      writer_->respond(std::move(*head_), std::move(pending_));
+      return;
+    }
+    flush();
+    writer_->finish();
+  }
   void fail(const std::string&) override {
-    if (started_) {
+    if (head_sent_) {
       writer_->abort();
     } else {
+      head_sent_ = true;
       writer_->respond(http::ResponseHead{500, {}}, "");
     }
   }
+  void flush() override {
+    if (!head_ || (head_sent_ && pending_.empty())) return;
+    if (!head_sent_) {
+      head_sent_ = true;
+      writer_->start(std::move(*head_));
+    }
+    if (pending_.empty()) return;
+    in_flight_->wait_below(kInFlightLimit);
+    const size_t n = pending_.size();
+    in_flight_->add(n);
+    writer_->write(std::exchange(pending_, {}),
+                   [in_flight = in_flight_, n](bool) { in_flight->remove(n); });
+  }
 
  private:
+  static constexpr size_t kCoalesceLimit = 64 * 1024;
+  static constexpr size_t kInFlightLimit = 1 << 20;
+
+  // Bytes handed to the writer and not yet on the socket.
+  struct InFlight {
+    std::mutex mutex;
+    std::condition_variable drained;
+    size_t bytes = 0;
+    void add(size_t n) {
+      std::lock_guard lock(mutex);
+      bytes += n;
+    }
+    void remove(size_t n) {
+      {
+        std::lock_guard lock(mutex);
+        bytes -= n;
+      }
+      drained.notify_all();
+    }
+    void wait_below(size_t limit) {
+      std::unique_lock lock(mutex);
+      drained.wait(lock, [&] { return bytes < limit; });
+    }
+  };
+
   std::shared_ptr<http::ResponseWriter> writer_;
-  bool started_ = false;
+  std::shared_ptr<InFlight> in_flight_;
+  std::optional<http::ResponseHead> head_;
+  bool head_sent_ = false;
+  std::string pending_;
 };
 
 }  // namespace

@@ -81,6 +81,10 @@ std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in) {
   }
 }
 
+void before_blocking(Context& cx) {
+  cx.instance.host_state<BeforeBlocking>().run();
+}
+
 }  // namespace
 
 void Pollable::block() {
@@ -118,10 +122,14 @@ void add_io(component::HostImports& imports) {
 
   define(imports, kPoll, "[method]pollable.ready",
          [](Context&, Borrow<Pollable> self) { return self->ready(); });
-  define(imports, kPoll, "[method]pollable.block",
-         [](Context&, Borrow<Pollable> self) { self->block(); });
-  define(imports, kPoll, "poll",
-         [](Context&, std::vector<Borrow<Pollable>> in) { return poll(in); });
+  define(imports, kPoll, "[method]pollable.block", [](Context& cx, Borrow<Pollable> self) {
+    if (!self->ready()) before_blocking(cx);
+    self->block();
+  });
+  define(imports, kPoll, "poll", [](Context& cx, std::vector<Borrow<Pollable>> in) {
+    before_blocking(cx);
+    return poll(in);
+  });
 
   define(imports, kError, "[method]error.to-debug-string",
          [](Context&, Borrow<IoError> self) { return self->message(); });
@@ -130,9 +138,11 @@ void add_io(component::HostImports& imports) {
          [](Context&, Borrow<InputStream> self, uint64_t len) {
            return self->read(std::min(len, kMaxChunk));
          });
-  define(
-      imports, kStreams, "[method]input-stream.blocking-read",
-      [](Context&, Borrow<InputStream> self, uint64_t len) { return blocking_read(*self, len); });
+  define(imports, kStreams, "[method]input-stream.blocking-read",
+         [](Context& cx, Borrow<InputStream> self, uint64_t len) {
+           before_blocking(cx);
+           return blocking_read(*self, len);
+         });
   define(imports, kStreams, "[method]input-stream.skip",
          [](Context&, Borrow<InputStream> self, uint64_t len) {
            auto bytes = self->read(std::min(len, kMaxChunk));
@@ -141,7 +151,8 @@ void add_io(component::HostImports& imports) {
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());
          });
   define(imports, kStreams, "[method]input-stream.blocking-skip",
-         [](Context&, Borrow<InputStream> self, uint64_t len) {
+         [](Context& cx, Borrow<InputStream> self, uint64_t len) {
+           before_blocking(cx);
            auto bytes = blocking_read(*self, len);
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));
@@ -192,7 +203,8 @@ void add_io(component::HostImports& imports) {
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());
          });
   define(imports, kStreams, "[method]output-stream.blocking-splice",
-         [](Context&, Borrow<OutputStream> self, Borrow<InputStream> src, uint64_t len) {
+         [](Context& cx, Borrow<OutputStream> self, Borrow<InputStream> src, uint64_t len) {
+           before_blocking(cx);
            auto bytes = blocking_read(*src, len);
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));

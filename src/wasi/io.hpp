@@ -117,6 +117,17 @@ class SinkOutputStream final : public OutputStream {
   Sink sink_;
 };
 
+// What the host does before a guest blocks (in poll, pollable.block, or a blocking read,
+// write or flush), per component instance: output the host buffered, such as a response
+// body, goes out while the guest waits instead of when it next writes.
+struct BeforeBlocking {
+  std::vector<std::function<void()>> hooks;
+  void run() const {
+    for (const auto& hook : hooks)
+      hook();
+  }
+};
+
 // Adds wasi:io/error, wasi:io/poll and wasi:io/streams 0.2.x.
 void add_io(component::HostImports& imports);
 
