@@ -30,6 +30,7 @@ struct UpArgs {
   std::string runtime_config_file;
   std::vector<std::string> key_values;
   std::vector<std::string> variables;
+  std::vector<std::string> sqlite;
 };
 
 std::filesystem::path default_cache() {
@@ -53,6 +54,7 @@ int up(const UpArgs& args) {
   options.follow = args.follow;
   options.runtime_config_file = args.runtime_config_file;
   options.variable_flags = args.variables;
+  options.sqlite_statements = args.sqlite;
   for (const std::string& kv : args.key_values) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) {
@@ -151,6 +153,9 @@ void add_up_command(CLI::App& app) {
   command->add_option("--variable", args->variables,
                       "An application variable's value, NAME=VALUE or NAME=@FILE, or @FILE.json / "
                       "@FILE.toml with many (repeatable); wins over every provider");
+  command->add_option("--sqlite", args->sqlite,
+                      "Run a SQLite statement such as a migration against the default database "
+                      "before serving; @FILE runs a file's statements (repeatable)");
   command->add_option("--key-value", args->key_values,
                       "KEY=VALUE set in the default key-value store before serving (repeatable)");
   command

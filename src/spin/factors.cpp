@@ -14,8 +14,9 @@ namespace gyre::spin {
 std::vector<std::unique_ptr<Factor>> make_factors(const CommandLineSettings& settings) {
   std::vector<std::unique_ptr<Factor>> out;
   out.push_back(variables::make_factor());
+  // SQLite before key-value, so their start-up lines come in Spin's order.
+  out.push_back(sqlite::make_factor({settings.sqlite_statements}));
   out.push_back(key_value::make_factor({settings.key_values}));
-  out.push_back(sqlite::make_factor());
   out.push_back(llm::make_factor());
   out.push_back(redis::make_factor());
   out.push_back(mqtt::make_factor());

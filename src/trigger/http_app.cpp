@@ -263,7 +263,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   auto variables = spin::variables::resolve_variables(manifest, runtime_config, environment, print,
                                                       std::move(flags).value());
   if (!variables) return variables.error();
-  running->factors = spin::make_factors({options.key_values});
+  running->factors = spin::make_factors({options.key_values, options.sqlite_statements});
   spin::AppContext app_context{manifest, *variables, runtime_config, dir, options.state_dir, print};
   for (auto& factor : running->factors) {
     if (auto configured = factor->configure_app(app_context); !configured)

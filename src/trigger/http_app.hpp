@@ -45,6 +45,8 @@ struct UpOptions {
   std::vector<std::string> variable_flags;
   // `--key-value KEY=VALUE`: written into the default key-value store before serving.
   std::vector<std::pair<std::string, std::string>> key_values;
+  // `--sqlite STATEMENT` / `--sqlite @FILE`: run against the database before serving.
+  std::vector<std::string> sqlite_statements;
   // `--runtime-config-file`: where the app's capabilities are backed; empty: defaults.
   std::filesystem::path runtime_config_file;
   // The process environment, for SPIN_VARIABLE_* (passed in, not read here).

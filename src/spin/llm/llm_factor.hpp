@@ -1,4 +1,6 @@
-// Spin's llm capability (placeholder until its factor is written).
+// Spin's llm capability: inferencing and embeddings through the engine the runtime
+// config's `[llm_compute]` chooses (engines.hpp), shared by the app, for the models each
+// component's `ai_models` lists, through every interface version Spin serves (bindings.hpp).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,5 @@
-// Spin's mysql capability (placeholder until its factor is written).
+// Spin's outbound MySQL capability: fermyon:spin/mysql@2.0.0 and the unversioned Spin 1
+// interface, within each component's allowed_outbound_hosts, over connections pooled per app.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,6 @@
-// Spin's postgres capability (placeholder until its factor is written).
+// Spin's outbound PostgreSQL capability: fermyon:spin/postgres@2.0.0 and
+// spin:postgres/postgres@3.0.0 and @4.0.0, within each component's allowed_outbound_hosts,
+// over connections pooled per app.
 #pragma once
 
 #include <memory>

@@ -1,0 +1,335 @@
+#include "spin/mysql/mysql_client.hpp"
+
+#include <mysql.h>
+
+#include <cstring>
+
+namespace gyre::spin::mysql {
+namespace {
+
+constexpr size_t kMaxIdlePerAddress = 16;
+
+// The parts of a mysql:// URL a connection needs.
+struct Address {
+  std::string user, password, host, database;
+  unsigned port = 3306;
+};
+
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const std::string hex(s.substr(i + 1, 2));
+      char* end = nullptr;
+      const long v = std::strtol(hex.c_str(), &end, 16);
+      if (end == hex.c_str() + 2) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+Result<Address, std::string> parse_address(std::string_view url) {
+  constexpr std::string_view kScheme = "mysql://";
+  if (!url.starts_with(kScheme)) return std::string("URL scheme must be mysql");
+  std::string_view rest = url.substr(kScheme.size());
+  const size_t query = rest.find('?');
+  if (query != std::string_view::npos) rest = rest.substr(0, query);
+  Address out;
+  const size_t slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    out.database = percent_decoded(rest.substr(slash + 1));
+    rest = rest.substr(0, slash);
+  }
+  const size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view credentials = rest.substr(0, at);
+    const size_t colon = credentials.find(':');
+    out.user = percent_decoded(credentials.substr(0, colon));
+    if (colon != std::string_view::npos)
+      out.password = percent_decoded(credentials.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  std::string_view host = rest;
+  if (host.starts_with("[")) {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return std::string("invalid IPv6 address");
+    out.host = std::string(host.substr(1, close - 1));
+    host = host.substr(close + 1);
+    if (host.starts_with(":"))
+      out.port = static_cast<unsigned>(std::stoul(std::string(host.substr(1))));
+  } else {
+    const size_t colon = host.find(':');
+    out.host = std::string(host.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      try {
+        out.port = static_cast<unsigned>(std::stoul(std::string(host.substr(colon + 1))));
+      } catch (const std::exception&) {
+        return std::string("invalid port number");
+      }
+    }
+  }
+  if (out.host.empty()) return std::string("empty host");
+  return out;
+}
+
+// Rust's Debug form of a string, as Spin's messages quote server errors.
+std::string debug_quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+MyError statement_failed(MYSQL_STMT* stmt) {
+  return MyError{MyError::Kind::kQueryFailed,
+                 "Server(ServerError { code: " + std::to_string(mysql_stmt_errno(stmt)) +
+                     ", message: " + debug_quoted(mysql_stmt_error(stmt)) +
+                     ", state: " + debug_quoted(mysql_stmt_sqlstate(stmt)) + " })"};
+}
+
+Kind column_kind(const MYSQL_FIELD& f) {
+  const bool is_unsigned = f.flags & UNSIGNED_FLAG;
+  const bool binary = f.flags & BINARY_FLAG;
+  switch (f.type) {
+    case MYSQL_TYPE_DOUBLE:
+      return Kind::kFloating64;
+    case MYSQL_TYPE_FLOAT:
+      return Kind::kFloating32;
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONG:
+      return is_unsigned ? Kind::kUint32 : Kind::kInt32;
+    case MYSQL_TYPE_LONGLONG:
+      return is_unsigned ? Kind::kUint64 : Kind::kInt64;
+    case MYSQL_TYPE_SHORT:
+      return is_unsigned ? Kind::kUint16 : Kind::kInt16;
+    case MYSQL_TYPE_TINY:
+      return is_unsigned ? Kind::kUint8 : Kind::kInt8;
+    case MYSQL_TYPE_BLOB:
+      return binary ? Kind::kBinary : Kind::kStr;
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+      return Kind::kBinary;
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+      return binary ? Kind::kBinary : Kind::kStr;
+    default:
+      return Kind::kOther;
+  }
+}
+
+bool is_integer(Kind k) {
+  return k >= Kind::kInt8 && k <= Kind::kUint64;
+}
+bool is_unsigned(Kind k) {
+  return k >= Kind::kUint8 && k <= Kind::kUint64;
+}
+
+// The statement prepared, its parameters bound and executed.
+Result<MYSQL_STMT*, MyError> run(MYSQL* connection, std::string_view statement,
+                                 const std::vector<MyValue>& params) {
+  MYSQL_STMT* stmt = mysql_stmt_init(connection);
+  if (stmt == nullptr) return MyError{MyError::Kind::kOther, mysql_error(connection)};
+  auto fail = [&](MyError e) {
+    mysql_stmt_close(stmt);
+    return e;
+  };
+  if (mysql_stmt_prepare(stmt, statement.data(), statement.size()) != 0)
+    return fail(statement_failed(stmt));
+  const unsigned long required = mysql_stmt_param_count(stmt);
+  if (required != params.size()) {
+    return fail(MyError{MyError::Kind::kQueryFailed,
+                        "Driver(StmtParamsMismatch { required: " + std::to_string(required) +
+                            ", supplied: " + std::to_string(params.size()) + " })"});
+  }
+  std::vector<MYSQL_BIND> binds(params.size());
+  std::vector<double> numbers(params.size());
+  std::vector<int64_t> integers(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const MyValue& p = params[i];
+    MYSQL_BIND& b = binds[i];
+    std::memset(&b, 0, sizeof b);
+    if (p.kind == Kind::kBoolean || is_integer(p.kind)) {
+      integers[i] = is_unsigned(p.kind) ? static_cast<int64_t>(p.unsigned_integer) : p.integer;
+      b.buffer_type = MYSQL_TYPE_LONGLONG;
+      b.buffer = &integers[i];
+      b.is_unsigned = is_unsigned(p.kind);
+    } else if (p.kind == Kind::kFloating32 || p.kind == Kind::kFloating64) {
+      numbers[i] = p.number;
+      b.buffer_type = MYSQL_TYPE_DOUBLE;
+      b.buffer = &numbers[i];
+    } else if (p.kind == Kind::kStr || p.kind == Kind::kBinary) {
+      b.buffer_type = p.kind == Kind::kStr ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+      b.buffer = const_cast<char*>(p.bytes.data());
+      b.buffer_length = p.bytes.size();
+    } else {
+      b.buffer_type = MYSQL_TYPE_NULL;
+    }
+  }
+  if (!params.empty() && mysql_stmt_bind_param(stmt, binds.data()) != 0)
+    return fail(statement_failed(stmt));
+  if (mysql_stmt_execute(stmt) != 0) return fail(statement_failed(stmt));
+  return stmt;
+}
+
+Result<std::vector<MyValue>, MyError> fetch_row(
+    MYSQL_STMT* stmt, const std::vector<MyColumn>& columns, std::vector<MYSQL_BIND>& binds,
+    std::vector<int64_t>& integers, std::vector<double>& numbers,
+    std::vector<unsigned long>& lengths, std::vector<my_bool>& nulls) {
+  std::vector<MyValue> row(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) {
+    MyValue& v = row[i];
+    const Kind k = columns[i].type;
+    if (nulls[i]) continue;  // kNull
+    v.kind = k;
+    if (is_integer(k)) {
+      v.integer = integers[i];
+      v.unsigned_integer = static_cast<uint64_t>(integers[i]);
+    } else if (k == Kind::kFloating32 || k == Kind::kFloating64) {
+      v.number = numbers[i];
+    } else {
+      v.bytes.resize(lengths[i]);
+      if (lengths[i] > 0) {
+        MYSQL_BIND b;
+        std::memset(&b, 0, sizeof b);
+        b.buffer_type = MYSQL_TYPE_STRING;
+        b.buffer = v.bytes.data();
+        b.buffer_length = lengths[i];
+        if (mysql_stmt_fetch_column(stmt, &b, static_cast<unsigned>(i), 0) != 0)
+          return statement_failed(stmt);
+      }
+      if (k == Kind::kOther) {
+        return MyError{MyError::Kind::kValueConversionFailed,
+                       "Cannot convert value Bytes(" + debug_quoted(v.bytes) + ") in column " +
+                           columns[i].name + " data type Other"};
+      }
+    }
+    (void)binds;
+  }
+  return row;
+}
+
+Result<MyRows, MyError> collect(MYSQL_STMT* stmt) {
+  MyRows out;
+  MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
+  if (meta == nullptr) return out;
+  const unsigned count = mysql_num_fields(meta);
+  const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+  for (unsigned i = 0; i < count; ++i)
+    out.columns.push_back(MyColumn{fields[i].name, column_kind(fields[i])});
+  mysql_free_result(meta);
+  std::vector<MYSQL_BIND> binds(count);
+  std::vector<int64_t> integers(count);
+  std::vector<double> numbers(count);
+  std::vector<unsigned long> lengths(count);
+  std::vector<my_bool> nulls(count);
+  for (unsigned i = 0; i < count; ++i) {
+    MYSQL_BIND& b = binds[i];
+    std::memset(&b, 0, sizeof b);
+    const Kind k = out.columns[i].type;
+    b.is_null = &nulls[i];
+    b.length = &lengths[i];
+    if (is_integer(k)) {
+      b.buffer_type = MYSQL_TYPE_LONGLONG;
+      b.buffer = &integers[i];
+      b.is_unsigned = is_unsigned(k);
+    } else if (k == Kind::kFloating32 || k == Kind::kFloating64) {
+      b.buffer_type = MYSQL_TYPE_DOUBLE;
+      b.buffer = &numbers[i];
+    } else {
+      b.buffer_type = MYSQL_TYPE_STRING;
+    }
+  }
+  if (count > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0) return statement_failed(stmt);
+  for (;;) {
+    const int rc = mysql_stmt_fetch(stmt);
+    if (rc == MYSQL_NO_DATA) break;
+    if (rc == 1) return statement_failed(stmt);
+    auto row = fetch_row(stmt, out.columns, binds, integers, numbers, lengths, nulls);
+    if (!row) return std::move(row).error();
+    out.rows.push_back(std::move(row).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+MyPool::~MyPool() {
+  for (auto& [address, connections] : idle_) {
+    for (MYSQL* c : connections)
+      mysql_close(c);
+  }
+}
+
+Result<MYSQL*, MyError> MyPool::acquire(const std::string& address) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& idle = idle_[address];
+    while (!idle.empty()) {
+      MYSQL* c = idle.back();
+      idle.pop_back();
+      if (mysql_ping(c) == 0) return c;
+      mysql_close(c);
+    }
+  }
+  auto parsed = parse_address(address);
+  if (!parsed) return MyError{MyError::Kind::kConnectionFailed, parsed.error()};
+  MYSQL* c = mysql_init(nullptr);
+  if (c == nullptr) return MyError{MyError::Kind::kConnectionFailed, "out of memory"};
+  const Address& a = *parsed;
+  if (mysql_real_connect(c, a.host.c_str(), a.user.empty() ? nullptr : a.user.c_str(),
+                         a.password.c_str(), a.database.empty() ? nullptr : a.database.c_str(),
+                         a.port, nullptr, 0) == nullptr) {
+    MyError error{MyError::Kind::kConnectionFailed, mysql_error(c)};
+    mysql_close(c);
+    return error;
+  }
+  mysql_set_character_set(c, "utf8mb4");
+  return c;
+}
+
+void MyPool::release(const std::string& address, MYSQL* connection) {
+  // A pooled connection starts clean: no open transaction, temporary tables or variables.
+  if (mysql_reset_connection(connection) == 0) {
+    std::lock_guard lock(mutex_);
+    auto& idle = idle_[address];
+    if (idle.size() < kMaxIdlePerAddress) {
+      idle.push_back(connection);
+      return;
+    }
+  }
+  mysql_close(connection);
+}
+
+MyConnection::MyConnection(std::shared_ptr<MyPool> pool, std::string address, MYSQL* connection)
+    : pool_(std::move(pool)), address_(std::move(address)), connection_(connection) {}
+
+MyConnection::~MyConnection() {
+  pool_->release(address_, connection_);
+}
+
+Result<MyRows, MyError> MyConnection::query(std::string_view statement,
+                                            const std::vector<MyValue>& params) {
+  auto stmt = run(connection_, statement, params);
+  if (!stmt) return std::move(stmt).error();
+  auto rows = collect(*stmt);
+  mysql_stmt_close(*stmt);
+  return rows;
+}
+
+Result<void, MyError> MyConnection::execute(std::string_view statement,
+                                            const std::vector<MyValue>& params) {
+  auto stmt = run(connection_, statement, params);
+  if (!stmt) return std::move(stmt).error();
+  mysql_stmt_free_result(*stmt);
+  mysql_stmt_close(*stmt);
+  return {};
+}
+
+}  // namespace gyre::spin::mysql

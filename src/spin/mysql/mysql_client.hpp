@@ -1,0 +1,103 @@
+// MySQL and MariaDB connections over MariaDB Connector/C for the outbound mysql
+// capability: a pool of idle connections per address, shared by the whole app, and the
+// prepared statements a guest runs on one connection, with values typed as Spin types
+// them (fermyon:spin/rdbms-types@2.0.0).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+typedef struct st_mysql MYSQL;
+
+namespace gyre::spin::mysql {
+
+// The cases of rdbms-types' parameter-value and db-value that carry data.
+enum class Kind {
+  kBoolean,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kUint8,
+  kUint16,
+  kUint32,
+  kUint64,
+  kFloating32,
+  kFloating64,
+  kStr,
+  kBinary,
+  kNull,
+  kOther,
+};
+
+// A parameter or a cell: its case, an integer (signed or unsigned by case), a float, or
+// bytes.
+struct MyValue {
+  Kind kind = Kind::kNull;
+  int64_t integer = 0;
+  uint64_t unsigned_integer = 0;
+  double number = 0;
+  std::string bytes;
+};
+
+struct MyColumn {
+  std::string name;
+  Kind type = Kind::kOther;  // db-data-type: kOther for "other"
+};
+
+struct MyRows {
+  std::vector<MyColumn> columns;
+  std::vector<std::vector<MyValue>> rows;
+};
+
+struct MyError {
+  // rdbms-types error cases.
+  enum class Kind {
+    kConnectionFailed,
+    kBadParameter,
+    kQueryFailed,
+    kValueConversionFailed,
+    kOther
+  };
+  Kind kind = Kind::kOther;
+  std::string message;
+};
+
+// Idle connections by address ("mysql://user:password@host:port/database").
+class MyPool {
+ public:
+  ~MyPool();
+  Result<MYSQL*, MyError> acquire(const std::string& address);
+  void release(const std::string& address, MYSQL* connection);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<MYSQL*>> idle_;
+};
+
+// A guest's open connection; back to the pool when the guest drops it.
+class MyConnection {
+ public:
+  MyConnection(std::shared_ptr<MyPool> pool, std::string address, MYSQL* connection);
+  ~MyConnection();
+  MyConnection(const MyConnection&) = delete;
+  MyConnection& operator=(const MyConnection&) = delete;
+
+  Result<MyRows, MyError> query(std::string_view statement, const std::vector<MyValue>& params);
+  Result<void, MyError> execute(std::string_view statement, const std::vector<MyValue>& params);
+
+ private:
+  std::shared_ptr<MyPool> pool_;
+  std::string address_;
+  MYSQL* connection_;
+};
+
+}  // namespace gyre::spin::mysql

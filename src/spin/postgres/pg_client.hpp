@@ -1,0 +1,98 @@
+// PostgreSQL connections over libpq for the outbound postgres capability: a pool of idle
+// connections per address, shared by the whole app, and the statements a guest runs on
+// one connection. Parameters go to the server as text (or bytea as binary) with the type
+// the guest's value names, and results come back as text, decoded by the bindings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+typedef struct pg_conn PGconn;
+
+namespace gyre::spin::postgres {
+
+// One statement parameter: its type (0 lets the server infer it), and its value as text,
+// or as raw bytes when `binary`; absent for NULL.
+struct PgParam {
+  uint32_t oid = 0;
+  std::optional<std::string> data;
+  bool binary = false;
+};
+
+struct PgColumn {
+  std::string name;
+  uint32_t oid = 0;
+  std::string type_name;  // pg_type.typname
+};
+
+// A query's answer, every value in PostgreSQL's text form (bytea as "\x..." hex).
+struct PgRows {
+  std::vector<PgColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// The server's report of a failed statement (spin:postgres@4 db-error).
+struct PgDbError {
+  std::string as_text;
+  std::string severity;
+  std::string code;
+  std::string message;
+  std::optional<std::string> detail;
+  std::vector<std::pair<std::string, std::string>> extras;
+};
+
+struct PgError {
+  enum class Kind { kConnectionFailed, kQueryFailed, kOther };
+  Kind kind = Kind::kOther;
+  std::string message;
+  std::optional<PgDbError> db_error;  // kQueryFailed from the server
+};
+
+// Idle connections by connection string, for every component of one app.
+class PgPool : public std::enable_shared_from_this<PgPool> {
+ public:
+  ~PgPool();
+  // An idle connection to `address`, or a new one.
+  Result<PGconn*, PgError> acquire(const std::string& address);
+  // Takes back a connection that is still healthy and outside a transaction.
+  void release(const std::string& address, PGconn* connection);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<PGconn*>> idle_;
+};
+
+// A guest's open connection; back to the pool when the guest drops it.
+class PgConnection {
+ public:
+  PgConnection(std::shared_ptr<PgPool> pool, std::string address, PGconn* connection);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  Result<PgRows, PgError> query(std::string_view statement, const std::vector<PgParam>& params);
+  Result<uint64_t, PgError> execute(std::string_view statement, const std::vector<PgParam>& params);
+
+ private:
+  std::string type_name(uint32_t oid);
+
+  std::shared_ptr<PgPool> pool_;
+  std::string address_;
+  PGconn* connection_;
+  std::map<uint32_t, std::string> type_names_;
+};
+
+// The TCP hosts of a libpq connection string or URI (and its `hostaddr`s), each "host" or
+// "host:port" as Spin checks them; an error when the string does not parse, names no host
+// (libpq would fall back to a unix socket) or names a unix socket.
+Result<std::vector<std::string>, std::string> connection_hosts(const std::string& address);
+
+}  // namespace gyre::spin::postgres

@@ -1,0 +1,212 @@
+// Outbound MQTT as a guest sees it: a C component (fixtures/c/outmqtt) opens a connection
+// and publishes through fermyon:spin/mqtt@2.0.0. The host is the real factor, given the
+// component's allowed_outbound_hosts from a spin.toml, talking to a real mosquitto; a
+// subscriber in the test receives what the guest published.
+#include <gtest/gtest.h>
+
+#include "app/manifest.hpp"
+#include "app/variables.hpp"
+#include "component/instance.hpp"
+#include "spin/mqtt/mqtt_factor.hpp"
+#include "support/engine.hpp"
+#include "support/mosquitto_server.hpp"
+#include "support/process.hpp"
+#include "wasi/wasi.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::spin::mqtt {
+namespace {
+
+using component::Val;
+using gyre::testing::MqttMessage;
+using gyre::testing::MqttSubscriber;
+
+class MqttBindings : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(broker_.port(), 0) << broker_.output();
+    engine_ = gyre::testing::test_engine();
+  }
+  void TearDown() override { stop(); }
+
+  // Loads the app as `gyre up` would, with these allowed_outbound_hosts (TOML), and
+  // instantiates the guest; returns the error, or "" when the guest is ready.
+  std::string start(const std::string& allowed) {
+    stop();
+    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+[application]
+name = "mqtt"
+[[trigger.http]]
+route = "/..."
+component = "guest"
+[component.guest]
+source = "guest.wasm"
+allowed_outbound_hosts = )" + allowed + "\n",
+                                        "spin.toml");
+    if (!manifest.ok()) return "manifest";
+    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
+    auto variables = app::resolve_variables(*manifest_, {});
+    if (!variables.ok()) return "variables";
+    variables_ = std::make_unique<app::ResolvedVariables>(std::move(variables).value());
+    auto config = RuntimeConfig::parse("", "runtime-config.toml");
+    if (!config.ok()) return config.error();
+    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
+    AppContext app{*manifest_, *variables_, *config_, ".", {}, {}};
+    factor_ = make_factor();
+    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
+    auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables_->application);
+    if (!hosts.ok()) return hosts.error().describe();
+    hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
+    imports_ = std::make_unique<component::HostImports>();
+    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
+                                 [this](std::string_view s) { log_ += s; }};
+    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
+    // Strict linking: every import served, every typed signature matching the WIT.
+    auto pre = component::ComponentPre::create(
+        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-outmqtt")), *imports_);
+    if (!pre.ok()) return pre.error();
+    pre_ = std::move(pre).value();
+    store_ = std::make_unique<wasm::Store>(*engine_);
+    auto instance = pre_->instantiate(*store_);
+    if (!instance.ok()) return instance.error().describe();
+    instance_ = std::move(instance).value();
+    return "";
+  }
+
+  void stop() {
+    instance_.reset();
+    store_.reset();
+    pre_.reset();
+    imports_.reset();
+    factor_.reset();
+  }
+
+  struct Publish {
+    std::string address;
+    std::string topic = "gyre/test";
+    std::vector<std::string> payloads;
+    int qos = 0;
+    std::string username;
+    std::string password;
+    uint64_t keep_alive = 30;
+  };
+
+  std::string publish(const Publish& p) {
+    std::vector<Val> items;
+    for (const std::string& payload : p.payloads)
+      items.push_back(Val::string(payload));
+    const Val params[] = {Val::string(p.address),
+                          Val::string(p.username),
+                          Val::string(p.password),
+                          Val::u64(p.keep_alive),
+                          Val::string(p.topic),
+                          Val::list(std::move(items)),
+                          Val::u8(static_cast<uint8_t>(p.qos))};
+    auto result = instance_->call(*instance_->function("publish"), params);
+    if (!result.ok()) return "trapped: " + result.error().describe();
+    return (*result)->bytes;
+  }
+
+  std::string allowed() const {
+    return "[\"mqtt://127.0.0.1:" + std::to_string(broker_.port()) + "\"]";
+  }
+
+  gyre::testing::MosquittoServer broker_;
+  std::string log_;
+  std::unique_ptr<wasm::Engine> engine_;
+  std::unique_ptr<app::Manifest> manifest_;
+  std::unique_ptr<app::ResolvedVariables> variables_;
+  std::unique_ptr<RuntimeConfig> config_;
+  std::unique_ptr<app::AllowedHosts> hosts_;
+  std::unique_ptr<Factor> factor_;
+  std::unique_ptr<component::HostImports> imports_;
+  std::shared_ptr<const component::ComponentPre> pre_;
+  std::unique_ptr<wasm::Store> store_;
+  std::unique_ptr<component::ComponentInstance> instance_;
+};
+
+TEST_F(MqttBindings, ASubscriberReceivesWhatTheGuestPublishesAtEachQos) {
+  ASSERT_EQ(start(allowed()), "");
+  MqttSubscriber subscriber(broker_.port(), "gyre/#");
+  ASSERT_TRUE(subscriber.subscribed()) << broker_.output();
+  for (int qos : {0, 1, 2}) {
+    const std::string payload = "message at qos " + std::to_string(qos);
+    EXPECT_EQ(publish({.address = broker_.url("gyre-guest"),
+                       .topic = "gyre/q" + std::to_string(qos),
+                       .payloads = {payload},
+                       .qos = qos}),
+              "ok");
+    std::optional<MqttMessage> message = subscriber.next();
+    ASSERT_TRUE(message.has_value()) << "qos " << qos;
+    EXPECT_EQ(message->topic, "gyre/q" + std::to_string(qos));
+    EXPECT_EQ(message->payload, payload);
+    EXPECT_EQ(message->qos, qos);
+  }
+  EXPECT_EQ(log_, "");
+}
+
+TEST_F(MqttBindings, ManyMessagesOnOneConnectionArriveInOrder) {
+  ASSERT_EQ(start(allowed()), "");
+  MqttSubscriber subscriber(broker_.port(), "gyre/test", 1);
+  ASSERT_TRUE(subscriber.subscribed()) << broker_.output();
+  EXPECT_EQ(publish({.address = broker_.url("gyre-many"),
+                     .payloads = {"one", std::string("two\0bytes", 9), ""},
+                     .qos = 1,
+                     .username = "user",
+                     .password = "secret"}),
+            "ok");
+  for (const std::string& expected :
+       {std::string("one"), std::string("two\0bytes", 9), std::string()}) {
+    auto message = subscriber.next();
+    ASSERT_TRUE(message.has_value());
+    EXPECT_EQ(message->payload, expected);
+    EXPECT_EQ(message->qos, 1);
+  }
+  // Again, on the app's pooled connection.
+  EXPECT_EQ(publish({.address = broker_.url("gyre-many"), .payloads = {"again"}, .qos = 1}), "ok");
+  auto again = subscriber.next();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->payload, "again");
+}
+
+// An address the component may not reach: Spin's warning on the terminal and its
+// connection-failed error; the broker sees nothing.
+TEST_F(MqttBindings, AddressesNotAllowedAreRefusedWithSpinsWarning) {
+  ASSERT_EQ(start("[\"mqtt://127.0.0.1:1\"]"), "");
+  MqttSubscriber subscriber(broker_.port(), "gyre/#", 0);
+  ASSERT_TRUE(subscriber.subscribed());
+  const std::string address = broker_.url("denied");
+  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}),
+            "err(connection-failed: address " + address + " is not permitted)");
+  EXPECT_EQ(log_, app::denied_message("mqtt", "127.0.0.1:" + std::to_string(broker_.port())));
+  log_.clear();
+  EXPECT_EQ(publish({.address = "no url"}),
+            "err(connection-failed: address no url is not permitted)");
+  EXPECT_EQ(log_, "");
+}
+
+TEST_F(MqttBindings, AnAddressWithoutAClientIdIsInvalid) {
+  ASSERT_EQ(start(allowed()), "");
+  const std::string address = "mqtt://127.0.0.1:" + std::to_string(broker_.port());
+  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}), "err(invalid-address)");
+  EXPECT_EQ(publish({.address = address + "?client_id=id&clean_session=maybe"}),
+            "err(invalid-address)");
+}
+
+// As in Spin, open only checks the address: the broker is first reached by a publish.
+TEST_F(MqttBindings, ABrokerThatIsNotThereFailsThePublish) {
+  ASSERT_EQ(start("[\"mqtt://127.0.0.1:*\"]"), "");
+  std::string address;
+  {
+    gyre::testing::MosquittoServer gone;  // a port that was just free, and is again
+    ASSERT_NE(gone.port(), 0);
+    address = gone.url("nobody");
+  }
+  EXPECT_EQ(publish({.address = address}), "ok");
+  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}),
+            "err(connection-failed: I/O: Connection refused)");
+}
+
+}  // namespace
+}  // namespace gyre::spin::mqtt

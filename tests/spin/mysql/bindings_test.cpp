@@ -1,0 +1,160 @@
+// Spin 1's unversioned fermyon:spin/mysql as a guest sees it: a C component
+// (fixtures/c/outpg) calls query and execute with every parameter type and prints what it
+// got back. The host is the real factor, linked strictly against the guest's WIT, over a
+// real MariaDB server; hosts the component may not reach are refused.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "app/manifest.hpp"
+#include "app/outbound_hosts.hpp"
+#include "app/variables.hpp"
+#include "component/instance.hpp"
+#include "spin/mysql/mysql_factor.hpp"
+#include "spin/postgres/postgres_factor.hpp"
+#include "support/engine.hpp"
+#include "support/mariadb_server.hpp"
+#include "support/process.hpp"
+#include "wasi/wasi.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::spin::mysql {
+namespace {
+
+using component::Val;
+using gyre::testing::MariadbServer;
+
+class MysqlV1 : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new MariadbServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  // Instantiates the guest with `allowed` as its allowed_outbound_hosts; "" when ready.
+  std::string start(const std::string& allowed) {
+    engine_ = gyre::testing::test_engine();
+    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+[application]
+name = "mysql"
+[[trigger.http]]
+route = "/..."
+component = "guest"
+[component.guest]
+source = "guest.wasm"
+allowed_outbound_hosts = [")" + allowed + R"("]
+)",
+                                        "spin.toml");
+    if (!manifest) return "manifest";
+    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
+    auto variables = app::resolve_variables(*manifest_, {});
+    if (!variables) return "variables";
+    auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables->application);
+    if (!hosts) return hosts.error().describe();
+    hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
+    factor_ = make_factor();
+    postgres_ = postgres::make_factor();
+    auto config = RuntimeConfig::parse("", "runtime-config.toml");
+    if (!config) return config.error();
+    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
+    AppContext app{*manifest_, *variables, *config_,
+                   {},         {},         [this](std::string_view s) { log_ += s; }};
+    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
+    if (auto configured = postgres_->configure_app(app); !configured) return configured.error();
+    imports_ = std::make_unique<component::HostImports>();
+    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
+                                 [this](std::string_view s) { log_ += s; }};
+    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
+    // The guest imports postgres too.
+    if (auto added = postgres_->add_component(*imports_, guest); !added) return added.error();
+    // Strict linking: every import served, every typed signature matching the WIT.
+    auto pre = component::ComponentPre::create(
+        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-outpg")), *imports_);
+    if (!pre.ok()) return pre.error();
+    pre_ = std::move(pre).value();
+    store_ = std::make_unique<wasm::Store>(*engine_);
+    auto instance = pre_->instantiate(*store_);
+    if (!instance.ok()) return instance.error().describe();
+    instance_ = std::move(instance).value();
+    return "";
+  }
+
+  void TearDown() override {
+    instance_.reset();
+    store_.reset();
+    pre_.reset();
+    imports_.reset();
+    factor_.reset();
+    postgres_.reset();
+  }
+
+  std::string call(const std::string& function, const std::string& statement,
+                   const std::vector<std::string>& params = {},
+                   const std::string& address = server_->url()) {
+    std::vector<Val> list;
+    for (const std::string& p : params)
+      list.push_back(Val::string(p));
+    const Val args[] = {Val::string(address), Val::string(statement), Val::list(std::move(list))};
+    auto result = instance_->call(*instance_->function(function), args);
+    if (!result.ok()) return "trapped: " + result.error().describe();
+    return (*result)->bytes;
+  }
+
+  static std::string allowed() { return "mysql://127.0.0.1:" + std::to_string(server_->port()); }
+
+  static MariadbServer* server_;
+  std::string log_;
+  std::unique_ptr<wasm::Engine> engine_;
+  std::unique_ptr<app::Manifest> manifest_;
+  std::unique_ptr<app::AllowedHosts> hosts_;
+  std::unique_ptr<RuntimeConfig> config_;
+  std::unique_ptr<Factor> factor_;
+  std::unique_ptr<Factor> postgres_;
+  std::unique_ptr<component::HostImports> imports_;
+  std::shared_ptr<const component::ComponentPre> pre_;
+  std::unique_ptr<wasm::Store> store_;
+  std::unique_ptr<component::ComponentInstance> instance_;
+};
+
+MariadbServer* MysqlV1::server_ = nullptr;
+
+TEST_F(MysqlV1, QueryAndExecuteWithEveryParameterType) {
+  ASSERT_NE(server_->port(), 0) << server_->output();
+  ASSERT_EQ(start(allowed()), "");
+  server_->sql(
+      "CREATE TABLE v1 (b BOOLEAN, i1 TINYINT, i2 SMALLINT, i4 INT, i8 BIGINT, u1 TINYINT "
+      "UNSIGNED, u2 SMALLINT UNSIGNED, u4 INT UNSIGNED, u8 BIGINT UNSIGNED, f4 FLOAT, f8 DOUBLE, "
+      "s VARCHAR(10), bin VARBINARY(10))");
+  EXPECT_EQ(call("mysql-execute", "INSERT INTO v1 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 {"bool:1", "i8:-1", "i16:-2", "i32:-3", "i64:-4", "u8:1", "u16:2", "u32:3",
+                  "u64:18446744073709551615", "f32:1.5", "f64:-2.75", "str:hi", "bin:AB"}),
+            "ok");
+  EXPECT_EQ(call("mysql-execute", "INSERT INTO v1 (i4) VALUES (?)", {"null"}), "ok");
+  EXPECT_EQ(call("mysql-query", "SELECT * FROM v1 WHERE i4 = ?", {"i32:-3"}),
+            "cols=[b:1,i1:1,i2:2,i4:3,i8:4,u1:5,u2:6,u4:7,u8:8,f4:9,f8:10,s:11,bin:12] "
+            "rows=[[i8(1),i8(-1),i16(-2),i32(-3),i64(-4),u8(1),u16(2),u32(3),"
+            "u64(18446744073709551615),f32(1.5),f64(-2.75),str(hi),bin(4142)]]");
+  EXPECT_EQ(call("mysql-query", "SELECT i4, s FROM v1 WHERE i4 IS NULL"),
+            "cols=[i4:3,s:11] rows=[[null,null]]");
+  EXPECT_EQ(call("mysql-query", "SELECT i4 FROM v1 WHERE false"), "cols=[i4:3] rows=[]");
+  EXPECT_EQ(call("mysql-query", "SELECT * FROM nowhere"),
+            "err(query-failed: Server(ServerError { code: 1146, message: \"Table "
+            "'test.nowhere' doesn't exist\", state: \"42S02\" }))");
+}
+
+TEST_F(MysqlV1, HostsTheManifestDoesNotAllowAreRefused) {
+  ASSERT_NE(server_->port(), 0) << server_->output();
+  ASSERT_EQ(start("mysql://example.com"), "");
+  EXPECT_EQ(call("mysql-query", "SELECT 1"),
+            "err(connection-failed: address " + server_->url() + " is not permitted)");
+  EXPECT_EQ(call("mysql-execute", "SELECT 1"),
+            "err(connection-failed: address " + server_->url() + " is not permitted)");
+  const std::string authority = "127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_EQ(log_,
+            app::denied_message("mysql", authority) + app::denied_message("mysql", authority));
+}
+
+}  // namespace
+}  // namespace gyre::spin::mysql

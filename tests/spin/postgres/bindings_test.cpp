@@ -1,0 +1,166 @@
+// Spin 1's unversioned fermyon:spin/postgres as a guest sees it: a C component
+// (fixtures/c/outpg) calls query and execute with every parameter type and prints what it
+// got back. The host is the real factor, linked strictly against the guest's WIT, over a
+// real PostgreSQL 15 server; hosts the component may not reach are refused.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "app/manifest.hpp"
+#include "app/outbound_hosts.hpp"
+#include "app/variables.hpp"
+#include "component/instance.hpp"
+#include "spin/mysql/mysql_factor.hpp"
+#include "spin/postgres/postgres_factor.hpp"
+#include "support/engine.hpp"
+#include "support/postgres_server.hpp"
+#include "support/process.hpp"
+#include "wasi/wasi.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::spin::postgres {
+namespace {
+
+using component::Val;
+using gyre::testing::PostgresServer;
+
+class PostgresV1 : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new PostgresServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  // Instantiates the guest with `allowed` as its allowed_outbound_hosts; "" when ready.
+  std::string start(const std::string& allowed) {
+    engine_ = gyre::testing::test_engine();
+    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+[application]
+name = "pg"
+[[trigger.http]]
+route = "/..."
+component = "guest"
+[component.guest]
+source = "guest.wasm"
+allowed_outbound_hosts = [")" + allowed + R"("]
+)",
+                                        "spin.toml");
+    if (!manifest) return "manifest";
+    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
+    auto variables = app::resolve_variables(*manifest_, {});
+    if (!variables) return "variables";
+    auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables->application);
+    if (!hosts) return hosts.error().describe();
+    hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
+    factor_ = make_factor();
+    mysql_ = mysql::make_factor();
+    auto config = RuntimeConfig::parse("", "runtime-config.toml");
+    if (!config) return config.error();
+    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
+    AppContext app{*manifest_, *variables, *config_,
+                   {},         {},         [this](std::string_view s) { log_ += s; }};
+    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
+    if (auto configured = mysql_->configure_app(app); !configured) return configured.error();
+    imports_ = std::make_unique<component::HostImports>();
+    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
+                                 [this](std::string_view s) { log_ += s; }};
+    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
+    // The guest imports mysql too.
+    if (auto added = mysql_->add_component(*imports_, guest); !added) return added.error();
+    // Strict linking: every import served, every typed signature matching the WIT.
+    auto pre = component::ComponentPre::create(
+        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-outpg")), *imports_);
+    if (!pre.ok()) return pre.error();
+    pre_ = std::move(pre).value();
+    store_ = std::make_unique<wasm::Store>(*engine_);
+    auto instance = pre_->instantiate(*store_);
+    if (!instance.ok()) return instance.error().describe();
+    instance_ = std::move(instance).value();
+    return "";
+  }
+
+  void TearDown() override {
+    instance_.reset();
+    store_.reset();
+    pre_.reset();
+    imports_.reset();
+    factor_.reset();
+    mysql_.reset();
+  }
+
+  std::string call(const std::string& function, const std::string& statement,
+                   const std::vector<std::string>& params = {},
+                   const std::string& address = server_->url()) {
+    std::vector<Val> list;
+    for (const std::string& p : params)
+      list.push_back(Val::string(p));
+    const Val args[] = {Val::string(address), Val::string(statement), Val::list(std::move(list))};
+    auto result = instance_->call(*instance_->function(function), args);
+    if (!result.ok()) return "trapped: " + result.error().describe();
+    return (*result)->bytes;
+  }
+
+  static std::string allowed() { return "postgres://127.0.0.1:" + std::to_string(server_->port()); }
+
+  static PostgresServer* server_;
+  std::string log_;
+  std::unique_ptr<wasm::Engine> engine_;
+  std::unique_ptr<app::Manifest> manifest_;
+  std::unique_ptr<app::AllowedHosts> hosts_;
+  std::unique_ptr<RuntimeConfig> config_;
+  std::unique_ptr<Factor> factor_;
+  std::unique_ptr<Factor> mysql_;
+  std::unique_ptr<component::HostImports> imports_;
+  std::shared_ptr<const component::ComponentPre> pre_;
+  std::unique_ptr<wasm::Store> store_;
+  std::unique_ptr<component::ComponentInstance> instance_;
+};
+
+PostgresServer* PostgresV1::server_ = nullptr;
+
+TEST_F(PostgresV1, QueryAndExecuteWithEveryParameterType) {
+  ASSERT_NE(server_->port(), 0) << server_->output();
+  ASSERT_EQ(start(allowed()), "");
+  server_->psql(
+      "CREATE TABLE v1 (b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double "
+      "precision, s text, bin bytea, d date)");
+  EXPECT_EQ(call("pg-execute",
+                 "INSERT INTO v1 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '2021-03-04'), "
+                 "($9, $10, $11, $12, NULL, NULL, NULL, $13, NULL)",
+                 {"bool:1", "i16:-2", "i32:3", "i64:-4", "f32:1.5", "f64:-2.75", "str:hi", "bin:AB",
+                  "bool:0", "i8:5", "null", "null", "null"}),
+            "ok(2)");
+  EXPECT_EQ(call("pg-query", "SELECT * FROM v1 ORDER BY i2"),
+            "cols=[b:0,i2:2,i4:3,i8:4,f4:9,f8:10,s:11,bin:12,d:13] "
+            "rows=[[bool(1),i16(-2),i32(3),i64(-4),f32(1.5),f64(-2.75),str(hi),bin(4142),"
+            "unsupported],[bool(0),i16(5),null,null,null,null,null,null,null]]");
+  EXPECT_EQ(call("pg-query", "SELECT 1 WHERE false"), "cols=[] rows=[]");
+  for (const char* u : {"u8:1", "u16:1", "u32:1", "u64:1"}) {
+    EXPECT_EQ(call("pg-query", "SELECT $1", {u}),
+              "err(value-conversion-failed: Postgres does not support unsigned integers)");
+  }
+  EXPECT_EQ(call("pg-execute", "DELETE FROM v1 WHERE i4 IS NULL"), "ok(1)");
+  const std::string failed = call("pg-query", "SELECT * FROM nowhere");
+  EXPECT_TRUE(failed.starts_with("err(query-failed: ERROR:  relation \"nowhere\" does not exist"))
+      << failed;
+}
+
+TEST_F(PostgresV1, HostsTheManifestDoesNotAllowAreRefused) {
+  ASSERT_NE(server_->port(), 0) << server_->output();
+  ASSERT_EQ(start("postgres://example.com:5432"), "");
+  const std::string authority = "127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_EQ(call("pg-query", "SELECT 1"),
+            "err(connection-failed: address postgres://" + authority + " is not permitted)");
+  EXPECT_EQ(call("pg-execute", "SELECT 1"),
+            "err(connection-failed: address postgres://" + authority + " is not permitted)");
+  EXPECT_EQ(log_, app::denied_message("postgres", authority) +
+                      app::denied_message("postgres", authority));
+  // A key=value connection string: its host and port are the ones checked.
+  EXPECT_EQ(call("pg-query", "SELECT 1", {}, "host=localhost port=1 user=postgres"),
+            "err(connection-failed: address postgres://localhost:1 is not permitted)");
+}
+
+}  // namespace
+}  // namespace gyre::spin::postgres

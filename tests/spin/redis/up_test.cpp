@@ -1,0 +1,83 @@
+// Outbound Redis through `gyre up` as a user runs it: a component the Spin Python SDK
+// built (fixtures/python/redis) talks to a real redis-server within its
+// allowed_outbound_hosts, over real HTTP; other addresses are refused with Spin's warning.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "app/outbound_hosts.hpp"
+#include "support/gyre_up.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using gyre::testing::fixture_path;
+using gyre::testing::GyreUp;
+using gyre::testing::http_request;
+
+fs::path redis_app(const std::string& name, const std::string& allowed) {
+  return gyre::testing::make_app("redis-" + name, R"(spin_manifest_version = 2
+
+[application]
+name = "redis"
+version = "1.0.0"
+
+[[trigger.http]]
+route = "/..."
+component = "redis"
+
+[component.redis]
+source = ")" + fixture_path("python-redis") + R"("
+allowed_outbound_hosts = )" + allowed + "\n");
+}
+
+std::pair<int, std::string> op(const GyreUp& gyre, const std::string& query) {
+  auto r = http_request(gyre.port(), "GET", "/?" + query);
+  return {r.status, r.body};
+}
+
+TEST(RedisUp, EveryOperationOfThePythonSdkReachesTheServer) {
+  gyre::testing::RedisServer server;
+  ASSERT_NE(server.port(), 0) << server.output();
+  GyreUp gyre(redis_app("ops", "[\"" + server.url() + "\"]"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const std::string at = "address=" + server.url() + "&";
+  const std::pair<int, std::string> ok{200, "ok"};
+  EXPECT_EQ(op(gyre, at + "op=open"), ok);
+  EXPECT_EQ(op(gyre, at + "op=get&key=k").second, "none");
+  EXPECT_EQ(op(gyre, at + "op=set&key=k&value=hello"), ok);
+  EXPECT_EQ(gyre::testing::redis_cli(server, "GET k"), "hello");
+  EXPECT_EQ(op(gyre, at + "op=get&key=k").second, "hello");
+  EXPECT_EQ(op(gyre, at + "op=incr&key=n").second, "1");
+  EXPECT_EQ(op(gyre, at + "op=sadd&key=s&value=a,b,c").second, "3");
+  EXPECT_EQ(op(gyre, at + "op=srem&key=s&value=b").second, "1");
+  EXPECT_EQ(op(gyre, at + "op=smembers&key=s").second, "a,c");
+  EXPECT_EQ(op(gyre, at + "op=del&value=k,n,missing").second, "2");
+  EXPECT_EQ(op(gyre, at + "op=publish&key=news&value=hi"), ok);
+  EXPECT_EQ(op(gyre, at + "op=execute&key=SET&value=e,7").second, "RedisResult_Status(OK)");
+  EXPECT_EQ(op(gyre, at + "op=execute&key=INCRBY&value=e,5").second, "RedisResult_Int64(12)");
+  EXPECT_EQ(op(gyre, at + "op=execute&key=MGET&value=e,missing").second,
+            "RedisResult_Binary(12),RedisResult_Nil()");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+TEST(RedisUp, AnAddressNotAllowedIsRefusedWithSpinsWarning) {
+  gyre::testing::RedisServer server;
+  ASSERT_NE(server.port(), 0) << server.output();
+  GyreUp gyre(redis_app("denied", "[\"redis://127.0.0.1:1\"]"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  EXPECT_EQ(op(gyre, "address=" + server.url() + "&op=set&key=k&value=v"),
+            std::pair(409, std::string("err Error_InvalidAddress")));
+  EXPECT_EQ(gyre::testing::redis_cli(server, "EXISTS k"), "0");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find(
+                gyre::app::denied_message("redis", "127.0.0.1:" + std::to_string(server.port()))),
+            std::string::npos)
+      << gyre.output();
+}
+
+}  // namespace
