@@ -7,6 +7,9 @@
 #include <fstream>
 #include <regex>
 
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
 namespace gyre::testing {
 
 GyreUp::GyreUp(const std::filesystem::path& app, std::vector<std::string> args,
@@ -75,6 +78,30 @@ std::filesystem::path make_app(const std::string& name, const std::string& manif
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "spin.toml") << manifest;
   return dir;
+}
+
+std::filesystem::path make_fixture_app(const std::string& name, const std::string& app,
+                                       const std::string& component, const std::string& fixture,
+                                       const std::string& settings) {
+  return make_app(name, R"(spin_manifest_version = 2
+
+[application]
+name = ")" + app + R"("
+version = "1.0.0"
+
+[[trigger.http]]
+route = "/..."
+component = ")" + component +
+                            R"("
+
+[component.)" + component + R"(]
+source = ")" + fixture_path(fixture) +
+                            "\"\n" + settings);
+}
+
+std::pair<int, std::string> get_query(const GyreUp& gyre, const std::string& query) {
+  auto r = http_request(gyre.port(), "GET", "/?" + query);
+  return {r.status, r.body};
 }
 
 }  // namespace gyre::testing

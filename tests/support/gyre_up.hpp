@@ -42,4 +42,14 @@ std::string gyre_binary();
 // A fresh folder for an app with this spin.toml text, unique to the test process.
 std::filesystem::path make_app(const std::string& name, const std::string& manifest);
 
+// make_app(name, ...) for an application `app` of one HTTP component `component` on
+// "/...", built from fixture_path(fixture), with `settings` (TOML lines, each ending in a
+// newline) added to the component.
+std::filesystem::path make_fixture_app(const std::string& name, const std::string& app,
+                                       const std::string& component, const std::string& fixture,
+                                       const std::string& settings);
+
+// GET "/?query" through `gyre`: the status and the body.
+std::pair<int, std::string> get_query(const GyreUp& gyre, const std::string& query);
+
 }  // namespace gyre::testing

@@ -3,11 +3,10 @@
 // with a database "test"; stopped and removed when the object goes.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <string>
+
+#include "support/server_process.hpp"
 
 namespace gyre::testing {
 
@@ -19,7 +18,7 @@ class MariadbServer {
   MariadbServer& operator=(const MariadbServer&) = delete;
 
   // 0 when it never became ready; then output() says why.
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   // "mysql://root@127.0.0.1:<port>/test"
   std::string url() const;
   std::string output() const;
@@ -27,12 +26,7 @@ class MariadbServer {
   std::string sql(const std::string& statements) const;
 
  private:
-  bool start(uint16_t port);
-  void stop();
-
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  ServerProcess server_;
 };
 
 }  // namespace gyre::testing

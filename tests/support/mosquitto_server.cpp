@@ -1,57 +1,17 @@
 #include "support/mosquitto_server.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <fstream>
-#include <sstream>
-#include <thread>
 #include <vector>
 
 namespace gyre::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
-uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = loopback(0);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// A TCP connection to 127.0.0.1:port, or -1.
-int connect_to(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = loopback(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // MQTT's encodings: a variable-length remaining length, and length-prefixed strings.
 std::string remaining_length(size_t n) {
@@ -73,84 +33,40 @@ std::string packet(uint8_t first, const std::string& body) {
 
 }  // namespace
 
-MosquittoServer::MosquittoServer() {
-  static std::atomic<int> counter{0};
-  dir_ = fs::temp_directory_path() /
-         ("gyre-mosquitto-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(dir_);
-  fs::create_directories(dir_);
-  // Another process may take the port between our pick and the broker's bind: try again.
-  for (int attempt = 0; attempt < 5 && port_ == 0; ++attempt) {
-    if (start(free_port())) break;
-    stop();
-  }
+MosquittoServer::MosquittoServer() : server_("mosquitto") {
+  const fs::path dir = server_.dir();
+  server_.start(
+      [dir](uint16_t port) {
+        const fs::path config = dir / "mosquitto.conf";
+        std::ofstream out(config);
+        out << "listener " << port << " 127.0.0.1\n"
+            << "allow_anonymous true\n"
+            << "persistence false\n"
+            << "log_dest file " << (dir / "mosquitto.log").string() << "\n";
+        // As root, mosquitto would otherwise drop to a `mosquitto` user that may not exist.
+        if (geteuid() == 0) out << "user root\n";
+        return std::vector<std::string>{"mosquitto", "-c", config.string()};
+      },
+      [](uint16_t port) {
+        const int fd = connect_loopback(port);
+        if (fd >= 0) close(fd);
+        return fd >= 0;
+      },
+      "mosquitto.out");
 }
 
-MosquittoServer::~MosquittoServer() {
-  stop();
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
-}
+MosquittoServer::~MosquittoServer() = default;
 
 std::string MosquittoServer::url(const std::string& client_id) const {
-  return "mqtt://127.0.0.1:" + std::to_string(port_) + "?client_id=" + client_id;
-}
-
-bool MosquittoServer::start(uint16_t port) {
-  if (port == 0) return false;
-  const fs::path config = dir_ / "mosquitto.conf";
-  {
-    std::ofstream out(config);
-    out << "listener " << port << " 127.0.0.1\n"
-        << "allow_anonymous true\n"
-        << "persistence false\n"
-        << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n";
-    // As root, mosquitto would otherwise drop to a `mosquitto` user that may not exist.
-    if (geteuid() == 0) out << "user root\n";
-  }
-  pid_ = fork();
-  if (pid_ == 0) {
-    const int null = open("/dev/null", O_RDWR);
-    dup2(null, STDIN_FILENO);
-    dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    execlp("mosquitto", "mosquitto", "-c", config.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  // Until it accepts connections, or exits (a taken port, a missing binary), or a minute.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (const int fd = connect_to(port); fd >= 0) {
-      close(fd);
-      port_ = port;
-      return true;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-void MosquittoServer::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  return "mqtt://127.0.0.1:" + std::to_string(port()) + "?client_id=" + client_id;
 }
 
 std::string MosquittoServer::output() const {
-  std::ifstream in(dir_ / "mosquitto.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return server_.read({"mosquitto.out", "mosquitto.log"});
 }
 
 MqttSubscriber::MqttSubscriber(uint16_t port, const std::string& topic_filter, int qos) {
-  fd_ = connect_to(port);
+  fd_ = connect_loopback(port);
   if (fd_ < 0) return;
   const timeval failsafe{30, 0};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &failsafe, sizeof failsafe);

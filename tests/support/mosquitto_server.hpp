@@ -4,12 +4,11 @@
 // see what a guest published without trusting the client library under test.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
+
+#include "support/server_process.hpp"
 
 namespace gyre::testing {
 
@@ -21,19 +20,14 @@ class MosquittoServer {
   MosquittoServer& operator=(const MosquittoServer&) = delete;
 
   // 0 when it never started; then output() says why.
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   // "mqtt://127.0.0.1:<port>?client_id=<client_id>", as Spin's guests write it.
   std::string url(const std::string& client_id) const;
   // What mosquitto logged.
   std::string output() const;
 
  private:
-  bool start(uint16_t port);
-  void stop();
-
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  ServerProcess server_;
 };
 
 // One message as a subscriber received it.

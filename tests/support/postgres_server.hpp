@@ -4,11 +4,10 @@
 // object goes. PostgreSQL refuses to run as root, so it runs as that user.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <string>
+
+#include "support/server_process.hpp"
 
 namespace gyre::testing {
 
@@ -20,7 +19,7 @@ class PostgresServer {
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   // 0 when it never became ready; then output() says why.
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   // "postgres://postgres@127.0.0.1:<port>/postgres"
   std::string url() const;
   std::string output() const;
@@ -28,12 +27,7 @@ class PostgresServer {
   std::string psql(const std::string& sql) const;
 
  private:
-  bool start(uint16_t port);
-  void stop();
-
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  ServerProcess server_;
 };
 
 }  // namespace gyre::testing

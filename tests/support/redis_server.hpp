@@ -3,11 +3,10 @@
 // when the object goes.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <string>
+
+#include "support/server_process.hpp"
 
 namespace gyre::testing {
 
@@ -19,18 +18,13 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   // 0 when it never answered; then output() says why.
-  uint16_t port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return server_.port(); }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port()); }
   // What redis-server printed.
   std::string output() const;
 
  private:
-  bool start(uint16_t port);
-  void stop();
-
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  ServerProcess server_;
 };
 
 // One command's reply as redis-cli prints it ("PONG", "(nil)", ...), for checking what a

@@ -1,20 +1,15 @@
 #include "spin/key_value/redis_store.hpp"
 
-#include <hiredis/hiredis.h>
-#include <signal.h>
-#include <sys/time.h>
-
 #include <charconv>
 #include <mutex>
+
+#include "spin/redis/redis_client.hpp"
+#include "spin/url_parts.hpp"
 
 namespace gyre::spin::key_value {
 namespace {
 
 using Void = gyre::Result<void, Error>;
-
-constexpr timeval kConnectTimeout{5, 0};
-// A server that stops answering fails the guest's call instead of holding it forever.
-constexpr timeval kCommandTimeout{30, 0};
 
 std::optional<int> parse_number(std::string_view text, int max) {
   int out = 0;
@@ -24,57 +19,7 @@ std::optional<int> parse_number(std::string_view text, int max) {
   return out;
 }
 
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int byte = 0;
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16).ptr ==
-            text.data() + i + 3) {
-      out += static_cast<char>(byte);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-// hiredis writes with write(2): on a connection the server has closed, that raises
-// SIGPIPE, whose default ends the process. Blocked in this thread for the call, and a
-// SIGPIPE the call raised is taken off the thread's pending set, so the process-wide
-// disposition stays as it is.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_, &previous_);
-  }
-  ~SigpipeBlock() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec now{0, 0};
-      sigtimedwait(&pipe_, nullptr, &now);
-    }
-    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  sigset_t pipe_, previous_;
-  bool was_pending_ = false;
-};
-
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+using redis::Reply;
 
 std::string reply_text(const redisReply& reply) {
   return std::string(reply.str, reply.len);
@@ -85,39 +30,28 @@ std::string reply_text(const redisReply& reply) {
 class Connection {
  public:
   explicit Connection(RedisUrl url) : url_(std::move(url)) {}
-  ~Connection() { drop(); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
 
   Void connect() {
-    if (context_ != nullptr && context_->err == 0) return {};
-    drop();
-    context_ = url_.host.empty()
-                   ? redisConnectUnixWithTimeout(url_.socket_path.c_str(), kConnectTimeout)
-                   : redisConnectWithTimeout(url_.host.c_str(), url_.port, kConnectTimeout);
-    if (context_ == nullptr) return Error::other("redis: cannot allocate a connection");
-    if (context_->err != 0) {
-      Error error = Error::other("redis: cannot connect to " + address() + ": " + context_->errstr);
-      drop();
-      return error;
+    if (client_ != nullptr && !client_->broken()) return {};
+    client_.reset();
+    auto client = redis::Client::connect(url_);
+    if (!client) {
+      redis::ConnectError error = std::move(client).error();
+      if (!error.connected)
+        return Error::other("redis: cannot connect to " + address() + ": " + error.message);
+      return Error::other("redis: " + error.message);
     }
-    redisSetTimeout(context_, kCommandTimeout);
-    if (!url_.password.empty()) {
-      auto auth = url_.username.empty() ? raw({"AUTH", url_.password})
-                                        : raw({"AUTH", url_.username, url_.password});
-      if (!auth) return fail(std::move(auth).error());
-    }
-    if (url_.database != 0) {
-      auto select = raw({"SELECT", std::to_string(url_.database)});
-      if (!select) return fail(std::move(select).error());
-    }
+    client_ = std::move(client).value();
     return {};
   }
 
-  // Runs one command; a server error reply is an error too.
+  // Runs one command; a server error reply is an error too. A connection the failure
+  // left broken is made again on the next call.
   Outcome<Reply> command(const std::vector<std::string_view>& args) {
     if (auto connected = connect(); !connected) return std::move(connected).error();
-    return raw(args);
+    auto reply = client_->command(args);
+    if (!reply) return Error::other("redis: " + std::move(reply).error().message);
+    return std::move(reply).value();
   }
 
   std::string address() const {
@@ -126,37 +60,8 @@ class Connection {
   }
 
  private:
-  Outcome<Reply> raw(const std::vector<std::string_view>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (std::string_view arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    const SigpipeBlock no_sigpipe;
-    Reply reply(static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    if (reply == nullptr) {
-      Error error = Error::other("redis: " + std::string(context_->errstr));
-      drop();  // the connection is in an unknown state: make a new one next time
-      return error;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) return Error::other("redis: " + reply_text(*reply));
-    return reply;
-  }
-
-  Void fail(Error error) {
-    drop();
-    return error;
-  }
-
-  void drop() {
-    if (context_ != nullptr) redisFree(context_);
-    context_ = nullptr;
-  }
-
   RedisUrl url_;
-  redisContext* context_ = nullptr;
+  std::unique_ptr<redis::Client> client_;
 };
 
 Outcome<std::optional<Value>> optional_value(Outcome<Reply> reply) {
@@ -346,20 +251,10 @@ Result<RedisUrl, std::string> parse_tcp(std::string_view rest) {
     if (colon != std::string_view::npos) out.password = percent_decode(userinfo.substr(colon + 1));
     authority = authority.substr(at + 1);
   }
-  std::string_view port;
-  if (authority.starts_with('[')) {  // [IPv6]
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::string("Invalid Redis URL: bad host");
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return std::string("Invalid Redis URL: bad host");
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
+  auto split = split_authority(authority);
+  if (!split) return std::string("Invalid Redis URL: bad host");
+  out.host = std::move(split->host);
+  const std::string_view port = split->port;
   if (out.host.empty()) return std::string("Invalid Redis URL: no host");
   if (!port.empty()) {
     auto number = parse_number(port, 65535);

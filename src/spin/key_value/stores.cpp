@@ -2,6 +2,7 @@
 
 #include "spin/key_value/redis_store.hpp"
 #include "spin/key_value/sqlite_store.hpp"
+#include "spin/labelled_tables.hpp"
 
 namespace gyre::spin::key_value {
 namespace {
@@ -10,31 +11,21 @@ namespace fs = std::filesystem;
 
 using Provider = Result<std::shared_ptr<StoreProvider>, std::string>;
 
-// One `[key_value_store.<label>]` table: where errors point, and what they say first.
-struct Entry {
-  RuntimeConfig& config;
-  const toml::table& table;
-  std::string path;  // "key_value_store.<label>"
-  std::string label;
+// One `[key_value_store.<label>]` table.
+using Entry = LabelledTable;
 
-  std::string error(const toml::node& at, std::string_view key, std::string_view reason) const {
-    const std::string key_path = key.empty() ? path : path + "." + std::string(key);
-    return config.where(at, key_path) + "could not configure key-value store with label '" + label +
-           "': " + std::string(reason);
-  }
-
-  // An optional string field; an error when present with another type.
-  Result<std::optional<std::string>, std::string> string_field(std::string_view key) const {
-    const toml::node* node = table.get(key);
-    if (node == nullptr) return std::optional<std::string>();
-    if (const auto* s = node->as_string()) return std::optional<std::string>(s->get());
-    return error(*node, key,
-                 "could not parse key-value runtime config: invalid type: expected a string");
-  }
-};
+// An optional string field; an error when present with another type.
+Result<std::optional<std::string>, std::string> string_field(const Entry& entry,
+                                                             std::string_view key) {
+  const toml::node* node = entry.table.get(key);
+  if (node == nullptr) return std::optional<std::string>();
+  if (const auto* s = node->as_string()) return std::optional<std::string>(s->get());
+  return entry.error(*node, key,
+                     "could not parse key-value runtime config: invalid type: expected a string");
+}
 
 Provider spin_store(const Entry& entry) {
-  auto path = entry.string_field("path");
+  auto path = string_field(entry, "path");
   if (!path) return std::move(path).error();
   std::optional<fs::path> location;
   if (*path) location = entry.config.resolve_path(**path);
@@ -47,7 +38,7 @@ Provider spin_store(const Entry& entry) {
 }
 
 Provider redis_store(const Entry& entry) {
-  auto url = entry.string_field("url");
+  auto url = string_field(entry, "url");
   if (!url) return std::move(url).error();
   if (!*url) {
     return entry.error(entry.table, "",
@@ -97,22 +88,14 @@ Outcome<std::shared_ptr<Store>> Stores::open(std::string_view label) const {
 
 Result<Stores, std::string> resolve_stores(RuntimeConfig& config, const fs::path& state_dir) {
   Stores stores;
-  if (const toml::node* section = config.take("key_value_store")) {
-    const toml::table* labels = section->as_table();
-    if (labels == nullptr) {
-      return config.where(*section, "key_value_store") +
-             "invalid type: expected a table of stores by label";
-    }
-    for (const auto& [key, value] : *labels) {
-      const std::string label(key.str());
-      const std::string path = "key_value_store." + label;
-      const toml::table* table = value.as_table();
-      if (table == nullptr) return config.where(value, path) + "invalid type: expected a table";
-      auto provider = provider_for(Entry{config, *table, path, label});
-      if (!provider) return std::move(provider).error();
-      stores.add(label, std::move(provider).value());
-    }
-  }
+  auto configured = for_each_labelled_table(config, "key_value_store", "key-value store", "stores",
+                                            [&](const Entry& entry) -> Result<void, std::string> {
+                                              auto provider = provider_for(entry);
+                                              if (!provider) return std::move(provider).error();
+                                              stores.add(entry.label, std::move(provider).value());
+                                              return {};
+                                            });
+  if (!configured) return std::move(configured).error();
   if (!stores.defines(kDefaultLabel)) {
     std::optional<fs::path> location;
     if (!state_dir.empty()) location = state_dir / kDefaultFileName;

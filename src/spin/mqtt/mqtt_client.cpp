@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "spin/url_parts.hpp"
+
 namespace gyre::spin::mqtt {
 namespace {
 
@@ -22,22 +24,6 @@ void init_library() {
 std::string describe(int rc) {
   if (rc == MOSQ_ERR_ERRNO) return std::string("I/O: ") + std::strerror(errno);
   return mosquitto_strerror(rc);
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int byte = 0;
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16).ptr ==
-            text.data() + i + 3) {
-      out += static_cast<char>(byte);
-      i += 2;
-    } else {
-      out += text[i] == '+' ? ' ' : text[i];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -56,21 +42,14 @@ Result<MqttAddress, std::string> parse_mqtt_address(std::string_view address) {
   query = query.substr(0, query.find('#'));
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   authority = authority.substr(authority.rfind('@') + 1);  // user info is ignored
-  MqttAddress out;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::string("invalid IPv6 address");
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return std::string("invalid port number");
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  auto split = split_authority(authority);
+  if (!split) {
+    return std::string(split.error() == AuthorityError::kUnclosedIpv6 ? "invalid IPv6 address"
+                                                                      : "invalid port number");
   }
+  MqttAddress out;
+  out.host = std::move(split->host);
+  const std::string_view port = split->port;
   if (out.host.empty()) return std::string("empty host");
   if (!port.empty()) {
     unsigned number = 0;
@@ -85,9 +64,9 @@ Result<MqttAddress, std::string> parse_mqtt_address(std::string_view address) {
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const size_t eq = pair.find('=');
-    const std::string name = percent_decode(pair.substr(0, eq));
+    const std::string name = percent_decode(pair.substr(0, eq), true);
     const std::string value =
-        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
     if (name == "client_id") {
       out.client_id = value;
       has_id = true;

@@ -5,6 +5,7 @@
 
 #include "host/define.hpp"
 #include "spin/mqtt/mqtt_client.hpp"
+#include "spin/outbound_address.hpp"
 
 namespace gyre::spin::mqtt {
 
@@ -61,14 +62,8 @@ struct Access {
   app::AllowedHosts allowed;
   Log log;
 
-  // Spin's check: an address that is no URL is refused quietly, one the component may
-  // not reach is refused with the warning on the terminal.
   bool allows(std::string_view address) const {
-    auto url = app::parse_outbound_url(address, "mqtt");
-    if (!url) return false;
-    if (allowed.allows(*url)) return true;
-    if (log) log(app::denied_message(*url));
-    return false;
+    return check_outbound(address, "mqtt", allowed, log).ok();
   }
 };
 

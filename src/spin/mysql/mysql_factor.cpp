@@ -2,6 +2,7 @@
 
 #include "host/define.hpp"
 #include "spin/mysql/mysql_client.hpp"
+#include "spin/outbound_address.hpp"
 
 namespace gyre::spin::mysql {
 
@@ -160,10 +161,8 @@ struct Shared {
 // As Spin: the address itself, as a mysql:// URL, must be allowed.
 Result<std::unique_ptr<MyConnection>, MyError> open(const Shared& shared,
                                                     const std::string& address) {
-  auto url = app::parse_outbound_url(address, "mysql");
-  if (!url) return MyError{MyError::Kind::kOther, url.error()};
-  if (!shared.allowed.allows(*url)) {
-    if (shared.log) shared.log(app::denied_message(*url));
+  if (auto allowed = check_outbound(address, "mysql", shared.allowed, shared.log); !allowed) {
+    if (allowed.error().invalid) return MyError{MyError::Kind::kOther, allowed.error().reason};
     return MyError{MyError::Kind::kConnectionFailed, "address " + address + " is not permitted"};
   }
   auto connection = shared.pool->acquire(address);

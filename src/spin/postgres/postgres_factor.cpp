@@ -6,6 +6,7 @@
 #include <span>
 
 #include "host/define.hpp"
+#include "spin/outbound_address.hpp"
 #include "spin/postgres/pg_client.hpp"
 
 namespace gyre::spin::postgres {
@@ -603,9 +604,7 @@ std::optional<PgError> check_allowed(const Shared& shared, const std::string& ad
   auto hosts = connection_hosts(address);
   if (!hosts) return PgError{PgError::Kind::kConnectionFailed, hosts.error(), {}};
   for (const std::string& host : *hosts) {
-    auto url = app::parse_outbound_url(host, "postgres");
-    if (url && shared.allowed.allows(*url)) continue;
-    if (url && shared.log) shared.log(app::denied_message(*url));
+    if (check_outbound(host, "postgres", shared.allowed, shared.log)) continue;
     return PgError{
         PgError::Kind::kConnectionFailed, "address postgres://" + host + " is not permitted", {}};
   }

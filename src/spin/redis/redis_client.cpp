@@ -44,17 +44,17 @@ class SigpipeBlock {
 
 }  // namespace
 
-Result<std::unique_ptr<Client>, std::string> Client::connect(const key_value::RedisUrl& url) {
+Result<std::unique_ptr<Client>, ConnectError> Client::connect(const key_value::RedisUrl& url) {
   redisContext* context =
       url.host.empty() ? redisConnectUnixWithTimeout(url.socket_path.c_str(), kConnectTimeout)
                        : redisConnectWithTimeout(url.host.c_str(), url.port, kConnectTimeout);
-  if (context == nullptr) return std::string("cannot allocate a Redis connection");
+  if (context == nullptr) return ConnectError{false, "cannot allocate a Redis connection"};
   std::unique_ptr<Client> client(new Client(context));
-  if (context->err != 0) return std::string(context->errstr);
+  if (context->err != 0) return ConnectError{false, context->errstr};
   redisSetTimeout(context, kCommandTimeout);
-  auto setup = [&](std::vector<std::string_view> args) -> Result<void, std::string> {
+  auto setup = [&](std::vector<std::string_view> args) -> Result<void, ConnectError> {
     auto reply = client->command(args);
-    if (!reply) return std::move(reply).error().message;
+    if (!reply) return ConnectError{true, std::move(reply).error().message};
     return {};
   };
   if (!url.password.empty()) {
@@ -104,7 +104,9 @@ Result<std::unique_ptr<Client>, std::string> Pool::take(const std::string& addre
   }
   // The server may have closed an idle connection since (its timeout, a restart).
   if (client && client->command({"PING"})) return client;
-  return Client::connect(url);
+  auto connected = Client::connect(url);
+  if (!connected) return std::move(connected).error().message;
+  return std::move(connected).value();
 }
 
 void Pool::give_back(const std::string& address, std::unique_ptr<Client> client) {

@@ -1,6 +1,7 @@
 // A synchronous Redis client over hiredis, and the app-wide pool of idle connections the
-// outbound Redis capability reuses. The URL grammar is the key-value backend's
-// (key_value::parse_redis_url), so both capabilities accept the same addresses.
+// outbound Redis capability reuses. The key-value Redis backend connects with it too, and
+// the URL grammar is that backend's (key_value::parse_redis_url), so both capabilities
+// accept the same addresses and reach the server the same way.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -28,10 +29,17 @@ struct CommandError {
   std::string message;       // as the server or hiredis words it
 };
 
+// Why connect() failed: no connection to the server, or the server refused the setup
+// (AUTH, SELECT) on the connection it accepted.
+struct ConnectError {
+  bool connected = false;
+  std::string message;  // as the server or hiredis words it
+};
+
 // One connection, made by connect(). Not thread-safe: one user at a time.
 class Client {
  public:
-  static Result<std::unique_ptr<Client>, std::string> connect(const key_value::RedisUrl& url);
+  static Result<std::unique_ptr<Client>, ConnectError> connect(const key_value::RedisUrl& url);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "host/define.hpp"
+#include "spin/outbound_address.hpp"
 #include "spin/redis/redis_client.hpp"
 
 namespace gyre::spin::redis {
@@ -101,14 +102,8 @@ struct Access {
   app::AllowedHosts allowed;
   Log log;
 
-  // Spin's check: an address that is no URL is refused quietly, one the component may
-  // not reach is refused with the warning on the terminal.
   bool allows(std::string_view address) const {
-    auto url = app::parse_outbound_url(address, "redis");
-    if (!url) return false;
-    if (allowed.allows(*url)) return true;
-    if (log) log(app::denied_message(*url));
-    return false;
+    return check_outbound(address, "redis", allowed, log).ok();
   }
 };
 using AccessPtr = std::shared_ptr<const Access>;

@@ -2,6 +2,8 @@
 
 #include <system_error>
 
+#include "spin/labelled_tables.hpp"
+
 namespace gyre::spin::sqlite {
 namespace {
 
@@ -17,19 +19,8 @@ gyre::Result<void, std::string> create_folder(const fs::path& file) {
          "': " + failed.message();
 }
 
-// One `[sqlite_database.<label>]` table: where errors point, and what they say first.
-struct Entry {
-  RuntimeConfig& config;
-  const toml::table& table;
-  std::string path;  // "sqlite_database.<label>"
-  std::string label;
-
-  std::string error(const toml::node& at, std::string_view key, std::string_view reason) const {
-    const std::string key_path = key.empty() ? path : path + "." + std::string(key);
-    return config.where(at, key_path) + "could not configure SQLite database with label '" + label +
-           "': " + std::string(reason);
-  }
-};
+// One `[sqlite_database.<label>]` table.
+using Entry = LabelledTable;
 
 Result<Database, std::string> spin_database(const Entry& entry) {
   std::optional<fs::path> location;
@@ -96,22 +87,15 @@ Outcome<std::unique_ptr<Connection>> Databases::connect(std::string_view label) 
 
 Result<Databases, std::string> resolve_databases(RuntimeConfig& config, const fs::path& state_dir) {
   Databases databases;
-  if (const toml::node* section = config.take("sqlite_database")) {
-    const toml::table* labels = section->as_table();
-    if (labels == nullptr) {
-      return config.where(*section, "sqlite_database") +
-             "invalid type: expected a table of databases by label";
-    }
-    for (const auto& [key, value] : *labels) {
-      const std::string label(key.str());
-      const std::string path = "sqlite_database." + label;
-      const toml::table* table = value.as_table();
-      if (table == nullptr) return config.where(value, path) + "invalid type: expected a table";
-      auto database = database_for(Entry{config, *table, path, label});
-      if (!database) return std::move(database).error();
-      databases.add(label, std::move(database).value());
-    }
-  }
+  auto configured =
+      for_each_labelled_table(config, "sqlite_database", "SQLite database", "databases",
+                              [&](const Entry& entry) -> Result<void, std::string> {
+                                auto database = database_for(entry);
+                                if (!database) return std::move(database).error();
+                                databases.add(entry.label, std::move(database).value());
+                                return {};
+                              });
+  if (!configured) return std::move(configured).error();
   if (!databases.defines(kDefaultLabel)) {
     std::optional<fs::path> location;
     if (!state_dir.empty()) location = state_dir / kDefaultFileName;

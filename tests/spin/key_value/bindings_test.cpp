@@ -12,11 +12,9 @@
 #include "app/variables.hpp"
 #include "component/instance.hpp"
 #include "spin/key_value/key_value_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
-#include "wasi/wasi.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::key_value {
 namespace {
@@ -93,7 +91,6 @@ const Script kWasiScript = {
 class KeyValueBindings : public ::testing::Test {
  protected:
   void SetUp() override {
-    engine_ = gyre::testing::test_engine();
     base_ = fs::temp_directory_path() /
             ("gyre-kv-bindings-" + std::to_string(getpid()) + "-" +
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -142,37 +139,22 @@ key_value_stores = )" + setup.grants + "\n",
     factor_ = make_factor(std::move(setup.options));
     if (auto configured = factor_->configure_app(app); !configured) return configured.error();
 
-    imports_ = std::make_unique<component::HostImports>();
-    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    component::HostImports& imports = harness_.fresh_imports();
     const app::AllowedHosts no_hosts;
     const ComponentContext guest{"guest", *manifest_->components.find("guest"), no_hosts, {}};
-    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
-    // Strict linking: every import served, every typed signature matching the WIT.
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-keyvalue")), *imports_);
-    if (!pre.ok()) return pre.error();
-    pre_ = std::move(pre).value();
-    store_ = std::make_unique<wasm::Store>(*engine_);
-    auto instance = pre_->instantiate(*store_);
-    if (!instance.ok()) return instance.error().describe();
-    instance_ = std::move(instance).value();
-    return "";
+    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
+    return harness_.instantiate("c-keyvalue");
   }
 
   void stop() {
-    instance_.reset();
-    store_.reset();
-    pre_.reset();
-    imports_.reset();
+    harness_.reset();
     factor_.reset();
   }
 
   std::string call(const std::string& version, const std::string& label, const std::string& op,
                    const std::string& key = "", const std::string& value = "") {
     const Val args[] = {Val::string(label), Val::string(op), Val::string(key), Val::string(value)};
-    auto result = instance_->call(*instance_->function(version), args);
-    if (!result.ok()) return "trapped: " + result.error().describe();
-    return (*result)->bytes;
+    return harness_.call(version, args);
   }
 
   void run(const std::string& version, const std::string& label, const Script& script) {
@@ -184,15 +166,11 @@ key_value_stores = )" + setup.grants + "\n",
 
   fs::path base_;
   std::string log_;
-  std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<app::Manifest> manifest_;
   std::unique_ptr<app::ResolvedVariables> variables_;
   std::unique_ptr<RuntimeConfig> config_;
   std::unique_ptr<Factor> factor_;
-  std::unique_ptr<component::HostImports> imports_;
-  std::shared_ptr<const component::ComponentPre> pre_;
-  std::unique_ptr<wasm::Store> store_;
-  std::unique_ptr<component::ComponentInstance> instance_;
+  gyre::testing::FactorHarness harness_;
 };
 
 TEST_F(KeyValueBindings, EveryFunctionOfEveryVersionWorksOnTheDefaultStore) {

@@ -19,30 +19,16 @@
 namespace {
 
 namespace fs = std::filesystem;
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
-using gyre::testing::http_request;
 
 fs::path kv_app(const std::string& name, const std::string& grants = R"(["default"])") {
-  return gyre::testing::make_app("kv-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "kv"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "kv"
-
-[component.kv]
-source = ")" + fixture_path("python-key-value") + R"("
-key_value_stores = )" + grants + "\n");
+  return gyre::testing::make_fixture_app("kv-" + name, "kv", "kv", "python-key-value",
+                                         "key_value_stores = " + grants + "\n");
 }
 
 // One operation through the guest: its status and body.
 std::pair<int, std::string> op(const GyreUp& gyre, const std::string& query) {
-  auto r = http_request(gyre.port(), "GET", "/?" + query);
-  return {r.status, r.body};
+  return gyre::testing::get_query(gyre, query);
 }
 
 const std::pair<int, std::string> kOk{200, "ok"};

@@ -14,10 +14,8 @@
 #include "llm_server.hpp"
 #include "spin/llm/engines.hpp"
 #include "spin/llm/llm_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/process.hpp"
-#include "wasi/wasi.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::llm {
 namespace {
@@ -43,7 +41,6 @@ Val u32(uint32_t v) {
 
 class LlmBindings : public ::testing::Test {
  protected:
-  void SetUp() override { engine_ = gyre::testing::test_engine(); }
   void TearDown() override { stop(); }
 
   // Loads the app as `gyre up` would and instantiates the guest; returns the factor's
@@ -73,36 +70,19 @@ ai_models = )" + models + "\n",
     factor_ = make_factor();
     if (auto configured = factor_->configure_app(app); !configured) return configured.error();
 
-    imports_ = std::make_unique<component::HostImports>();
-    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    component::HostImports& imports = harness_.fresh_imports();
     const app::AllowedHosts no_hosts;
     const ComponentContext guest{"guest", *manifest_->components.find("guest"), no_hosts, {}};
-    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
-    // Strict linking: every import served, every typed signature matching the WIT.
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-llm")), *imports_);
-    if (!pre.ok()) return pre.error();
-    pre_ = std::move(pre).value();
-    store_ = std::make_unique<wasm::Store>(*engine_);
-    auto instance = pre_->instantiate(*store_);
-    if (!instance.ok()) return instance.error().describe();
-    instance_ = std::move(instance).value();
-    return "";
+    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
+    return harness_.instantiate("c-llm");
   }
 
   void stop() {
-    instance_.reset();
-    store_.reset();
-    pre_.reset();
-    imports_.reset();
+    harness_.reset();
     factor_.reset();
   }
 
-  std::string call(const char* name, std::vector<Val> args) {
-    auto result = instance_->call(*instance_->function(name), args);
-    if (!result.ok()) return "trapped: " + result.error().describe();
-    return (*result)->bytes;
-  }
+  std::string call(const char* name, std::vector<Val> args) { return harness_.call(name, args); }
 
   std::string infer(const std::string& version, const std::string& model, const std::string& prompt,
                     std::optional<InferencingParams> params = {}) {
@@ -128,15 +108,11 @@ ai_models = )" + models + "\n",
            "\"\nauth_token = \"t0ken\"\n" + extra;
   }
 
-  std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<app::Manifest> manifest_;
   std::unique_ptr<app::ResolvedVariables> variables_;
   std::unique_ptr<RuntimeConfig> config_;
   std::unique_ptr<Factor> factor_;
-  std::unique_ptr<component::HostImports> imports_;
-  std::shared_ptr<const component::ComponentPre> pre_;
-  std::unique_ptr<wasm::Store> store_;
-  std::unique_ptr<component::ComponentInstance> instance_;
+  gyre::testing::FactorHarness harness_;
 };
 
 TEST_F(LlmBindings, EveryFunctionOfEveryVersionReachesTheCloudGpuServer) {

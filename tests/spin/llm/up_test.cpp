@@ -19,26 +19,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using gyre::spin::llm::testing::RunningLlmServer;
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
-using gyre::testing::http_request;
 using nlohmann::json;
 
 fs::path llm_app(const std::string& name, const std::string& runtime_config) {
-  const fs::path app = gyre::testing::make_app("llm-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "llm"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "llm"
-
-[component.llm]
-source = ")" + fixture_path("python-llm") + R"("
-ai_models = ["llama2-chat", "all-minilm-l6-v2"]
-)");
+  const fs::path app =
+      gyre::testing::make_fixture_app("llm-" + name, "llm", "llm", "python-llm",
+                                      "ai_models = [\"llama2-chat\", \"all-minilm-l6-v2\"]\n");
   std::ofstream(app / "runtime-config.toml") << runtime_config;
   return app;
 }
@@ -48,8 +35,7 @@ GyreUp up(const fs::path& app) {
 }
 
 std::pair<int, std::string> op(const GyreUp& gyre, const std::string& query) {
-  auto r = http_request(gyre.port(), "GET", "/?" + query);
-  return {r.status, r.body};
+  return gyre::testing::get_query(gyre, query);
 }
 
 TEST(LlmUp, ThePythonSdkInfersAndEmbedsThroughTheRuntimeConfigsServer) {

@@ -8,11 +8,9 @@
 #include "app/variables.hpp"
 #include "component/instance.hpp"
 #include "spin/mqtt/mqtt_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/mosquitto_server.hpp"
 #include "support/process.hpp"
-#include "wasi/wasi.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::mqtt {
 namespace {
@@ -23,10 +21,7 @@ using gyre::testing::MqttSubscriber;
 
 class MqttBindings : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_NE(broker_.port(), 0) << broker_.output();
-    engine_ = gyre::testing::test_engine();
-  }
+  void SetUp() override { ASSERT_NE(broker_.port(), 0) << broker_.output(); }
   void TearDown() override { stop(); }
 
   // Loads the app as `gyre up` would, with these allowed_outbound_hosts (TOML), and
@@ -57,28 +52,15 @@ allowed_outbound_hosts = )" + allowed + "\n",
     auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables_->application);
     if (!hosts.ok()) return hosts.error().describe();
     hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
-    imports_ = std::make_unique<component::HostImports>();
-    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    component::HostImports& imports = harness_.fresh_imports();
     const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
                                  [this](std::string_view s) { log_ += s; }};
-    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
-    // Strict linking: every import served, every typed signature matching the WIT.
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-outmqtt")), *imports_);
-    if (!pre.ok()) return pre.error();
-    pre_ = std::move(pre).value();
-    store_ = std::make_unique<wasm::Store>(*engine_);
-    auto instance = pre_->instantiate(*store_);
-    if (!instance.ok()) return instance.error().describe();
-    instance_ = std::move(instance).value();
-    return "";
+    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
+    return harness_.instantiate("c-outmqtt");
   }
 
   void stop() {
-    instance_.reset();
-    store_.reset();
-    pre_.reset();
-    imports_.reset();
+    harness_.reset();
     factor_.reset();
   }
 
@@ -103,9 +85,7 @@ allowed_outbound_hosts = )" + allowed + "\n",
                           Val::string(p.topic),
                           Val::list(std::move(items)),
                           Val::u8(static_cast<uint8_t>(p.qos))};
-    auto result = instance_->call(*instance_->function("publish"), params);
-    if (!result.ok()) return "trapped: " + result.error().describe();
-    return (*result)->bytes;
+    return harness_.call("publish", params);
   }
 
   std::string allowed() const {
@@ -114,16 +94,12 @@ allowed_outbound_hosts = )" + allowed + "\n",
 
   gyre::testing::MosquittoServer broker_;
   std::string log_;
-  std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<app::Manifest> manifest_;
   std::unique_ptr<app::ResolvedVariables> variables_;
   std::unique_ptr<RuntimeConfig> config_;
   std::unique_ptr<app::AllowedHosts> hosts_;
   std::unique_ptr<Factor> factor_;
-  std::unique_ptr<component::HostImports> imports_;
-  std::shared_ptr<const component::ComponentPre> pre_;
-  std::unique_ptr<wasm::Store> store_;
-  std::unique_ptr<component::ComponentInstance> instance_;
+  gyre::testing::FactorHarness harness_;
 };
 
 TEST_F(MqttBindings, ASubscriberReceivesWhatTheGuestPublishesAtEachQos) {

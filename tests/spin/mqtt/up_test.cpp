@@ -17,24 +17,12 @@
 namespace {
 
 namespace fs = std::filesystem;
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 
 fs::path mqtt_app(const std::string& name, const std::string& allowed) {
-  return gyre::testing::make_app("mqtt-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "mqtt"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "mqtt"
-
-[component.mqtt]
-source = ")" + fixture_path("python-mqtt") + R"("
-allowed_outbound_hosts = )" + allowed + "\n");
+  return gyre::testing::make_fixture_app("mqtt-" + name, "mqtt", "mqtt", "python-mqtt",
+                                         "allowed_outbound_hosts = " + allowed + "\n");
 }
 
 // Percent-encoded for a query value.

@@ -14,7 +14,6 @@
 
 namespace {
 
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 using gyre::testing::MariadbServer;
@@ -29,20 +28,9 @@ class MysqlUp : public ::testing::Test {
   void SetUp() override { ASSERT_NE(server_->port(), 0) << server_->output(); }
 
   static std::unique_ptr<GyreUp> up(const std::string& name, const std::string& allowed) {
-    auto app = gyre::testing::make_app("mysql-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "mysql"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "db"
-
-[component.db]
-source = ")" + fixture_path("python-postgres_and_mysql") + R"("
-allowed_outbound_hosts = [")" + allowed + R"("]
-)");
+    auto app =
+        gyre::testing::make_fixture_app("mysql-" + name, "mysql", "db", "python-postgres_and_mysql",
+                                        "allowed_outbound_hosts = [\"" + allowed + "\"]\n");
     return std::make_unique<GyreUp>(app);
   }
 

@@ -12,11 +12,9 @@
 #include "component/instance.hpp"
 #include "spin/mysql/mysql_factor.hpp"
 #include "spin/postgres/postgres_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
-#include "wasi/wasi.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::postgres {
 namespace {
@@ -34,7 +32,6 @@ class PostgresV1 : public ::testing::Test {
 
   // Instantiates the guest with `allowed` as its allowed_outbound_hosts; "" when ready.
   std::string start(const std::string& allowed) {
-    engine_ = gyre::testing::test_engine();
     auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
 [application]
 name = "pg"
@@ -62,30 +59,17 @@ allowed_outbound_hosts = [")" + allowed + R"("]
                    {},         {},         [this](std::string_view s) { log_ += s; }};
     if (auto configured = factor_->configure_app(app); !configured) return configured.error();
     if (auto configured = mysql_->configure_app(app); !configured) return configured.error();
-    imports_ = std::make_unique<component::HostImports>();
-    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    component::HostImports& imports = harness_.fresh_imports();
     const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
                                  [this](std::string_view s) { log_ += s; }};
-    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
+    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
     // The guest imports mysql too.
-    if (auto added = mysql_->add_component(*imports_, guest); !added) return added.error();
-    // Strict linking: every import served, every typed signature matching the WIT.
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-outpg")), *imports_);
-    if (!pre.ok()) return pre.error();
-    pre_ = std::move(pre).value();
-    store_ = std::make_unique<wasm::Store>(*engine_);
-    auto instance = pre_->instantiate(*store_);
-    if (!instance.ok()) return instance.error().describe();
-    instance_ = std::move(instance).value();
-    return "";
+    if (auto added = mysql_->add_component(imports, guest); !added) return added.error();
+    return harness_.instantiate("c-outpg");
   }
 
   void TearDown() override {
-    instance_.reset();
-    store_.reset();
-    pre_.reset();
-    imports_.reset();
+    harness_.reset();
     factor_.reset();
     mysql_.reset();
   }
@@ -97,25 +81,19 @@ allowed_outbound_hosts = [")" + allowed + R"("]
     for (const std::string& p : params)
       list.push_back(Val::string(p));
     const Val args[] = {Val::string(address), Val::string(statement), Val::list(std::move(list))};
-    auto result = instance_->call(*instance_->function(function), args);
-    if (!result.ok()) return "trapped: " + result.error().describe();
-    return (*result)->bytes;
+    return harness_.call(function, args);
   }
 
   static std::string allowed() { return "postgres://127.0.0.1:" + std::to_string(server_->port()); }
 
   static PostgresServer* server_;
   std::string log_;
-  std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<app::Manifest> manifest_;
   std::unique_ptr<app::AllowedHosts> hosts_;
   std::unique_ptr<RuntimeConfig> config_;
   std::unique_ptr<Factor> factor_;
   std::unique_ptr<Factor> mysql_;
-  std::unique_ptr<component::HostImports> imports_;
-  std::shared_ptr<const component::ComponentPre> pre_;
-  std::unique_ptr<wasm::Store> store_;
-  std::unique_ptr<component::ComponentInstance> instance_;
+  gyre::testing::FactorHarness harness_;
 };
 
 PostgresServer* PostgresV1::server_ = nullptr;

@@ -15,7 +15,6 @@
 
 namespace {
 
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 using gyre::testing::PostgresServer;
@@ -33,21 +32,9 @@ class PostgresUp : public ::testing::Test {
 
   // `gyre up` on the fixture, allowed to reach `allowed`.
   static std::unique_ptr<GyreUp> up(const std::string& name, const std::string& allowed) {
-    auto app = gyre::testing::make_app("pg-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "pg"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "db"
-
-[component.db]
-source = ")" + fixture_path("python-postgres_and_mysql") +
-                                                         R"("
-allowed_outbound_hosts = [")" + allowed + R"("]
-)");
+    auto app =
+        gyre::testing::make_fixture_app("pg-" + name, "pg", "db", "python-postgres_and_mysql",
+                                        "allowed_outbound_hosts = [\"" + allowed + "\"]\n");
     return std::make_unique<GyreUp>(app);
   }
 

@@ -15,29 +15,15 @@
 namespace {
 
 namespace fs = std::filesystem;
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
-using gyre::testing::http_request;
 
 fs::path redis_app(const std::string& name, const std::string& allowed) {
-  return gyre::testing::make_app("redis-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "redis"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "redis"
-
-[component.redis]
-source = ")" + fixture_path("python-redis") + R"("
-allowed_outbound_hosts = )" + allowed + "\n");
+  return gyre::testing::make_fixture_app("redis-" + name, "redis", "redis", "python-redis",
+                                         "allowed_outbound_hosts = " + allowed + "\n");
 }
 
 std::pair<int, std::string> op(const GyreUp& gyre, const std::string& query) {
-  auto r = http_request(gyre.port(), "GET", "/?" + query);
-  return {r.status, r.body};
+  return gyre::testing::get_query(gyre, query);
 }
 
 TEST(RedisUp, EveryOperationOfThePythonSdkReachesTheServer) {

@@ -18,10 +18,8 @@
 #include "app/variables.hpp"
 #include "component/instance.hpp"
 #include "spin/sqlite/sqlite_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/process.hpp"
-#include "wasi/wasi.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::sqlite {
 namespace {
@@ -74,7 +72,6 @@ const char* const kV3Versions[] = {"v3", "v3.1", "v3.1-async"};
 class SqliteBindings : public ::testing::Test {
  protected:
   void SetUp() override {
-    engine_ = gyre::testing::test_engine();
     base_ = fs::temp_directory_path() /
             ("gyre-sqlite-bindings-" + std::to_string(getpid()) + "-" +
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -123,28 +120,15 @@ sqlite_databases = )" + setup.grants + "\n",
     factor_ = make_factor(std::move(setup.options));
     if (auto configured = factor_->configure_app(app); !configured) return configured.error();
 
-    imports_ = std::make_unique<component::HostImports>();
-    wasi::add_wasi(*imports_, wasi::CliConfig{}, std::make_shared<wasi::SystemClock>(), {});
+    component::HostImports& imports = harness_.fresh_imports();
     const app::AllowedHosts no_hosts;
     const ComponentContext guest{"guest", *manifest_->components.find("guest"), no_hosts, {}};
-    if (auto added = factor_->add_component(*imports_, guest); !added) return added.error();
-    // Strict linking: every import served, every typed signature matching the WIT.
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-sqlitedb")), *imports_);
-    if (!pre.ok()) return pre.error();
-    pre_ = std::move(pre).value();
-    store_ = std::make_unique<wasm::Store>(*engine_);
-    auto instance = pre_->instantiate(*store_);
-    if (!instance.ok()) return instance.error().describe();
-    instance_ = std::move(instance).value();
-    return "";
+    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
+    return harness_.instantiate("c-sqlitedb");
   }
 
   void stop() {
-    instance_.reset();
-    store_.reset();
-    pre_.reset();
-    imports_.reset();
+    harness_.reset();
     factor_.reset();
   }
 
@@ -155,9 +139,7 @@ sqlite_databases = )" + setup.grants + "\n",
     for (const Step& step : steps)
       list.push_back(Val::record({Val::string(step.sql), Val::list(step.params)}));
     const Val args[] = {Val::string(version), Val::string(database), Val::list(std::move(list))};
-    auto result = instance_->call(*instance_->function("run"), args);
-    if (!result.ok()) return "trapped: " + result.error().describe();
-    return (*result)->bytes;
+    return harness_.call("run", args);
   }
   std::string run1(const std::string& version, const std::string& database, const Step& step) {
     return run(version, database, {step});
@@ -165,15 +147,11 @@ sqlite_databases = )" + setup.grants + "\n",
 
   fs::path base_;
   std::string log_;
-  std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<app::Manifest> manifest_;
   std::unique_ptr<app::ResolvedVariables> variables_;
   std::unique_ptr<RuntimeConfig> config_;
   std::unique_ptr<Factor> factor_;
-  std::unique_ptr<component::HostImports> imports_;
-  std::shared_ptr<const component::ComponentPre> pre_;
-  std::unique_ptr<wasm::Store> store_;
-  std::unique_ptr<component::ComponentInstance> instance_;
+  gyre::testing::FactorHarness harness_;
 };
 
 // Each version creates its own table, writes a row of every value type with parameters,

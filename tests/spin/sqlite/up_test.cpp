@@ -19,24 +19,12 @@
 namespace {
 
 namespace fs = std::filesystem;
-using gyre::testing::fixture_path;
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 
 fs::path sqlite_app(const std::string& name, const std::string& grants = R"(["default"])") {
-  return gyre::testing::make_app("sqlite-" + name, R"(spin_manifest_version = 2
-
-[application]
-name = "sqlite"
-version = "1.0.0"
-
-[[trigger.http]]
-route = "/..."
-component = "db"
-
-[component.db]
-source = ")" + fixture_path("python-sqlite") + R"("
-sqlite_databases = )" + grants + "\n");
+  return gyre::testing::make_fixture_app("sqlite-" + name, "sqlite", "db", "python-sqlite",
+                                         "sqlite_databases = " + grants + "\n");
 }
 
 // Steps (one a line: a statement and its tab-separated parameters) through the guest's

@@ -15,10 +15,9 @@
 #include "http/server.hpp"
 #include "spin/variables/providers.hpp"
 #include "spin/variables/variables_factor.hpp"
-#include "support/engine.hpp"
+#include "support/factor_harness.hpp"
 #include "support/process.hpp"
 #include "vault_server.hpp"
-#include "wasm/store.hpp"
 
 namespace gyre::spin::variables {
 namespace {
@@ -87,7 +86,6 @@ class Bindings : public ::testing::Test {
     factor_ = make_factor();
     AppContext app{manifest_, variables_, runtime_config_, ".", "", [](std::string_view) {}};
     ASSERT_TRUE(factor_->configure_app(app).ok());
-    engine_ = gyre::testing::test_engine(8);
   }
   void TearDown() override {
     if (!server_) return;
@@ -101,8 +99,7 @@ class Bindings : public ::testing::Test {
     const ComponentContext context{id, *manifest_.components.find(id), allowed_,
                                    [](std::string_view) {}};
     EXPECT_TRUE(factor_->add_component(*imports, context).ok());
-    auto pre = component::ComponentPre::create(
-        *engine_, gyre::testing::read_file(gyre::testing::fixture_path("c-variables")), *imports);
+    auto pre = harness_.link("c-variables", *imports);
     EXPECT_TRUE(pre.ok()) << pre.error();
     imports_.push_back(std::move(imports));
     return pre.ok() ? std::move(pre).value() : nullptr;
@@ -111,16 +108,9 @@ class Bindings : public ::testing::Test {
   // Calls export `function` of a fresh instance; returns the text it answered.
   std::string call(const component::ComponentPre& pre, const std::string& function,
                    std::optional<std::string> argument = std::nullopt) {
-    wasm::Store store(*engine_);
-    auto instance = pre.instantiate(store);
-    if (!instance.ok()) return "instantiate: " + instance.error().describe();
     std::vector<Val> args;
     if (argument) args.push_back(Val::string(*argument));
-    const auto* fn = (*instance)->function(function);
-    if (fn == nullptr) return "no export " + function;
-    auto result = (*instance)->call(*fn, args);
-    if (!result.ok()) return "trap: " + result.error().describe();
-    return (*result)->bytes;
+    return harness_.call_once(pre, function, args);
   }
 
   std::shared_ptr<testing::VaultServer> vault_ = std::make_shared<testing::VaultServer>("r00t");
@@ -131,7 +121,7 @@ class Bindings : public ::testing::Test {
   std::string log_;
   app::AllowedHosts allowed_;
   std::unique_ptr<Factor> factor_;
-  std::unique_ptr<wasm::Engine> engine_;
+  gyre::testing::FactorHarness harness_;
   std::vector<std::unique_ptr<component::HostImports>> imports_;
 };
 
