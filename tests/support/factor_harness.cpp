@@ -1,5 +1,7 @@
 #include "support/factor_harness.hpp"
 
+#include <fstream>
+
 #include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasi/wasi.hpp"
@@ -64,6 +66,42 @@ void FactorHarness::reset() {
   store_.reset();
   pre_.reset();
   imports_.reset();
+}
+
+std::string GuestApp::start(FactorHarness& harness, const std::string& manifest,
+                            std::vector<std::unique_ptr<spin::Factor>> factors,
+                            const std::string& fixture, const std::string& runtime_config,
+                            const GuestDirs& where) {
+  harness.reset();
+  stop();
+  auto parsed = app::parse_manifest(manifest, "spin.toml");
+  if (!parsed) return "manifest";
+  manifest_ = std::make_unique<app::Manifest>(std::move(parsed).value());
+  auto variables = app::resolve_variables(*manifest_, {});
+  if (!variables) return "variables";
+  variables_ = std::make_unique<app::ResolvedVariables>(std::move(variables).value());
+  if (!where.runtime_config_file.empty())
+    std::ofstream(where.runtime_config_file) << runtime_config;
+  auto config = where.runtime_config_file.empty()
+                    ? spin::RuntimeConfig::parse(runtime_config, "runtime-config.toml")
+                    : spin::RuntimeConfig::load(where.runtime_config_file);
+  if (!config) return config.error();
+  config_ = std::make_unique<spin::RuntimeConfig>(std::move(config).value());
+  const spin::Log log = [this](std::string_view s) { log_ += s; };
+  spin::AppContext app{*manifest_, *variables_, *config_, where.app_dir, where.state_dir, log};
+  factors_ = std::move(factors);
+  for (auto& factor : factors_) {
+    if (auto configured = factor->configure_app(app); !configured) return configured.error();
+  }
+  auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables_->application);
+  if (!hosts) return hosts.error().describe();
+  hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
+  component::HostImports& imports = harness.fresh_imports();
+  const spin::ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_, log};
+  for (auto& factor : factors_) {
+    if (auto added = factor->add_component(imports, guest); !added) return added.error();
+  }
+  return harness.instantiate(fixture);
 }
 
 }  // namespace gyre::testing

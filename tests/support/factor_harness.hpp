@@ -4,13 +4,20 @@
 // called with the outcome as the text the guest returned.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "app/manifest.hpp"
+#include "app/outbound_hosts.hpp"
+#include "app/variables.hpp"
 #include "base/result.hpp"
 #include "component/instance.hpp"
+#include "spin/factor.hpp"
+#include "spin/runtime_config.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
 
@@ -48,6 +55,39 @@ class FactorHarness {
   std::shared_ptr<const component::ComponentPre> pre_;
   std::unique_ptr<wasm::Store> store_;
   std::unique_ptr<component::ComponentInstance> instance_;
+};
+
+// Where a GuestApp's app lives.
+struct GuestDirs {
+  std::filesystem::path app_dir = ".";
+  std::filesystem::path state_dir;  // none by default
+  // When set, the runtime config is written to this file and read from it, so relative
+  // paths in it are relative to its folder; otherwise it is parsed from the text.
+  std::filesystem::path runtime_config_file;
+};
+
+// The one-component app a factor's bindings test loads as `gyre up` would: the manifest
+// text, its variables (from no environment), a runtime config from text, the factors
+// configured with them and added for component `guest` (its allowed_outbound_hosts
+// granted) to the harness's fresh imports, then the fixture instantiated. It keeps what
+// the factors refer to, and what they log.
+class GuestApp {
+ public:
+  // "" when the guest is ready, else the first error (a factor's own words).
+  std::string start(FactorHarness& harness, const std::string& manifest,
+                    std::vector<std::unique_ptr<spin::Factor>> factors, const std::string& fixture,
+                    const std::string& runtime_config = "", const GuestDirs& where = {});
+  // Drops the factors; the harness's guest must be gone first (harness.reset()).
+  void stop() { factors_.clear(); }
+  std::string& log() { return log_; }
+
+ private:
+  std::string log_;
+  std::unique_ptr<app::Manifest> manifest_;
+  std::unique_ptr<app::ResolvedVariables> variables_;
+  std::unique_ptr<spin::RuntimeConfig> config_;
+  std::unique_ptr<app::AllowedHosts> hosts_;
+  std::vector<std::unique_ptr<spin::Factor>> factors_;
 };
 
 }  // namespace gyre::testing

@@ -47,8 +47,9 @@ class LlmBindings : public ::testing::Test {
   // error, or "" when the guest is ready.
   std::string start(const std::string& runtime_config,
                     const std::string& models = R"(["llama2-chat", "all-minilm-l6-v2"])") {
-    stop();
-    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+    std::vector<std::unique_ptr<Factor>> factors;
+    factors.push_back(make_factor());
+    return app_.start(harness_, R"(spin_manifest_version = 2
 [application]
 name = "llm"
 [[trigger.http]]
@@ -57,29 +58,12 @@ component = "guest"
 [component.guest]
 source = "guest.wasm"
 ai_models = )" + models + "\n",
-                                        "spin.toml");
-    EXPECT_TRUE(manifest.ok());
-    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
-    auto variables = app::resolve_variables(*manifest_, {});
-    EXPECT_TRUE(variables.ok());
-    variables_ = std::make_unique<app::ResolvedVariables>(std::move(variables).value());
-    auto config = RuntimeConfig::parse(runtime_config, "runtime-config.toml");
-    EXPECT_TRUE(config.ok()) << config.error();
-    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
-    AppContext app{*manifest_, *variables_, *config_, ".", {}, {}};
-    factor_ = make_factor();
-    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
-
-    component::HostImports& imports = harness_.fresh_imports();
-    const app::AllowedHosts no_hosts;
-    const ComponentContext guest{"guest", *manifest_->components.find("guest"), no_hosts, {}};
-    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
-    return harness_.instantiate("c-llm");
+                      std::move(factors), "c-llm", runtime_config);
   }
 
   void stop() {
     harness_.reset();
-    factor_.reset();
+    app_.stop();
   }
 
   std::string call(const char* name, std::vector<Val> args) { return harness_.call(name, args); }
@@ -108,10 +92,7 @@ ai_models = )" + models + "\n",
            "\"\nauth_token = \"t0ken\"\n" + extra;
   }
 
-  std::unique_ptr<app::Manifest> manifest_;
-  std::unique_ptr<app::ResolvedVariables> variables_;
-  std::unique_ptr<RuntimeConfig> config_;
-  std::unique_ptr<Factor> factor_;
+  gyre::testing::GuestApp app_;  // before the harness: its guest goes first
   gyre::testing::FactorHarness harness_;
 };
 

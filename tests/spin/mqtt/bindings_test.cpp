@@ -27,8 +27,10 @@ class MqttBindings : public ::testing::Test {
   // Loads the app as `gyre up` would, with these allowed_outbound_hosts (TOML), and
   // instantiates the guest; returns the error, or "" when the guest is ready.
   std::string start(const std::string& allowed) {
-    stop();
-    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+    std::vector<std::unique_ptr<Factor>> factors;
+    factors.push_back(make_factor());
+    return app_.start(harness_,
+                      R"(spin_manifest_version = 2
 [application]
 name = "mqtt"
 [[trigger.http]]
@@ -36,32 +38,14 @@ route = "/..."
 component = "guest"
 [component.guest]
 source = "guest.wasm"
-allowed_outbound_hosts = )" + allowed + "\n",
-                                        "spin.toml");
-    if (!manifest.ok()) return "manifest";
-    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
-    auto variables = app::resolve_variables(*manifest_, {});
-    if (!variables.ok()) return "variables";
-    variables_ = std::make_unique<app::ResolvedVariables>(std::move(variables).value());
-    auto config = RuntimeConfig::parse("", "runtime-config.toml");
-    if (!config.ok()) return config.error();
-    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
-    AppContext app{*manifest_, *variables_, *config_, ".", {}, {}};
-    factor_ = make_factor();
-    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
-    auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables_->application);
-    if (!hosts.ok()) return hosts.error().describe();
-    hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
-    component::HostImports& imports = harness_.fresh_imports();
-    const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
-                                 [this](std::string_view s) { log_ += s; }};
-    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
-    return harness_.instantiate("c-outmqtt");
+allowed_outbound_hosts = )" +
+                          allowed + "\n",
+                      std::move(factors), "c-outmqtt");
   }
 
   void stop() {
     harness_.reset();
-    factor_.reset();
+    app_.stop();
   }
 
   struct Publish {
@@ -93,12 +77,8 @@ allowed_outbound_hosts = )" + allowed + "\n",
   }
 
   gyre::testing::MosquittoServer broker_;
-  std::string log_;
-  std::unique_ptr<app::Manifest> manifest_;
-  std::unique_ptr<app::ResolvedVariables> variables_;
-  std::unique_ptr<RuntimeConfig> config_;
-  std::unique_ptr<app::AllowedHosts> hosts_;
-  std::unique_ptr<Factor> factor_;
+  gyre::testing::GuestApp app_;  // before the harness: its guest goes first
+  std::string& log_ = app_.log();
   gyre::testing::FactorHarness harness_;
 };
 

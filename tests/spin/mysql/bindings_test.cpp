@@ -32,7 +32,11 @@ class MysqlV1 : public ::testing::Test {
 
   // Instantiates the guest with `allowed` as its allowed_outbound_hosts; "" when ready.
   std::string start(const std::string& allowed) {
-    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+    std::vector<std::unique_ptr<Factor>> factors;
+    factors.push_back(make_factor());
+    factors.push_back(postgres::make_factor());  // the guest imports postgres too
+    return app_.start(harness_,
+                      R"(spin_manifest_version = 2
 [application]
 name = "mysql"
 [[trigger.http]]
@@ -40,38 +44,15 @@ route = "/..."
 component = "guest"
 [component.guest]
 source = "guest.wasm"
-allowed_outbound_hosts = [")" + allowed + R"("]
+allowed_outbound_hosts = [")" +
+                          allowed + R"("]
 )",
-                                        "spin.toml");
-    if (!manifest) return "manifest";
-    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
-    auto variables = app::resolve_variables(*manifest_, {});
-    if (!variables) return "variables";
-    auto hosts = app::AllowedHosts::parse(*manifest_, "guest", variables->application);
-    if (!hosts) return hosts.error().describe();
-    hosts_ = std::make_unique<app::AllowedHosts>(std::move(hosts).value());
-    factor_ = make_factor();
-    postgres_ = postgres::make_factor();
-    auto config = RuntimeConfig::parse("", "runtime-config.toml");
-    if (!config) return config.error();
-    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
-    AppContext app{*manifest_, *variables, *config_,
-                   {},         {},         [this](std::string_view s) { log_ += s; }};
-    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
-    if (auto configured = postgres_->configure_app(app); !configured) return configured.error();
-    component::HostImports& imports = harness_.fresh_imports();
-    const ComponentContext guest{"guest", *manifest_->components.find("guest"), *hosts_,
-                                 [this](std::string_view s) { log_ += s; }};
-    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
-    // The guest imports postgres too.
-    if (auto added = postgres_->add_component(imports, guest); !added) return added.error();
-    return harness_.instantiate("c-outpg");
+                      std::move(factors), "c-outpg");
   }
 
   void TearDown() override {
     harness_.reset();
-    factor_.reset();
-    postgres_.reset();
+    app_.stop();
   }
 
   std::string call(const std::string& function, const std::string& statement,
@@ -87,12 +68,8 @@ allowed_outbound_hosts = [")" + allowed + R"("]
   static std::string allowed() { return "mysql://127.0.0.1:" + std::to_string(server_->port()); }
 
   static MariadbServer* server_;
-  std::string log_;
-  std::unique_ptr<app::Manifest> manifest_;
-  std::unique_ptr<app::AllowedHosts> hosts_;
-  std::unique_ptr<RuntimeConfig> config_;
-  std::unique_ptr<Factor> factor_;
-  std::unique_ptr<Factor> postgres_;
+  gyre::testing::GuestApp app_;  // before the harness: its guest goes first
+  std::string& log_ = app_.log();
   gyre::testing::FactorHarness harness_;
 };
 

@@ -93,8 +93,11 @@ class SqliteBindings : public ::testing::Test {
   // Loads the app as `gyre up` would and instantiates the guest; returns the factor's
   // error, or "" when the guest is ready.
   std::string start(Setup setup) {
-    stop();
-    auto manifest = app::parse_manifest(R"(spin_manifest_version = 2
+    log_.clear();
+    std::vector<std::unique_ptr<Factor>> factors;
+    factors.push_back(make_factor(std::move(setup.options)));
+    return app_.start(harness_,
+                      R"(spin_manifest_version = 2
 [application]
 name = "sqlite"
 [[trigger.http]]
@@ -102,34 +105,15 @@ route = "/..."
 component = "guest"
 [component.guest]
 source = "guest.wasm"
-sqlite_databases = )" + setup.grants + "\n",
-                                        "spin.toml");
-    EXPECT_TRUE(manifest.ok());
-    manifest_ = std::make_unique<app::Manifest>(std::move(manifest).value());
-    auto variables = app::resolve_variables(*manifest_, {});
-    EXPECT_TRUE(variables.ok());
-    variables_ = std::make_unique<app::ResolvedVariables>(std::move(variables).value());
-    const fs::path rc = base_ / "runtime-config.toml";
-    std::ofstream(rc) << setup.runtime_config;
-    auto config = RuntimeConfig::load(rc);
-    EXPECT_TRUE(config.ok()) << config.error();
-    config_ = std::make_unique<RuntimeConfig>(std::move(config).value());
-    log_.clear();
-    AppContext app{*manifest_, *variables_,     *config_,
-                   base_,      setup.state_dir, [this](std::string_view s) { log_ += s; }};
-    factor_ = make_factor(std::move(setup.options));
-    if (auto configured = factor_->configure_app(app); !configured) return configured.error();
-
-    component::HostImports& imports = harness_.fresh_imports();
-    const app::AllowedHosts no_hosts;
-    const ComponentContext guest{"guest", *manifest_->components.find("guest"), no_hosts, {}};
-    if (auto added = factor_->add_component(imports, guest); !added) return added.error();
-    return harness_.instantiate("c-sqlitedb");
+sqlite_databases = )" + setup.grants +
+                          "\n",
+                      std::move(factors), "c-sqlitedb", setup.runtime_config,
+                      {base_, setup.state_dir, base_ / "runtime-config.toml"});
   }
 
   void stop() {
     harness_.reset();
-    factor_.reset();
+    app_.stop();
   }
 
   // Opens `database` through `version` and runs the steps on that one connection.
@@ -146,11 +130,8 @@ sqlite_databases = )" + setup.grants + "\n",
   }
 
   fs::path base_;
-  std::string log_;
-  std::unique_ptr<app::Manifest> manifest_;
-  std::unique_ptr<app::ResolvedVariables> variables_;
-  std::unique_ptr<RuntimeConfig> config_;
-  std::unique_ptr<Factor> factor_;
+  gyre::testing::GuestApp app_;  // before the harness: its guest goes first
+  std::string& log_ = app_.log();
   gyre::testing::FactorHarness harness_;
 };
 
