@@ -5,6 +5,7 @@
 
 #include "app/identifiers.hpp"
 #include "app/variables.hpp"
+#include "base/ascii.hpp"
 
 namespace gyre::app {
 namespace {
@@ -73,15 +74,9 @@ bool is_ascii_alpha(char32_t c) {
 bool is_ascii_digit(char32_t c) {
   return c >= '0' && c <= '9';
 }
+using gyre::ascii_lower;
 char32_t ascii_lower(char32_t c) {
   return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-std::string ascii_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = static_cast<char>(ascii_lower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Rust's `str::parse` of an unsigned integer no greater than `max`, with its error words.
@@ -392,7 +387,7 @@ std::optional<std::u32string> punycode_decode(std::string_view text) {
     uint64_t old_i = i, w = 1;
     for (uint32_t k = kBase;; k += kBase) {
       if (text.empty()) return std::nullopt;
-      char c = static_cast<char>(ascii_lower(static_cast<unsigned char>(text[0])));
+      char c = ascii_lower(text[0]);
       text.remove_prefix(1);
       int digit = c >= 'a' && c <= 'z' ? c - 'a' : c >= '0' && c <= '9' ? c - '0' + 26 : -1;
       if (digit < 0) return std::nullopt;

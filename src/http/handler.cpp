@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <future>
 
+#include "base/ascii.hpp"
+
 namespace gyre::http {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 // Blocks on an operation that reports through a Done callback.
 template <class Start>

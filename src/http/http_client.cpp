@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/ascii.hpp"
+
 namespace gyre::http {
 namespace {
 
@@ -41,13 +43,6 @@ struct Transfer {
   }
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() &&
          (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
@@ -75,7 +70,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
       t->exchange->respond(t->status, std::move(t->head));
     }
   } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
-    t->head.emplace_back(lower(trim(line.substr(0, colon))),
+    t->head.emplace_back(ascii_lower(trim(line.substr(0, colon))),
                          std::string(trim(line.substr(colon + 1))));
   }
   return size * count;

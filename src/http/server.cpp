@@ -18,6 +18,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/ascii.hpp"
+
 namespace gyre::http {
 
 namespace net = boost::asio;
@@ -175,15 +177,6 @@ std::string http_date() {
                 tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                 tm.tm_sec);
   return buf;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 std::optional<uint64_t> parse_length(std::string_view text) {

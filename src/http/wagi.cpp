@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/ascii.hpp"
 #include "base/utf8.hpp"
 #include "http/router.hpp"
 #include "wasm/store.hpp"
@@ -18,17 +19,6 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 
 char ascii_upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-}
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && lower(a) == lower(b);
 }
 
 // What the http crate's HeaderValue::to_str accepts: visible ASCII and tabs.
@@ -257,7 +247,7 @@ std::vector<std::pair<std::string, std::string>> wagi_environment(const Request&
   // value of a name wins, as Spin inserts them into a map.
   std::vector<std::string> names;
   for (const auto& header : request.head.headers) {
-    const std::string name = lower(header.name);
+    const std::string name = ascii_lower(header.name);
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   for (const auto& name : names) {
@@ -346,7 +336,7 @@ Result<CgiResponse, std::string> parse_cgi_response(std::string_view output) {
     }
   };
   for (auto& [written, value] : fields) {
-    const std::string name = lower(written);
+    const std::string name = ascii_lower(written);
     const bool used = name == "status" || name == "location" || name == "content-type" ||
                       (valid_header_name(name) && name != "content-length" &&
                        name != "transfer-encoding" && name != "connection");

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "base/ascii.hpp"
 #include "host/define.hpp"
 
 namespace gyre::http {
@@ -123,13 +124,6 @@ Method method_of(const std::string& name) {
   return Method{V(std::in_place_index<9>, name)};
 }
 
-std::string lower(std::string_view name) {
-  std::string out(name);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 // RFC 9110 token characters.
 bool valid_name(std::string_view name) {
   if (name.empty()) return false;
@@ -147,7 +141,7 @@ bool valid_value(const FieldValue& value) {
 std::optional<HeaderError> check(const Fields& fields, std::string_view name) {
   if (fields.immutable) return kImmutable;
   if (!valid_name(name)) return kInvalidSyntax;
-  if (forbidden_header(lower(name))) return kForbidden;
+  if (forbidden_header(ascii_lower(name))) return kForbidden;
   return std::nullopt;
 }
 
@@ -269,14 +263,14 @@ void add_wasi_http_types(component::HostImports& imports) {
            for (auto& [name, value] : entries) {
              if (auto error = check(*fields, name)) return Fallible<Own<Fields>>::err(*error);
              if (!valid_value(value)) return Fallible<Own<Fields>>::err(kInvalidSyntax);
-             fields->entries.emplace_back(lower(name), as_string(value));
+             fields->entries.emplace_back(ascii_lower(name), as_string(value));
            }
            return Fallible<Own<Fields>>::ok(Own<Fields>{std::move(fields)});
          });
   define(imports, kTypes, "[method]fields.get",
          [](Context&, Borrow<Fields> self, std::string name) {
            std::vector<FieldValue> out;
-           const std::string key = lower(name);
+           const std::string key = ascii_lower(name);
            for (const auto& [k, v] : self->entries) {
              if (k == key) out.push_back(as_bytes(v));
            }
@@ -284,7 +278,7 @@ void add_wasi_http_types(component::HostImports& imports) {
          });
   define(imports, kTypes, "[method]fields.has",
          [](Context&, Borrow<Fields> self, std::string name) {
-           const std::string key = lower(name);
+           const std::string key = ascii_lower(name);
            return std::any_of(self->entries.begin(), self->entries.end(),
                               [&](const auto& e) { return e.first == key; });
          });
@@ -294,7 +288,7 @@ void add_wasi_http_types(component::HostImports& imports) {
            for (const auto& v : values) {
              if (!valid_value(v)) return Fallible<Unit>::err(kInvalidSyntax);
            }
-           const std::string key = lower(name);
+           const std::string key = ascii_lower(name);
            std::erase_if(self->entries, [&](const auto& e) { return e.first == key; });
            for (const auto& v : values)
              self->entries.emplace_back(key, as_string(v));
@@ -303,7 +297,7 @@ void add_wasi_http_types(component::HostImports& imports) {
   define(imports, kTypes, "[method]fields.delete",
          [](Context&, Borrow<Fields> self, std::string name) {
            if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
-           const std::string key = lower(name);
+           const std::string key = ascii_lower(name);
            std::erase_if(self->entries, [&](const auto& e) { return e.first == key; });
            return Fallible<Unit>::ok({});
          });
@@ -311,7 +305,7 @@ void add_wasi_http_types(component::HostImports& imports) {
          [](Context&, Borrow<Fields> self, std::string name, FieldValue value) {
            if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
            if (!valid_value(value)) return Fallible<Unit>::err(kInvalidSyntax);
-           self->entries.emplace_back(lower(name), as_string(value));
+           self->entries.emplace_back(ascii_lower(name), as_string(value));
            return Fallible<Unit>::ok({});
          });
   define(imports, kTypes, "[method]fields.entries", [](Context&, Borrow<Fields> self) {
@@ -344,7 +338,7 @@ void add_wasi_http_types(component::HostImports& imports) {
          [](Context&, Borrow<IncomingRequest> self) {
            Fields fields;
            for (const auto& [k, v] : self->data.headers)
-             fields.entries.emplace_back(lower(k), v);
+             fields.entries.emplace_back(ascii_lower(k), v);
            return copy_of(fields, true);
          });
   define(imports, kTypes, "[method]incoming-request.consume",
