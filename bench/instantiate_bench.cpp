@@ -9,6 +9,9 @@
 #include <iterator>
 
 #include "component/instance.hpp"
+#include "http/incoming.hpp"
+#include "http/wasi_types.hpp"
+#include "wasi/wasi.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
 
@@ -79,6 +82,51 @@ void BM_JsInstantiateDrop(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_JsInstantiateDrop)->Unit(benchmark::kMicrosecond);
+
+// What `gyre up` does per request for the C wasi:http hello (bench/apps/c-hello) minus the
+// network: a fresh instance with WASI and wasi:http, handle() with a request carrying
+// Spin's headers, the response collected in memory.
+void BM_CHttpHandle(benchmark::State& state) {
+  struct Sink final : http::ResponseSink {
+    void head(uint16_t, const http::HeaderList&) override {}
+    void body(std::string_view chunk) override { bytes += chunk.size(); }
+    void finish() override {}
+    void fail(const std::string& why) override { failure = why; }
+    size_t bytes = 0;
+    std::string failure;
+  };
+  component::HostImports imports;
+  wasi::CliConfig cli;
+  cli.stdout_sink = [](std::string_view) {};
+  cli.stderr_sink = [](std::string_view) {};
+  wasi::add_wasi(imports, std::move(cli));
+  http::add_wasi_http_types(imports);
+  component::LinkOptions options;
+  options.trap_on_missing_imports = true;
+  auto pre =
+      std::move(component::ComponentPre::create(engine(), fixture("c-http"), imports, options))
+          .value();
+  auto handler = std::move(http::IncomingHandler::create(std::move(pre))).value();
+  for (auto _ : state) {
+    http::IncomingRequestData request;
+    request.path_with_query = "/";
+    request.scheme = "http";
+    request.authority = "127.0.0.1:3000";
+    request.headers = {{"host", "127.0.0.1:3000"},
+                       {"user-agent", "wrk"},
+                       {"spin-full-url", "http://127.0.0.1:3000/"},
+                       {"spin-path-info", ""},
+                       {"spin-matched-route", "/..."},
+                       {"spin-component-route", ""},
+                       {"spin-raw-component-route", "/..."},
+                       {"spin-base-path", "/"},
+                       {"spin-client-addr", "127.0.0.1:40000"}};
+    Sink sink;
+    auto handled = handler.handle(engine(), std::move(request), sink);
+    if (!handled.ok() || sink.bytes == 0) state.SkipWithError("the request failed");
+  }
+}
+BENCHMARK(BM_CHttpHandle)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

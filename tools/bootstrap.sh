@@ -13,7 +13,7 @@ DEBIAN_PACKAGES=(
   # libraries
   libboost1.81-dev libcurl4-openssl-dev libssl-dev libtomlplusplus-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libhiredis-dev libpq-dev libmariadb-dev
-  libmosquitto-dev
+  libmosquitto-dev libmimalloc-dev
   # tests and benchmarks (the servers Spin apps talk to are started by the tests)
   libgtest-dev libgmock-dev libbenchmark-dev wrk curl redis-server postgresql mariadb-server
   mosquitto

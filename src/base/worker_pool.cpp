@@ -17,37 +17,17 @@ WorkerPool::~WorkerPool() {
   wake_.notify_all();
   for (auto& t : threads_)
     t.join();
-  for (auto& extra : extra_threads_)
-    extra.thread.join();
+  extra_threads_.join_all();
 }
 
 void WorkerPool::post_now(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
-    reap_extra_threads();
-    if (idle_ <= tasks_.size()) {
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      extra_threads_.push_back(ExtraThread{std::thread([task = std::move(task), done] {
-                                             task();
-                                             done->store(true);
-                                           }),
-                                           done});
-      return;
-    }
+    extra_threads_.reap();
+    if (idle_ <= tasks_.size()) return extra_threads_.start(std::move(task));
     tasks_.push_back(std::move(task));
   }
   wake_.notify_one();
-}
-
-void WorkerPool::reap_extra_threads() {
-  for (auto it = extra_threads_.begin(); it != extra_threads_.end();) {
-    if (it->done->load()) {
-      it->thread.join();
-      it = extra_threads_.erase(it);
-    } else {
-      ++it;
-    }
-  }
 }
 
 void WorkerPool::post(std::function<void()> task) {

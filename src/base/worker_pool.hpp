@@ -6,11 +6,12 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "base/task_threads.hpp"
 
 namespace gyre {
 
@@ -30,12 +31,6 @@ class WorkerPool {
 
  private:
   void run();
-  void reap_extra_threads();  // joins extra threads whose task is done; under mutex_
-
-  struct ExtraThread {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -43,7 +38,7 @@ class WorkerPool {
   bool stopping_ = false;
   size_t idle_ = 0;
   std::vector<std::thread> threads_;
-  std::list<ExtraThread> extra_threads_;
+  TaskThreads extra_threads_;  // under mutex_
 };
 
 }  // namespace gyre

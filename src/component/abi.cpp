@@ -320,11 +320,12 @@ const Val& field(const Val& value, size_t i, size_t count) {
 }
 
 // Checks a host-provided case value against the type's cases; returns the case index.
-uint32_t checked_case(const Val& value, const std::vector<ValueTypePtr>& cases) {
+uint32_t checked_case(const Val& value, const ValueType& type) {
   const uint64_t index = value.bits;
-  if (index >= cases.size())
-    trap("host value names case " + std::to_string(index) + " of " + std::to_string(cases.size()));
-  if (static_cast<bool>(cases[index]) != !value.items.empty()) {
+  const size_t cases = case_count(type);
+  if (index >= cases)
+    trap("host value names case " + std::to_string(index) + " of " + std::to_string(cases));
+  if ((case_payload(type, index) != nullptr) != !value.items.empty()) {
     trap("host value's payload does not match case " + std::to_string(index));
   }
   return static_cast<uint32_t>(index);
@@ -412,13 +413,14 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
     case ValueKind::kEnum:
     case ValueKind::kOption:
     case ValueKind::kResult: {
-      const auto cases = variant_cases(type);
-      const uint64_t index = read_uint(cx, ptr, discriminant_size(cases.size()));
-      if (index >= cases.size())
-        trap("invalid discriminant " + std::to_string(index) + " for " +
-             std::to_string(cases.size()) + " cases");
+      const size_t cases = case_count(type);
+      const uint64_t index = read_uint(cx, ptr, discriminant_size(cases));
+      if (index >= cases)
+        trap("invalid discriminant " + std::to_string(index) + " for " + std::to_string(cases) +
+             " cases");
       out.bits = index;
-      if (cases[index]) out.items.push_back(load(cx, ptr + payload_offset(type), *cases[index]));
+      if (const ValueType* payload = case_payload(type, index))
+        out.items.push_back(load(cx, ptr + payload_offset(type), *payload));
       return out;
     }
     case ValueKind::kFlags:
@@ -485,10 +487,10 @@ void store(const CanonContext& cx, const Val& value, const ValueType& type, uint
     case ValueKind::kEnum:
     case ValueKind::kOption:
     case ValueKind::kResult: {
-      const auto cases = variant_cases(type);
-      const uint32_t index = checked_case(value, cases);
-      write_uint(cx, ptr, index, discriminant_size(cases.size()));
-      if (cases[index]) store(cx, value.items[0], *cases[index], ptr + payload_offset(type));
+      const uint32_t index = checked_case(value, type);
+      write_uint(cx, ptr, index, discriminant_size(case_count(type)));
+      if (const ValueType* payload = case_payload(type, index))
+        store(cx, value.items[0], *payload, ptr + payload_offset(type));
       return;
     }
     case ValueKind::kFlags:
@@ -559,21 +561,21 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
     case ValueKind::kEnum:
     case ValueKind::kOption:
     case ValueKind::kResult: {
-      std::vector<CoreKind> joined;
-      flatten(type, joined);
-      const auto cases = variant_cases(type);
+      const auto joined = flat_types(type);
+      const size_t cases = case_count(type);
       const auto index = static_cast<uint32_t>(reader.next(CoreKind::kI32).i32);
-      if (index >= cases.size())
-        trap("invalid discriminant " + std::to_string(index) + " for " +
-             std::to_string(cases.size()) + " cases");
+      if (index >= cases)
+        trap("invalid discriminant " + std::to_string(index) + " for " + std::to_string(cases) +
+             " cases");
       out.bits = index;
       // The payload's values, as the joined types stored them, read back as the case's.
       std::vector<RawValue> payload;
+      payload.reserve(joined.size());
       for (size_t i = 1; i < joined.size(); ++i)
         payload.push_back(reader.next(joined[i]));
-      if (cases[index]) {
-        FlatReader inner(payload, std::span<const CoreKind>(joined).subspan(1));
-        out.items.push_back(lift_flat(cx, inner, *cases[index]));
+      if (const ValueType* case_type = case_payload(type, index)) {
+        FlatReader inner(payload, joined.subspan(1));
+        out.items.push_back(lift_flat(cx, inner, *case_type));
       }
       return out;
     }
@@ -648,16 +650,14 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
     case ValueKind::kEnum:
     case ValueKind::kOption:
     case ValueKind::kResult: {
-      std::vector<CoreKind> joined;
-      flatten(type, joined);
-      const auto cases = variant_cases(type);
-      const uint32_t index = checked_case(value, cases);
+      const auto joined = flat_types(type);
+      const uint32_t index = checked_case(value, type);
       out.push_back(RawValue::from_i32(static_cast<int32_t>(index)));
       std::vector<RawValue> payload;
-      std::vector<CoreKind> have;
-      if (cases[index]) {
-        lower_flat(cx, value.items[0], *cases[index], payload);
-        flatten(*cases[index], have);
+      std::span<const CoreKind> have;
+      if (const ValueType* case_type = case_payload(type, index)) {
+        lower_flat(cx, value.items[0], *case_type, payload);
+        have = flat_types(*case_type);
       }
       for (size_t i = 1; i < joined.size(); ++i) {
         const CoreKind want = joined[i];

@@ -16,17 +16,6 @@ uint32_t max_case_alignment(const ValueType& type) {
   return a;
 }
 
-size_t case_count(const ValueType& type) {
-  switch (type.kind) {
-    case ValueKind::kEnum:
-      return type.labels.size();
-    case ValueKind::kOption:
-      return 2;
-    default:
-      return type.types.size();
-  }
-}
-
 CoreKind join(CoreKind a, CoreKind b) {
   if (a == b) return a;
   if ((a == CoreKind::kI32 && b == CoreKind::kF32) ||
@@ -50,6 +39,28 @@ uint32_t discriminant_size(size_t cases) {
   if (cases <= 0x100) return 1;
   if (cases <= 0x10000) return 2;
   return 4;
+}
+
+size_t case_count(const ValueType& type) {
+  switch (type.kind) {
+    case ValueKind::kEnum:
+      return type.labels.size();
+    case ValueKind::kOption:
+      return 2;
+    default:
+      return type.types.size();
+  }
+}
+
+const ValueType* case_payload(const ValueType& type, size_t index) {
+  switch (type.kind) {
+    case ValueKind::kEnum:
+      return nullptr;
+    case ValueKind::kOption:
+      return index == 0 ? nullptr : type.types[0].get();
+    default:
+      return type.types[index].get();
+  }
 }
 
 std::vector<ValueTypePtr> variant_cases(const ValueType& type) {
@@ -204,22 +215,36 @@ void flatten(const ValueType& type, std::vector<CoreKind>& out) {
         return;
       }
   }
-  // Variants: the discriminant, then the element-wise join of every case's flattening.
-  std::vector<CoreKind> joined;
-  for (const auto& c : variant_cases(type)) {
-    if (!c) continue;
-    std::vector<CoreKind> flat;
-    flatten(*c, flat);
-    for (size_t i = 0; i < flat.size(); ++i) {
-      if (i < joined.size()) {
-        joined[i] = join(joined[i], flat[i]);
-      } else {
-        joined.push_back(flat[i]);
+  const auto flat = flat_types(type);
+  out.insert(out.end(), flat.begin(), flat.end());
+}
+
+std::span<const CoreKind> flat_types(const ValueType& type) {
+  std::call_once(type.layout.flat_once, [&] {
+    std::vector<CoreKind> out;
+    if (!variant_like(type.kind)) {
+      flatten(type, out);
+    } else {
+      // Variants: the discriminant, then the element-wise join of every case's flattening.
+      std::vector<CoreKind> joined;
+      for (size_t c = 0; c < case_count(type); ++c) {
+        const ValueType* payload = case_payload(type, c);
+        if (!payload) continue;
+        const auto flat = flat_types(*payload);
+        for (size_t i = 0; i < flat.size(); ++i) {
+          if (i < joined.size()) {
+            joined[i] = join(joined[i], flat[i]);
+          } else {
+            joined.push_back(flat[i]);
+          }
+        }
       }
+      out.push_back(CoreKind::kI32);
+      out.insert(out.end(), joined.begin(), joined.end());
     }
-  }
-  out.push_back(CoreKind::kI32);
-  out.insert(out.end(), joined.begin(), joined.end());
+    type.layout.flat = std::move(out);
+  });
+  return type.layout.flat;
 }
 
 std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types) {

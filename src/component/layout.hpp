@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "component/types.hpp"
@@ -27,10 +28,16 @@ uint32_t discriminant_size(size_t cases);
 // The case payloads of a variant-like type (null where a case has none); for enum,
 // option and result too, as the canonical ABI despecialises them.
 std::vector<ValueTypePtr> variant_cases(const ValueType& type);
+// The same without building the list: how many cases, and case `index`'s payload (null
+// when it has none).
+size_t case_count(const ValueType& type);
+const ValueType* case_payload(const ValueType& type, size_t index);
 // Offset of the payload from the start of a variant-like value.
 uint32_t payload_offset(const ValueType& type);
 
 void flatten(const ValueType& type, std::vector<CoreKind>& out);
+// The flattening of one type, worked out on first use and kept with the type.
+std::span<const CoreKind> flat_types(const ValueType& type);
 std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types);
 
 // The core signature of a function lifted from, or lowered into, core wasm.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 
 #include "base/result.hpp"
 #include "component/model.hpp"
+#include "wasm/value.hpp"
 
 namespace gyre::component {
 
@@ -75,6 +77,8 @@ struct LayoutCache {
   mutable std::atomic<uint32_t> alignment{0};  // 0: not yet known
   mutable std::atomic<uint32_t> size{0};
   mutable std::atomic<bool> size_known{false};
+  mutable std::once_flag flat_once;  // the core values it flattens to, set once
+  mutable std::vector<wasm::ValType> flat;
   LayoutCache() = default;
   LayoutCache(const LayoutCache&) {}
   LayoutCache& operator=(const LayoutCache&) { return *this; }

@@ -2,15 +2,19 @@
 // read in chunks) and a response writer (head, then body chunks, then finish).
 //
 // Threading rules, chosen so a component can be run on a worker thread of its own:
-// - Handler::handle runs on a server thread and must not block: answer at once, or move
-//   the request and the writer to another thread and return.
+// - Handler::handle runs on a server thread. It may do a short task there (run a guest that
+//   answers at once) but should not wait: what may take long moves, with the request and
+//   the writer, to another thread. A handle call that holds its thread for more than a few
+//   milliseconds does not stop the server (another thread takes over that thread's
+//   connections), it only costs a thread.
 // - BodyReader and ResponseWriter may be called from any thread. Calls are queued in the
 //   order they are made and carried out on the connection's own strand; each completion
 //   callback runs exactly once, on a server thread, never inside the call that asked for
 //   it -- except when the connection is already gone: then it runs at once, on the calling
 //   thread, with a failure. Callbacks must not block either.
-// - The *_wait helpers block the calling thread until the operation completes: use them
-//   from worker threads only, never from a server thread (that could deadlock the server).
+// - The *_wait helpers block the calling thread until the operation completes: meant for
+//   worker threads; on a server thread they only complete once another thread has taken
+//   over its connections (milliseconds).
 // - One body read at a time: ask for the next chunk once the previous one arrived.
 // - A response is start, any number of writes, then finish; anything out of order, or a
 //   body longer or shorter than a content-length the head gave, aborts the connection.
@@ -93,6 +97,7 @@ struct Request {
   RequestHead head;
   std::string client_address;  // as Spin formats it: `127.0.0.1:5000`, `[::1]:5000`
   std::shared_ptr<BodyReader> body;
+  bool body_empty = false;  // the head says there is no body (no length, or length 0)
   // Set by the routing handler before it passes the request to a route's handler.
   std::optional<RouteMatch> route;
   std::optional<RequestTarget> target;  // parsed head.target, set by the routing handler

@@ -14,11 +14,13 @@
 #include <ctime>
 #include <deque>
 #include <future>
+#include <list>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "base/ascii.hpp"
+#include "base/task_threads.hpp"
 
 namespace gyre::http {
 
@@ -274,14 +276,74 @@ class Connection;
 
 }  // namespace
 
+// One io_context and the threads running it: normally one thread. Handlers may run a short
+// task on it (a component's guest, see Handler); when every thread of the lane has been
+// inside one handler call for a while, the watchdog adds a thread so the lane's other
+// connections go on being served, and that thread leaves once the lane has a free one.
+struct Lane {
+  explicit Lane(int hint) : io(std::make_shared<net::io_context>(hint)) {}
+  std::shared_ptr<net::io_context> io;
+  std::atomic<unsigned> running{0};     // threads in the lane's run loop
+  std::atomic<unsigned> in_handler{0};  // of those, inside Handler::handle
+  std::atomic<uint64_t> handler_calls{0};
+  uint64_t calls_seen = 0;  // by the watchdog, at its last look
+
+  // Runs handlers until the lane has another free thread (or stops).
+  void help() {
+    for (;;) {
+      io->run_one_for(std::chrono::milliseconds(20));
+      if (io->stopped()) break;
+      std::lock_guard lock(leave_mutex);
+      if (running.load() - in_handler.load() >= 2) break;
+    }
+    std::lock_guard lock(leave_mutex);
+    --running;
+  }
+  std::mutex leave_mutex;
+};
+
 struct Server::State {
-  std::shared_ptr<net::io_context> io;  // first: outlives every socket below
+  // First: they outlive every socket below. Connections are spread over the lanes.
+  std::vector<std::unique_ptr<Lane>> lanes;
+  std::atomic<size_t> next_lane{0};
   ServerConfig config;
   std::shared_ptr<Handler> handler;
   std::optional<net::ssl::context> ssl;
   std::optional<tcp::acceptor> acceptor;  // runs on its own strand
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;  // one per lane, and the watchdog
+
+  // The watchdog's helper threads.
+  std::mutex helpers_mutex;
+  std::condition_variable watchdog_wake;
+  bool watchdog_stop = false;  // under helpers_mutex
+  TaskThreads helpers;         // under helpers_mutex
+
+  bool on_server_thread() {
+    const auto me = std::this_thread::get_id();
+    for (const auto& t : threads) {
+      if (t.get_id() == me) return true;
+    }
+    std::lock_guard lock(helpers_mutex);
+    return helpers.runs_on(me);
+  }
+
+  void watchdog() {
+    std::unique_lock lock(helpers_mutex);
+    while (!watchdog_wake.wait_for(lock, std::chrono::milliseconds(2),
+                                   [this] { return watchdog_stop; })) {
+      helpers.reap();
+      for (auto& lane : lanes) {
+        const uint64_t calls = lane->handler_calls.load();
+        const bool stuck = lane->in_handler.load() >= lane->running.load() &&
+                           lane->in_handler.load() > 0 && calls == lane->calls_seen;
+        lane->calls_seen = calls;
+        if (!stuck) continue;
+        ++lane->running;
+        helpers.start([l = lane.get()] { l->help(); });
+      }
+    }
+  }
 
   std::atomic<bool> shutting_down{false};
   std::atomic<size_t> in_flight{0};
@@ -404,8 +466,9 @@ class Exchange final : public BodyReader, public ResponseWriter {
 template <class Stream>
 class Session final : public Connection {
  public:
-  Session(std::shared_ptr<State> state, uint64_t id, Stream stream, std::string client)
+  Session(std::shared_ptr<State> state, Lane& lane, uint64_t id, Stream stream, std::string client)
       : state_(std::move(state)),
+        lane_(lane),
         id_(id),
         stream_(std::move(stream)),
         client_address_(std::move(client)) {}
@@ -561,14 +624,18 @@ class Session final : public Connection {
     request.client_address = client_address_;
     request.body = std::shared_ptr<BodyReader>(exchange, exchange.get());
     request.target = std::move(target);
+    request.body_empty = parser_->is_done();
     std::shared_ptr<ResponseWriter> writer(exchange, exchange.get());
     exchange.reset();
+    ++lane_.in_handler;
+    ++lane_.handler_calls;
     try {
       state_->handler->handle(std::move(request), std::move(writer));
     } catch (const std::exception& e) {
       // The exchange is abandoned when the handler's references go: a 500, or an abort.
       if (config().log) config().log(std::string("handler threw: ") + e.what());
     }
+    --lane_.in_handler;
   }
 
   // An answer the server gives on its own, after which the connection closes.
@@ -856,6 +923,7 @@ class Session final : public Connection {
   }
 
   std::shared_ptr<State> state_;
+  Lane& lane_;
   uint64_t id_;
   Stream stream_;
   std::string client_address_;
@@ -888,20 +956,22 @@ class Session final : public Connection {
 };
 
 template <class Stream>
-void launch(const std::shared_ptr<State>& state, Stream stream, std::string client) {
+void launch(const std::shared_ptr<State>& state, Lane& lane, Stream stream, std::string client) {
   std::shared_ptr<Session<Stream>> session;
   {
     std::lock_guard lock(state->mutex);
     const uint64_t id = state->next_connection++;
-    session = std::make_shared<Session<Stream>>(state, id, std::move(stream), std::move(client));
+    session =
+        std::make_shared<Session<Stream>>(state, lane, id, std::move(stream), std::move(client));
     state->connections[id] = session;
   }
   session->start();
 }
 
 void accept_next(const std::shared_ptr<State>& state) {
+  Lane* lane = state->lanes[state->next_lane++ % state->lanes.size()].get();
   state->acceptor->async_accept(
-      net::make_strand(*state->io), [state](error_code ec, tcp::socket socket) {
+      net::make_strand(*lane->io), [state, lane](error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !state->acceptor->is_open()) return;
         if (ec) {
           report(state->config, "accepting a connection", ec);
@@ -912,12 +982,12 @@ void accept_next(const std::shared_ptr<State>& state) {
             socket.set_option(tcp::no_delay(true), endpoint_error);
             std::string client = format_socket_address(remote);
             if (state->ssl) {
-              launch(state,
+              launch(state, *lane,
                      beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)),
                                                           *state->ssl),
                      std::move(client));
             } else {
-              launch(state, beast::tcp_stream(std::move(socket)), std::move(client));
+              launch(state, *lane, beast::tcp_stream(std::move(socket)), std::move(client));
             }
           }
         }
@@ -930,9 +1000,7 @@ void accept_next(const std::shared_ptr<State>& state) {
 template <class Executor>
 void run_and_wait(const std::shared_ptr<State>& state, Executor executor,
                   std::function<void()> fn) {
-  for (const auto& t : state->threads) {
-    if (t.get_id() == std::this_thread::get_id()) return net::post(executor, std::move(fn));
-  }
+  if (state->on_server_thread()) return net::post(executor, std::move(fn));
   std::promise<void> done;
   net::post(executor, [&] {
     fn();
@@ -950,7 +1018,8 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
   if (!handler) return ServerError{"no handler"};
 
   auto state = std::make_shared<State>();
-  state->io = std::make_shared<net::io_context>(static_cast<int>(std::max(1u, config.threads)));
+  for (unsigned i = 0; i < std::max(1u, config.threads); ++i)
+    state->lanes.push_back(std::make_unique<Lane>(BOOST_ASIO_CONCURRENCY_HINT_SAFE));
   state->config = std::move(config);
   state->handler = std::move(handler);
 
@@ -974,7 +1043,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
     }
   }
 
-  state->acceptor.emplace(net::make_strand(*state->io));
+  state->acceptor.emplace(net::make_strand(*state->lanes.front()->io));
   error_code ec;
   state->acceptor->open(endpoint->protocol(), ec);
   if (!ec) state->acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -987,12 +1056,17 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
     return ServerError{"Unable to listen on " + state->config.listen + ": " + ec.message()};
   }
 
-  state->work.emplace(state->io->get_executor());
+  for (const auto& lane : state->lanes)
+    state->work.push_back(net::make_work_guard(*lane->io));
   accept_next(state);
-  const unsigned threads = std::max(1u, state->config.threads);
-  for (unsigned i = 0; i < threads; ++i) {
-    state->threads.emplace_back([io = state->io] { io->run(); });
+  for (const auto& lane : state->lanes) {
+    lane->running = 1;
+    state->threads.emplace_back([l = lane.get()] {
+      l->io->run();
+      --l->running;
+    });
   }
+  state->threads.emplace_back([s = state.get()] { s->watchdog(); });
   return std::unique_ptr<Server>(new Server(std::move(state)));
 }
 
@@ -1050,10 +1124,16 @@ Server::~Server() {
   shutdown();
   close_all();
   wait_idle();
-  state_->work.reset();
+  state_->work.clear();
+  {
+    std::lock_guard lock(state_->helpers_mutex);
+    state_->watchdog_stop = true;
+  }
+  state_->watchdog_wake.notify_all();
   for (auto& t : state_->threads)
     t.join();
   state_->threads.clear();
+  state_->helpers.join_all();
 }
 
 }  // namespace gyre::http

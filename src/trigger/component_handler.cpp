@@ -61,7 +61,7 @@ class WriterSink final : public http::ResponseSink {
   }
   void body(std::string_view chunk) override {
     pending_.append(chunk);
-    if (pending_.size() >= kCoalesceLimit) flush();
+    if (pending_.size() >= kCoalesceLimit) send_pending();
   }
   void finish() override {
     if (!head_sent_ && head_) {
@@ -69,7 +69,7 @@ class WriterSink final : public http::ResponseSink {
       writer_->respond(std::move(*head_), std::move(pending_));
       return;
     }
-    flush();
+    send_pending();
     writer_->finish();
   }
   void fail(const std::string&) override {
@@ -80,7 +80,15 @@ class WriterSink final : public http::ResponseSink {
       writer_->respond(http::ResponseHead{500, {}}, "");
     }
   }
+  // Called before the guest blocks.
   void flush() override {
+    waited_ = true;
+    send_pending();
+  }
+  bool waited() const { return waited_; }
+
+ private:
+  void send_pending() {
     if (!head_ || (head_sent_ && pending_.empty())) return;
     if (!head_sent_) {
       head_sent_ = true;
@@ -94,7 +102,6 @@ class WriterSink final : public http::ResponseSink {
                    [in_flight = in_flight_, n](bool) { in_flight->remove(n); });
   }
 
- private:
   static constexpr size_t kCoalesceLimit = 64 * 1024;
   static constexpr size_t kInFlightLimit = 1 << 20;
 
@@ -124,6 +131,7 @@ class WriterSink final : public http::ResponseSink {
   std::shared_ptr<InFlight> in_flight_;
   std::optional<http::ResponseHead> head_;
   bool head_sent_ = false;
+  bool waited_ = false;
   std::string pending_;
 };
 
@@ -141,7 +149,12 @@ ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandl
 
 void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
-  // The handler runs on a network thread and must not block: the guest runs on a worker.
+  if (request.body_empty && !request.internal && inline_.load(std::memory_order_relaxed)) {
+    const auto started = std::chrono::steady_clock::now();
+    const bool waited = run(std::move(request), std::move(response));
+    if (waited || std::chrono::steady_clock::now() - started > kInlineBudget) inline_ = false;
+    return;
+  }
   auto shared = std::make_shared<http::Request>(std::move(request));
   auto task = [this, shared, response] { run(std::move(*shared), response); };
   if (shared->internal) {
@@ -151,7 +164,7 @@ void ComponentHandler::handle(http::Request request,
   }
 }
 
-void ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
+bool ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
   http::IncomingRequestData data;
   data.method = request.head.method;
   const std::string scheme = request.head.tls ? "https" : "http";
@@ -173,11 +186,12 @@ void ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
       data.headers.emplace_back(h.name, h.value);
     }
   }
-  data.body = std::make_unique<BodyInputStream>(request.body);
+  data.body = std::make_unique<BodyInputStream>(request.body_empty ? nullptr : request.body);
 
   WriterSink sink(response);
   auto handled = handler_.handle(engine_, std::move(data), sink, deadline_);
   if (!handled && log_) log_("component " + id_ + " failed: " + handled.error().describe());
+  return sink.waited();
 }
 
 }  // namespace gyre::trigger

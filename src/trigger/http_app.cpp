@@ -335,7 +335,8 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   http::ServerConfig server;
   server.listen = options.listen;
   server.tls = options.tls;
-  server.threads = options.network_threads;
+  server.threads = options.network_threads ? options.network_threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
   server.log = print;
   auto routing =
       std::make_shared<http::RoutingHandler>(std::move(router).value(), std::move(targets), "{}");

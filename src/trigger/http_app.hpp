@@ -37,7 +37,7 @@ struct UpOptions {
   unsigned workers = 0;                 // guest threads; 0: twice the cores
   // A request whose guest runs longer than this ends with a 500. None by default, as Spin.
   std::optional<std::chrono::milliseconds> deadline;
-  unsigned network_threads = 1;
+  unsigned network_threads = 0;  // 0: one per core
   // Where gyre's own messages go (the terminal).
   std::function<void(std::string_view)> print;
   // `--variable` flags as given ("key=value", "key=@file", "@file.json"): the values win

@@ -127,7 +127,10 @@ void add_io(component::HostImports& imports) {
     self->block();
   });
   define(imports, kPoll, "poll", [](Context& cx, std::vector<Borrow<Pollable>> in) {
-    before_blocking(cx);
+    bool any_ready = false;
+    for (const auto& p : in)
+      any_ready = any_ready || p->ready();
+    if (!any_ready) before_blocking(cx);
     return poll(in);
   });
 

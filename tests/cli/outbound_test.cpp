@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "http/server.hpp"
 #include "support/gyre_up.hpp"
@@ -29,12 +32,18 @@ void read_all(std::shared_ptr<http::BodyReader> reader, std::shared_ptr<std::str
   });
 }
 
-// The internet, for these tests: answers /echo with the request body, anything else with
-// what it saw of the request. Counts the requests that reached it.
+// The internet, for these tests: answers /echo with the request body, /hold when the test
+// releases it, anything else with what it saw of the request. Counts the requests that
+// reached it.
 class Upstream final : public http::Handler {
  public:
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override {
     ++requests;
+    if (request.head.target == "/hold") {
+      std::lock_guard lock(mutex_);
+      held_ = std::move(response);
+      return held_arrived_.set_value();
+    }
     auto body = std::make_shared<std::string>();
     auto head = std::make_shared<http::RequestHead>(request.head);
     read_all(request.body, body, [head, body, response] {
@@ -48,7 +57,24 @@ class Upstream final : public http::Handler {
                                             " bytes=" + std::to_string(body->size()));
     });
   }
+  // Waits (a minute at most) for a /hold request.
+  bool wait_held() {
+    return arrived_.wait_for(std::chrono::minutes(1)) == std::future_status::ready;
+  }
+  bool release(std::string body) {
+    if (!wait_held()) return false;
+    std::lock_guard lock(mutex_);
+    held_->respond(http::ResponseHead{200, {}}, std::move(body));
+    held_.reset();
+    return true;
+  }
   std::atomic<int> requests{0};
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<http::ResponseWriter> held_;
+  std::promise<void> held_arrived_;
+  std::shared_future<void> arrived_ = held_arrived_.get_future().share();
 };
 
 std::string encode(const std::string& text) {
@@ -147,6 +173,33 @@ TEST_F(Outbound, EachAllowListFormAllowsWhatSpinAllowsAndDeniesTheRest) {
                                port() + "\"]' to the manifest component section."),
             std::string::npos)
       << gyre.output();
+}
+
+// A guest waiting on a slow upstream holds only its own request: gyre runs a small guest
+// on the network thread that read its request, and must hand that thread's other
+// connections on when the guest waits there.
+TEST_F(Outbound, AGuestWaitingForItsUpstreamHoldsNoOtherRequest) {
+  GyreUp gyre(
+      make_app("outbound-waiting",
+               std::string(kHeader) +
+                   component("slow", "/slow/...", "[\"http://127.0.0.1:" + port() + "\"]") +
+                   component("quick", "/quick/...", "[\"http://127.0.0.1:" + port() + "\"]")));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+
+  auto slow = std::async(std::launch::async, [&] {
+    return http_request(gyre.port(), "GET", "/slow/?url=" + encode(upstream("/hold")));
+  });
+  ASSERT_TRUE(upstream_->wait_held());
+  // Each request below is a connection of its own, so some share the slow one's thread.
+  for (int i = 0; i < 6; ++i) {
+    auto quick = http_request(gyre.port(), "GET", "/quick/?url=" + encode(upstream("/q")));
+    EXPECT_EQ(quick.status, 200) << quick.body;
+    EXPECT_EQ(quick.body, "upstream saw GET /q host=127.0.0.1:" + port() + " forwarded= bytes=0");
+  }
+  ASSERT_TRUE(upstream_->release("released"));
+  auto answered = slow.get();
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(answered.body, "released");
 }
 
 TEST_F(Outbound, BodiesAndHeadersGoUpstreamAndComeBackWhole) {
