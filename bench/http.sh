@@ -28,6 +28,10 @@ trap 'kill $native $gyre $gyre_c 2>/dev/null; wait 2>/dev/null; rm -rf "$c_app"'
 for url in http://127.0.0.1:3101/static http://127.0.0.1:3102/static http://127.0.0.1:3103/; do
   for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
 done
+# A server that could not listen (a port in use) would leave another process measured.
+for pid in $native $gyre $gyre_c; do
+  kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3101-3103 in use?)"; exit 1; }
+done
 
 run() {  # name url -> "name rps p99"
   local out; out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$2")

@@ -1,10 +1,13 @@
 // The ceiling for Gyre's HTTP stack: the same server (Beast, gyre_http) answering every
-// request itself, with no WebAssembly. bench/http.sh runs it beside `gyre up`.
+// request itself, with no WebAssembly, on as many network threads as `gyre up` uses (one
+// per core). bench/http.sh runs it beside `gyre up`.
 //
 //   native_server 127.0.0.1:3100
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "http/handler.hpp"
 #include "http/server.hpp"
@@ -12,6 +15,7 @@
 int main(int argc, char** argv) {
   gyre::http::ServerConfig config;
   config.listen = argc > 1 ? argv[1] : "127.0.0.1:3100";
+  config.threads = std::max(1u, std::thread::hardware_concurrency());
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

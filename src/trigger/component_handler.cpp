@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <ctime>
 #include <mutex>
 
 namespace gyre::trigger {
@@ -135,24 +136,34 @@ class WriterSink final : public http::ResponseSink {
   std::string pending_;
 };
 
+// CPU time of the calling thread: what a guest computed, whatever the scheduler did.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
 }  // namespace
 
 ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandler handler,
                                    wasm::Engine& engine, WorkerPool& workers, Log log,
-                                   std::optional<std::chrono::nanoseconds> deadline)
+                                   std::optional<std::chrono::nanoseconds> deadline,
+                                   bool may_run_in_place)
     : id_(std::move(component_id)),
       handler_(std::move(handler)),
       engine_(engine),
       workers_(workers),
       log_(std::move(log)),
-      deadline_(deadline) {}
+      deadline_(deadline),
+      inline_(may_run_in_place) {}
 
 void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
   if (request.body_empty && !request.internal && inline_.load(std::memory_order_relaxed)) {
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = thread_cpu_time();
     const bool waited = run(std::move(request), std::move(response));
-    if (waited || std::chrono::steady_clock::now() - started > kInlineBudget) inline_ = false;
+    const bool slow = thread_cpu_time() - started > kInlineBudget;
+    if (waited || (slow && ++slow_runs_ >= kSlowRuns)) inline_ = false;
     return;
   }
   auto shared = std::make_shared<http::Request>(std::move(request));

@@ -4,10 +4,12 @@
 //
 // Where the guest runs: a request without a body runs on the network thread that read it,
 // saving two thread hand-offs (most of a small guest's cost), as long as this component's
-// guests answer at once. The first time one waits (a timer, a full socket) or runs longer
-// than kInlineBudget, the component's requests move to the worker pool for good, so a slow
-// component never holds a network thread twice. Requests with a body, and requests one
-// component sends another, always run on a worker.
+// guests answer at once. The first time one waits (a timer, a full socket), or the
+// kSlowRuns-th time one computes for longer than kInlineBudget of CPU time (the first runs
+// are slow while the process warms up), the component's requests move to the worker pool
+// for good. Components that can reach the network (whose host calls wait without telling
+// the host) run on the workers from the start, as do requests with a body and requests
+// one component sends another.
 #pragma once
 
 #include <atomic>
@@ -30,8 +32,8 @@ class ComponentHandler final : public http::Handler {
   using Log = std::function<void(std::string_view)>;
 
   ComponentHandler(std::string component_id, http::IncomingHandler handler, wasm::Engine& engine,
-                   WorkerPool& workers, Log log,
-                   std::optional<std::chrono::nanoseconds> deadline = std::nullopt);
+                   WorkerPool& workers, Log log, std::optional<std::chrono::nanoseconds> deadline,
+                   bool may_run_in_place);
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
@@ -39,7 +41,8 @@ class ComponentHandler final : public http::Handler {
   // Runs the guest for one request; true when the guest waited for something.
   bool run(http::Request request, std::shared_ptr<http::ResponseWriter> response);
 
-  static constexpr std::chrono::milliseconds kInlineBudget{10};
+  static constexpr std::chrono::milliseconds kInlineBudget{5};
+  static constexpr unsigned kSlowRuns = 3;
 
   std::string id_;
   http::IncomingHandler handler_;
@@ -47,7 +50,8 @@ class ComponentHandler final : public http::Handler {
   WorkerPool& workers_;
   Log log_;
   std::optional<std::chrono::nanoseconds> deadline_;
-  std::atomic<bool> inline_ = true;  // runs on the network thread while it answers at once
+  std::atomic<bool> inline_;  // runs on the network thread while it answers at once
+  std::atomic<unsigned> slow_runs_ = 0;
 };
 
 }  // namespace gyre::trigger

@@ -213,7 +213,8 @@ struct Loader {
     if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();
     running.imports.push_back(std::move(imports));
     return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
-        id, std::move(handler).value(), *running.engine, *running.workers, print, deadline()));
+        id, std::move(handler).value(), *running.engine, *running.workers, print, deadline(),
+        allowed.entries().empty() && component.ai_models.empty()));
   }
 
   // A WASI command module spoken to over CGI (`executor = { type = "wagi" }`).
