@@ -274,8 +274,6 @@ namespace {
 
 class Connection;
 
-}  // namespace
-
 // One io_context and the threads running it: normally one thread. Handlers may run a short
 // task on it (a component's guest, see Handler); when every thread of the lane has been
 // inside one handler call for a while, the watchdog adds a thread so the lane's other
@@ -292,15 +290,17 @@ struct Lane {
   void help() {
     for (;;) {
       io->run_one_for(std::chrono::milliseconds(20));
-      if (io->stopped()) break;
-      std::lock_guard lock(leave_mutex);
-      if (running.load() - in_handler.load() >= 2) break;
+      std::lock_guard lock(leave_mutex);  // so two helpers do not both leave on one look
+      if (io->stopped() || running.load() - in_handler.load() >= 2) {
+        --running;
+        return;
+      }
     }
-    std::lock_guard lock(leave_mutex);
-    --running;
   }
   std::mutex leave_mutex;
 };
+
+}  // namespace
 
 struct Server::State {
   // First: they outlive every socket below. Connections are spread over the lanes.
