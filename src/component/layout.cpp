@@ -5,8 +5,8 @@
 namespace gyre::component {
 namespace {
 
-// The payload types of a variant-like type's cases, without building variant_cases:
-// an enum has none, an option its one, a variant or result one per case (or null).
+// The largest alignment of a variant-like type's case payloads: an enum has none, an
+// option its one, a variant or result one per case (or null).
 uint32_t max_case_alignment(const ValueType& type) {
   uint32_t a = 1;
   if (type.kind == ValueKind::kEnum) return a;
@@ -60,17 +60,6 @@ const ValueType* case_payload(const ValueType& type, size_t index) {
       return index == 0 ? nullptr : type.types[0].get();
     default:
       return type.types[index].get();
-  }
-}
-
-std::vector<ValueTypePtr> variant_cases(const ValueType& type) {
-  switch (type.kind) {
-    case ValueKind::kEnum:
-      return std::vector<ValueTypePtr>(type.labels.size());
-    case ValueKind::kOption:
-      return {nullptr, type.types[0]};
-    default:  // variant, result
-      return type.types;
   }
 }
 

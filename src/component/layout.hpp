@@ -25,11 +25,8 @@ inline uint32_t align_to(uint32_t offset, uint32_t alignment) {
 
 // Bytes of a variant's (enum's, option's, result's) discriminant: 1, 2 or 4.
 uint32_t discriminant_size(size_t cases);
-// The case payloads of a variant-like type (null where a case has none); for enum,
-// option and result too, as the canonical ABI despecialises them.
-std::vector<ValueTypePtr> variant_cases(const ValueType& type);
-// The same without building the list: how many cases, and case `index`'s payload (null
-// when it has none).
+// The cases of a variant-like type: how many, and case `index`'s payload (null when it
+// has none); for enum, option and result too, as the canonical ABI despecialises them.
 size_t case_count(const ValueType& type);
 const ValueType* case_payload(const ValueType& type, size_t index);
 // Offset of the payload from the start of a variant-like value.

@@ -14,7 +14,6 @@
 #include <ctime>
 #include <deque>
 #include <future>
-#include <list>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -279,8 +278,7 @@ class Connection;
 // inside one handler call for a while, the watchdog adds a thread so the lane's other
 // connections go on being served, and that thread leaves once the lane has a free one.
 struct Lane {
-  explicit Lane(int hint) : io(std::make_shared<net::io_context>(hint)) {}
-  std::shared_ptr<net::io_context> io;
+  std::shared_ptr<net::io_context> io = std::make_shared<net::io_context>();
   std::atomic<unsigned> running{0};     // threads in the lane's run loop
   std::atomic<unsigned> in_handler{0};  // of those, inside Handler::handle
   std::atomic<uint64_t> handler_calls{0};
@@ -335,8 +333,9 @@ struct Server::State {
       helpers.reap();
       for (auto& lane : lanes) {
         const uint64_t calls = lane->handler_calls.load();
-        const bool stuck = lane->in_handler.load() >= lane->running.load() &&
-                           lane->in_handler.load() > 0 && calls == lane->calls_seen;
+        const unsigned in_handler = lane->in_handler.load();
+        const bool stuck =
+            in_handler > 0 && in_handler >= lane->running.load() && calls == lane->calls_seen;
         lane->calls_seen = calls;
         if (!stuck) continue;
         ++lane->running;
@@ -1019,7 +1018,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
 
   auto state = std::make_shared<State>();
   for (unsigned i = 0; i < std::max(1u, config.threads); ++i)
-    state->lanes.push_back(std::make_unique<Lane>(BOOST_ASIO_CONCURRENCY_HINT_SAFE));
+    state->lanes.push_back(std::make_unique<Lane>());
   state->config = std::move(config);
   state->handler = std::move(handler);
 

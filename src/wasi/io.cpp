@@ -47,12 +47,15 @@ StreamResult<Unit> write_all(OutputStream& out, std::span<const uint8_t> bytes) 
   return out.flush();
 }
 
-std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in) {
+// `before_waiting` runs once, when nothing is ready and poll is about to wait.
+std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in,
+                           const std::function<void()>& before_waiting) {
   if (in.empty()) throw host::ConversionError{"poll: the list of pollables is empty"};
   using Clock = std::chrono::steady_clock;
   // Without timers, look again at least this often: a pollable that cannot signal its
   // readiness is then checked every millisecond by its own wait_for.
   constexpr auto kLongestWait = std::chrono::milliseconds(100);
+  bool waited = false;
   for (;;) {
     std::vector<uint32_t> ready;
     std::optional<Clock::time_point> earliest;
@@ -68,6 +71,8 @@ std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in) {
       }
     }
     if (!ready.empty()) return ready;
+    if (!waited) before_waiting();
+    waited = true;
     const auto budget = earliest ? std::min<Clock::duration>(*earliest - Clock::now(), kLongestWait)
                                  : Clock::duration(kLongestWait);
     if (waiters == 0) {
@@ -127,11 +132,7 @@ void add_io(component::HostImports& imports) {
     self->block();
   });
   define(imports, kPoll, "poll", [](Context& cx, std::vector<Borrow<Pollable>> in) {
-    bool any_ready = false;
-    for (const auto& p : in)
-      any_ready = any_ready || p->ready();
-    if (!any_ready) before_blocking(cx);
-    return poll(in);
+    return poll(in, [&] { before_blocking(cx); });
   });
 
   define(imports, kError, "[method]error.to-debug-string",

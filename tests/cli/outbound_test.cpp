@@ -8,7 +8,6 @@
 #include <future>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "http/server.hpp"
 #include "support/gyre_up.hpp"
@@ -175,9 +174,8 @@ TEST_F(Outbound, EachAllowListFormAllowsWhatSpinAllowsAndDeniesTheRest) {
       << gyre.output();
 }
 
-// A guest waiting on a slow upstream holds only its own request: gyre runs a small guest
-// on the network thread that read its request, and must hand that thread's other
-// connections on when the guest waits there.
+// A guest waiting on a slow upstream holds only its own request: six other requests, each
+// on a connection of its own and so on every network thread, are answered meanwhile.
 TEST_F(Outbound, AGuestWaitingForItsUpstreamHoldsNoOtherRequest) {
   GyreUp gyre(
       make_app("outbound-waiting",
