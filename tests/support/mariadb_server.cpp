@@ -1,5 +1,6 @@
 #include "support/mariadb_server.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -10,7 +11,11 @@ namespace gyre::testing {
 MariadbServer::MariadbServer() : server_("mariadb") {
   if (server_.dir().empty()) return;
   const std::string data = "--datadir=" + (server_.dir() / "data").string();
-  if (!server_.run({"mariadb-install-db", "--no-defaults", data, "--user=root",
+  // Each server its own temporary folder: two servers bootstrapping at once in a shared
+  // /tmp can pick the same temporary table name and one deletes the other's file.
+  std::filesystem::create_directories(server_.dir() / "tmp");
+  const std::string tmp = "--tmpdir=" + (server_.dir() / "tmp").string();
+  if (!server_.run({"mariadb-install-db", "--no-defaults", data, tmp, "--user=root",
                     "--auth-root-authentication-method=normal", "--skip-test-db"},
                    "install.log"))
     return;
@@ -20,6 +25,7 @@ MariadbServer::MariadbServer() : server_("mariadb") {
                                         "--no-defaults",
                                         "--user=root",
                                         data,
+                                        tmp,
                                         "--bind-address=127.0.0.1",
                                         "--port=" + std::to_string(port),
                                         "--socket=" + (server_.dir() / "mysqld.sock").string(),
