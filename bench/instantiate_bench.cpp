@@ -83,6 +83,26 @@ void BM_JsInstantiateDrop(benchmark::State& state) {
 }
 BENCHMARK(BM_JsInstantiateDrop)->Unit(benchmark::kMicrosecond);
 
+// The instantiation part of BM_CHttpHandle: a fresh Store, the component's core instances
+// (main, shim, fixup and its start function) and the drop, without the request.
+void BM_CHttpInstantiateDrop(benchmark::State& state) {
+  component::HostImports imports;
+  wasi::add_wasi(imports, wasi::CliConfig{});
+  http::add_wasi_http_types(imports);
+  component::LinkOptions options;
+  options.trap_on_missing_imports = true;
+  auto pre =
+      std::move(component::ComponentPre::create(engine(), fixture("c-http"), imports, options))
+          .value();
+  for (auto _ : state) {
+    wasm::Store store(engine());
+    auto instance = pre->instantiate(store);
+    benchmark::DoNotOptimize(instance);
+    if (!instance.ok()) state.SkipWithError(instance.error().describe().c_str());
+  }
+}
+BENCHMARK(BM_CHttpInstantiateDrop)->Unit(benchmark::kMicrosecond);
+
 // What `gyre up` does per request for the C wasi:http hello (bench/apps/c-hello) minus the
 // network: a fresh instance with WASI and wasi:http, handle() with a request carrying
 // Spin's headers, the response collected in memory.

@@ -8,6 +8,10 @@
 #include "wasm/module.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
+// deps/wasmtime-capi: the one pooling setting Wasmtime's C API lacks.
+extern "C" void gyre_pooling_allocation_config_pagemap_scan_set(
+    wasmtime_pooling_allocation_config_t* config, bool enable);
+
 namespace gyre::wasm {
 namespace {
 
@@ -37,6 +41,7 @@ wasm_config_t* make_config(const EngineConfig& config) {
     wasmtime_pooling_allocation_config_table_keep_resident_set(pool,
                                                                config.pool_keep_resident_bytes);
     wasmtime_pooling_allocation_config_decommit_batch_size_set(pool, config.pool_decommit_batch);
+    gyre_pooling_allocation_config_pagemap_scan_set(pool, config.pool_reset_dirty_pages_only);
     wasmtime_pooling_allocation_strategy_set(raw, pool);
     wasmtime_pooling_allocation_config_delete(pool);
   }

@@ -19,3 +19,25 @@ pub extern "C" fn gyre_context_set_memory_limit(
         .trap_on_grow_failure(true)
         .build();
 }
+
+/// Lets the pooling allocator ask the kernel (`PAGEMAP_SCAN`, Linux 6.7 and later) which
+/// pages of a linear memory an instance dirtied, so that ending an instance resets only
+/// those pages instead of all `keep_resident` bytes. Where the kernel lacks the scan the
+/// allocator falls back to resetting everything, as without this call.
+#[unsafe(no_mangle)]
+pub extern "C" fn gyre_pooling_allocation_config_pagemap_scan_set(
+    config: &mut wasmtime_pooling_allocation_config_t,
+    enable: bool,
+) {
+    // The C API's type is a `#[repr(C)]` struct whose one field is the Rust config, so the
+    // field sits at offset 0; the crate does not expose it otherwise.
+    let inner = unsafe {
+        &mut *(config as *mut wasmtime_pooling_allocation_config_t)
+            .cast::<wasmtime_c_api::wasmtime::PoolingAllocationConfig>()
+    };
+    inner.pagemap_scan(if enable {
+        wasmtime_c_api::wasmtime::Enabled::Auto
+    } else {
+        wasmtime_c_api::wasmtime::Enabled::No
+    });
+}
