@@ -26,12 +26,16 @@ struct PreModule {
 
 struct RuntimeInstance;
 struct ComponentDef;
-using RuntimeItem =
-    std::variant<std::shared_ptr<ComponentFunction>, std::shared_ptr<RuntimeInstance>, AnyType,
-                 std::shared_ptr<ComponentDef>, const PreModule*>;
+// An item of a component's index spaces while it is instantiated. Plain pointers, so that
+// passing items around costs no reference counting: types and host items live in the
+// ComponentPre, everything made per instance in the ComponentInstance.
+using RuntimeItem = std::variant<const ComponentFunction*, const RuntimeInstance*, const AnyType*,
+                                 const ComponentDef*, const PreModule*>;
 
 struct RuntimeInstance {
-  std::vector<std::pair<std::string, RuntimeItem>> exports;
+  // Names point into the component's decoded definitions or the host's types, which
+  // outlive every instance.
+  std::vector<std::pair<std::string_view, RuntimeItem>> exports;
   const RuntimeItem* find(std::string_view name) const {
     for (const auto& [n, item] : exports) {
       if (n == name) return &item;
@@ -87,11 +91,19 @@ struct Frame {
   std::vector<const PreModule*> core_modules;
   std::vector<CoreInstanceRT> core_instances;
   std::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
-  std::vector<AnyType> types;
-  std::vector<std::shared_ptr<ComponentFunction>> funcs;
-  std::vector<std::shared_ptr<RuntimeInstance>> instances;
-  std::vector<std::shared_ptr<ComponentDef>> components;
-  std::vector<std::pair<std::string, RuntimeItem>> exports;
+  std::vector<const AnyType*> types;
+  std::vector<const ComponentFunction*> funcs;
+  std::vector<const RuntimeInstance*> instances;
+  std::vector<const ComponentDef*> components;
+  std::vector<std::pair<std::string_view, RuntimeItem>> exports;
+};
+
+// What a ComponentInstance owns besides its frames: the functions it lifted, the instances
+// its frames made, and the nested components they defined.
+struct InstanceItems {
+  std::vector<std::unique_ptr<ComponentFunction>> funcs;
+  std::vector<std::unique_ptr<RuntimeInstance>> instances;
+  std::vector<std::unique_ptr<ComponentDef>> components;
 };
 
 // What every instance shares about one canon lower or resource built-in.
@@ -111,7 +123,7 @@ struct Lowering {
   const CanonPlan* plan = nullptr;
   ComponentInstance* instance = nullptr;
   Frame* caller = nullptr;
-  std::shared_ptr<ComponentFunction> target;
+  const ComponentFunction* target = nullptr;
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
 
@@ -139,6 +151,9 @@ struct Plan {
   std::vector<std::unique_ptr<CanonPlan>> canon;
   std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
   std::unordered_map<const void*, RuntimeItem> host_items;     // by top-level Import address
+  // What host_items point to.
+  std::vector<std::unique_ptr<ComponentFunction>> host_funcs;
+  std::vector<std::unique_ptr<RuntimeInstance>> host_instances;
 };
 
 namespace {
@@ -290,34 +305,34 @@ wasm::FuncType core_signature(const CanonPlan& plan) {
   }
 }
 
-// The host's implementation of a top-level import.
+// The host's implementation of a top-level import, kept in `plan`.
 RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKind kind,
-                      const AnyType& type) {
+                      const AnyType& type, Plan& plan) {
   if (kind == ExternKind::kFunc) {
-    auto fn = std::make_shared<ComponentFunction>();
+    auto& fn = plan.host_funcs.emplace_back(std::make_unique<ComponentFunction>());
     fn->type = std::get<FunctionTypePtr>(type);
     fn->host = host.find_function(name);
     fn->import_name = name;
-    return fn;
+    return fn.get();
   }
-  if (kind != ExternKind::kInstance) return type;
+  if (kind != ExternKind::kInstance) return &type;
   const HostInterface* interface = host.find(name);
-  auto rt = std::make_shared<RuntimeInstance>();
+  auto& rt = plan.host_instances.emplace_back(std::make_unique<RuntimeInstance>());
   for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(type)->exports) {
     if (e.kind == ExternKind::kFunc) {
-      auto fn = std::make_shared<ComponentFunction>();
+      auto& fn = plan.host_funcs.emplace_back(std::make_unique<ComponentFunction>());
       fn->type = std::get<FunctionTypePtr>(e.type);
       if (interface != nullptr) {
         auto it = interface->functions.find(e.name);
         if (it != interface->functions.end()) fn->host = &it->second;
       }
       fn->import_name = name + "#" + e.name;
-      rt->exports.emplace_back(e.name, fn);
+      rt->exports.emplace_back(e.name, fn.get());
     } else {
-      rt->exports.emplace_back(e.name, e.type);
+      rt->exports.emplace_back(e.name, &e.type);
     }
   }
-  return rt;
+  return rt.get();
 }
 
 }  // namespace
@@ -331,7 +346,7 @@ class Instantiator {
   // Runs a component's definitions in a new frame; `args` feed its imports (the host's
   // for the top-level component).
   Frame& run(const Component& component, const ResolvedComponent& resolved, Frame* parent,
-             const std::vector<std::pair<std::string, RuntimeItem>>* args) {
+             const std::vector<std::pair<std::string_view, RuntimeItem>>* args) {
     out_.frames_.push_back(std::make_unique<Frame>());
     Frame& frame = *out_.frames_.back();
     frame.parent = parent;
@@ -397,8 +412,9 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent& resolved, const AnyType&, const auto*,
               const std::shared_ptr<Component>& component) {
-    frame.components.push_back(std::make_shared<ComponentDef>(
+    auto& def = out_.items_->components.emplace_back(std::make_unique<ComponentDef>(
         ComponentDef{component.get(), resolved.nested.at(frame.nested_seen++).get(), &frame}));
+    frame.components.push_back(def.get());
   }
 
   RuntimeItem item(Frame& frame, const SortIndex& index) {
@@ -424,13 +440,10 @@ class Instantiator {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::shared_ptr<ComponentFunction>>)
-            frame.funcs.push_back(v);
-          if constexpr (std::is_same_v<T, std::shared_ptr<RuntimeInstance>>)
-            frame.instances.push_back(v);
-          if constexpr (std::is_same_v<T, AnyType>) frame.types.push_back(v);
-          if constexpr (std::is_same_v<T, std::shared_ptr<ComponentDef>>)
-            frame.components.push_back(v);
+          if constexpr (std::is_same_v<T, const ComponentFunction*>) frame.funcs.push_back(v);
+          if constexpr (std::is_same_v<T, const RuntimeInstance*>) frame.instances.push_back(v);
+          if constexpr (std::is_same_v<T, const AnyType*>) frame.types.push_back(v);
+          if constexpr (std::is_same_v<T, const ComponentDef*>) frame.components.push_back(v);
           if constexpr (std::is_same_v<T, const PreModule*>) frame.core_modules.push_back(v);
         },
         item);
@@ -438,10 +451,10 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
               const Instance& instance) {
-    auto rt = std::make_shared<RuntimeInstance>();
+    auto& rt = out_.items_->instances.emplace_back(std::make_unique<RuntimeInstance>());
     if (auto* inst = std::get_if<Instantiate>(&instance.expr)) {
-      const auto& def = at(frame.components, inst->component, "component");
-      std::vector<std::pair<std::string, RuntimeItem>> args;
+      const ComponentDef* def = at(frame.components, inst->component, "component");
+      std::vector<std::pair<std::string_view, RuntimeItem>> args;
       for (const auto& arg : inst->args)
         args.emplace_back(arg.name, item(frame, arg.item));
       Frame& child = run(*def->component, *def->resolved, def->parent, &args);
@@ -451,7 +464,7 @@ class Instantiator {
         rt->exports.emplace_back(e.name.name, item(frame, e.item));
       }
     }
-    frame.instances.push_back(std::move(rt));
+    frame.instances.push_back(rt.get());
   }
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
@@ -484,7 +497,7 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
               const std::shared_ptr<Type>&) {
-    frame.types.push_back(annotation);
+    frame.types.push_back(&annotation);
   }
 
   wasm::Memory memory_option(Frame& frame, const CanonOptions& options) {
@@ -497,7 +510,7 @@ class Instantiator {
   void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
               const Canon& canon) {
     if (auto* lift = std::get_if<CanonLift>(&canon)) {
-      auto fn = std::make_shared<ComponentFunction>();
+      auto& fn = out_.items_->funcs.emplace_back(std::make_unique<ComponentFunction>());
       fn->type = std::get<FunctionTypePtr>(annotation);
       fn->sig = flatten_function(*fn->type, AbiContext::kLift);
       fn->frame = &frame;
@@ -508,7 +521,7 @@ class Instantiator {
       if (lift->options.post_return)
         fn->post_return = func_option(frame, *lift->options.post_return);
       if (lift->options.async) fail("async lifts are not supported yet");
-      frame.funcs.push_back(std::move(fn));
+      frame.funcs.push_back(fn.get());
       return;
     }
     auto found = pre_.plan_->canon_of.find(&canon);
@@ -565,7 +578,8 @@ class Instantiator {
   }
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&,
-              const std::vector<std::pair<std::string, RuntimeItem>>* args, const Import& import) {
+              const std::vector<std::pair<std::string_view, RuntimeItem>>* args,
+              const Import& import) {
     if (args == nullptr) {
       push(frame, pre_.plan_->host_items.at(&import));
       return;
@@ -583,7 +597,7 @@ class Instantiator {
               const Export& e) {
     RuntimeItem exported = item(frame, e.item);
     push(frame, exported);
-    frame.exports.emplace_back(e.name.name, std::move(exported));
+    frame.exports.emplace_back(e.name.name, exported);
   }
 
   const ComponentPre& pre_;
@@ -749,7 +763,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
   for (size_t i = 0; i < pre->component_.definitions.size(); ++i) {
     if (auto* import = std::get_if<Import>(&pre->component_.definitions[i])) {
       plan.host_items.emplace(import, host_item(host, import->name.name, import->type.kind,
-                                                pre->resolved_.definition_types[i]));
+                                                pre->resolved_.definition_types[i], plan));
     }
   }
 
@@ -773,13 +787,14 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
 
 // ---- ComponentInstance ----------------------------------------------------------------------
 
-ComponentInstance::ComponentInstance(wasmtime_context* store) : store_(store) {}
+ComponentInstance::ComponentInstance(wasmtime_context* store)
+    : store_(store), items_(std::make_unique<InstanceItems>()) {}
 ComponentInstance::~ComponentInstance() = default;
 
 const ComponentFunction* ComponentInstance::function(std::string_view name) const {
   for (const auto& [n, item] : frames_.front()->exports) {
     if (n != name) continue;
-    if (auto* fn = std::get_if<std::shared_ptr<ComponentFunction>>(&item)) return fn->get();
+    if (auto* fn = std::get_if<const ComponentFunction*>(&item)) return *fn;
   }
   return nullptr;
 }
@@ -788,12 +803,12 @@ const ComponentFunction* ComponentInstance::function(std::string_view instance,
                                                      std::string_view name) const {
   for (const auto& [n, item] : frames_.front()->exports) {
     if (n != instance) continue;
-    auto* rt = std::get_if<std::shared_ptr<RuntimeInstance>>(&item);
+    auto* rt = std::get_if<const RuntimeInstance*>(&item);
     if (rt == nullptr) return nullptr;
     const RuntimeItem* found = (*rt)->find(name);
     if (found == nullptr) return nullptr;
-    auto* fn = std::get_if<std::shared_ptr<ComponentFunction>>(found);
-    return fn ? fn->get() : nullptr;
+    auto* fn = std::get_if<const ComponentFunction*>(found);
+    return fn ? *fn : nullptr;
   }
   return nullptr;
 }
