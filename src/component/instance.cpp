@@ -1,6 +1,8 @@
 #include "component/instance.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <unordered_map>
 #include <variant>
 
@@ -19,9 +21,29 @@ namespace gyre::component {
 
 // A compiled core module and its imports, once per component.
 struct PreModule {
+  PreModule(uint64_t at, wasm::Module compiled) : offset(at), module(std::move(compiled)) {}
   uint64_t offset;
   wasm::Module module;
   std::vector<wasm::ImportDesc> imports;
+  std::vector<wasm::ExportDesc> exports;
+  // exports[i] found without its name in any instance of the module; made from the first
+  // instance (a handle needs one), then shared by every store.
+  mutable std::once_flag handles_once;
+  mutable std::vector<wasm::ExportHandle> handles;
+
+  std::optional<uint32_t> export_position(std::string_view name) const {
+    for (size_t i = 0; i < exports.size(); ++i) {
+      if (exports[i].name == name) return static_cast<uint32_t>(i);
+    }
+    return std::nullopt;
+  }
+  void make_handles(wasmtime_context* store, const wasm::Instance& instance) const {
+    std::call_once(handles_once, [&] {
+      handles.reserve(exports.size());
+      for (const auto& e : exports)
+        handles.push_back(wasm::ExportHandle::find(store, instance, e.name));
+    });
+  }
 };
 
 struct RuntimeInstance;
@@ -69,13 +91,25 @@ struct ComponentDef {
 // A core instance: instantiated from a module, or bundled from inline exports.
 struct CoreInstanceRT {
   std::optional<wasm::Instance> instance;
-  std::vector<std::pair<std::string, wasm::Extern>> exports;
+  std::vector<std::pair<std::string_view, wasm::Extern>> exports;
+  // What it was made from (its PreModule, or its definition's inline exports): export
+  // positions worked out once per component are valid for instances of the same shape.
+  const void* shape = nullptr;
 
   std::optional<wasm::Extern> get(wasmtime_context* store, std::string_view name) const {
     if (instance) return instance->get(store, name);
     for (const auto& [n, e] : exports) {
       if (n == name) return e;
     }
+    return std::nullopt;
+  }
+  std::optional<wasm::Extern> at(wasmtime_context* store, uint32_t position) const {
+    if (instance) {
+      const auto& handles = static_cast<const PreModule*>(shape)->handles;
+      if (position < handles.size()) return instance->get(store, handles[position]);
+      return std::nullopt;
+    }
+    if (position < exports.size()) return exports[position].second;
     return std::nullopt;
   }
 };
@@ -145,8 +179,25 @@ struct CanonSlot {
   ResourceBuiltin builtin;
 };
 
+// Where one core item comes from: an export of an earlier core instance of the same frame,
+// by position, valid while that instance has the shape it had when this was worked out.
+struct CoreSource {
+  uint32_t instance;
+  uint32_t position;
+  const void* shape;
+};
+
+// The imports of one core instantiation, resolved once per component when the module
+// and the instances it draws on are known without instantiating.
+struct CoreImports {
+  const PreModule* module;
+  std::vector<CoreSource> imports;
+};
+
 struct Plan {
   explicit Plan(wasm::Engine& engine) : linker(engine) {}
+  std::unordered_map<const void*, CoreImports> core_imports;  // by CoreInstance definition
+  std::unordered_map<const void*, CoreSource> core_aliases;   // by Alias definition
   wasm::Linker linker;
   std::vector<std::unique_ptr<CanonPlan>> canon;
   std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
@@ -379,7 +430,9 @@ class Instantiator {
       const PreModule* module = at(frame.core_modules, inst->module, "core module");
       std::vector<wasm::Extern> imports;
       imports.reserve(module->imports.size());
-      for (const auto& import : module->imports) {
+      if (!resolved_imports(frame, &instance, module, imports)) imports.clear();
+      for (size_t i = imports.size(); i < module->imports.size(); ++i) {
+        const wasm::ImportDesc& import = module->imports[i];
         const CoreInstantiateArg* arg = nullptr;
         for (const auto& a : inst->args) {
           if (a.name == import.module) arg = &a;
@@ -396,13 +449,41 @@ class Instantiator {
       auto created = wasm::Instance::create(store(), module->module, imports);
       if (!created) throw GuestError{std::move(created).error()};
       rt.instance = *created;
+      rt.shape = module;
+      module->make_handles(store(), *created);
     } else {
-      for (const auto& e : std::get<std::vector<CoreInlineExport>>(instance.expr)) {
+      const auto& inline_exports = std::get<std::vector<CoreInlineExport>>(instance.expr);
+      rt.exports.reserve(inline_exports.size());
+      for (const auto& e : inline_exports) {
         const wasm::ExternKind kind = extern_kind(e.item.sort);
         rt.exports.emplace_back(e.name, at(core_space(frame, kind), e.item.index, "core item"));
       }
+      rt.shape = &inline_exports;
     }
     frame.core_instances.push_back(std::move(rt));
+  }
+
+  // A core export by the position the plan worked out, or nothing if the instance there
+  // does not have the shape the plan saw.
+  std::optional<wasm::Extern> planned(const Frame& frame, const CoreSource& source) {
+    if (source.instance >= frame.core_instances.size()) return std::nullopt;
+    const CoreInstanceRT& from = frame.core_instances[source.instance];
+    if (from.shape != source.shape) return std::nullopt;
+    return from.at(store(), source.position);
+  }
+
+  // Fills `imports` from the plan's positions; false if the plan has none for this
+  // instantiation or they do not apply (then every import is looked up by name).
+  bool resolved_imports(const Frame& frame, const void* definition, const PreModule* module,
+                        std::vector<wasm::Extern>& imports) {
+    auto found = pre_.plan_->core_imports.find(definition);
+    if (found == pre_.plan_->core_imports.end() || found->second.module != module) return false;
+    for (size_t i = 0; i < found->second.imports.size(); ++i) {
+      auto item = planned(frame, found->second.imports[i]);
+      if (!item || item->kind != module->imports[i].kind) return false;
+      imports.push_back(*item);
+    }
+    return true;
   }
 
   void define(Frame&, const ResolvedComponent&, const AnyType&, const auto*,
@@ -475,7 +556,13 @@ class Instantiator {
       push(frame, *found);
     } else if (auto* c = std::get_if<AliasCoreExport>(&alias.target)) {
       if (alias.sort.sort != Sort::kCore) fail("core export aliased as a component sort");
-      auto found = at(frame.core_instances, c->instance, "core instance").get(store(), c->name);
+      std::optional<wasm::Extern> found;
+      if (auto source = pre_.plan_->core_aliases.find(&alias);
+          source != pre_.plan_->core_aliases.end()) {
+        found = planned(frame, source->second);
+      }
+      if (!found)
+        found = at(frame.core_instances, c->instance, "core instance").get(store(), c->name);
       if (!found) fail("core instance exports no \"" + c->name + "\"");
       core_space(frame, found->kind).push_back(*found);
     } else {
@@ -665,6 +752,73 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
   }
 }
 
+// Where each core instantiation's imports and each aliased core export come from, for the
+// core instances whose module is defined in the same component (their shape is known
+// without instantiating). A mirror of the index spaces Instantiator builds: core modules
+// (nullptr where only instantiation knows which) and core instances (their shapes).
+void plan_core_sources(const Component& component,
+                       const std::function<const PreModule*(uint64_t)>& module_at, Plan& plan) {
+  struct Shape {
+    const PreModule* module = nullptr;
+    const std::vector<CoreInlineExport>* exports = nullptr;
+  };
+  std::vector<const PreModule*> modules;
+  std::vector<Shape> shapes;
+  auto position = [&](uint32_t instance, std::string_view name) -> std::optional<CoreSource> {
+    if (instance >= shapes.size()) return std::nullopt;
+    const Shape& shape = shapes[instance];
+    if (shape.module != nullptr) {
+      auto at = shape.module->export_position(name);
+      if (!at) return std::nullopt;
+      return CoreSource{instance, *at, shape.module};
+    }
+    if (shape.exports == nullptr) return std::nullopt;
+    for (size_t i = 0; i < shape.exports->size(); ++i) {
+      if ((*shape.exports)[i].name == name)
+        return CoreSource{instance, static_cast<uint32_t>(i), shape.exports};
+    }
+    return std::nullopt;
+  };
+  for (const Definition& d : component.definitions) {
+    if (auto* m = std::get_if<CoreModule>(&d)) {
+      modules.push_back(module_at(m->bytes.offset));
+    } else if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) {
+      plan_core_sources(**c, module_at, plan);
+    } else if (auto* import = std::get_if<Import>(&d)) {
+      if (import->type.kind == ExternKind::kCoreModule) modules.push_back(nullptr);
+    } else if (auto* alias = std::get_if<Alias>(&d)) {
+      if (alias->sort == SortRef{Sort::kCore, CoreSort::kModule}) modules.push_back(nullptr);
+      if (auto* e = std::get_if<AliasCoreExport>(&alias->target)) {
+        if (auto source = position(e->instance, e->name)) plan.core_aliases[alias] = *source;
+      }
+    } else if (auto* e = std::get_if<Export>(&d)) {
+      if (e->item.sort == SortRef{Sort::kCore, CoreSort::kModule})
+        modules.push_back(e->item.index < modules.size() ? modules[e->item.index] : nullptr);
+    } else if (auto* instance = std::get_if<CoreInstance>(&d)) {
+      auto* inst = std::get_if<CoreInstantiate>(&instance->expr);
+      if (inst == nullptr) {
+        shapes.push_back(Shape{nullptr, &std::get<std::vector<CoreInlineExport>>(instance->expr)});
+        continue;
+      }
+      const PreModule* module = inst->module < modules.size() ? modules[inst->module] : nullptr;
+      shapes.push_back(Shape{module, nullptr});
+      if (module == nullptr) continue;
+      CoreImports planned{module, {}};
+      for (const auto& import : module->imports) {
+        const CoreInstantiateArg* arg = nullptr;
+        for (const auto& a : inst->args) {
+          if (a.name == import.module) arg = &a;
+        }
+        auto source = arg ? position(arg->instance, import.name) : std::nullopt;
+        if (!source) break;
+        planned.imports.push_back(*source);
+      }
+      if (planned.imports.size() == module->imports.size())
+        plan.core_imports.emplace(instance, std::move(planned));
+    }
+  }
+}
+
 void collect_modules(const Component& component, std::vector<ByteRange>& out) {
   for (const Definition& d : component.definitions) {
     if (auto* m = std::get_if<CoreModule>(&d)) out.push_back(m->bytes);
@@ -746,8 +900,11 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
              module.error().describe();
     }
     auto imports = module->imports();
-    pre->modules_.push_back(std::make_unique<PreModule>(
-        PreModule{range.offset, std::move(module).value(), std::move(imports)}));
+    auto exports = module->exports();
+    auto& added = pre->modules_.emplace_back(
+        std::make_unique<PreModule>(range.offset, std::move(module).value()));
+    added->imports = std::move(imports);
+    added->exports = std::move(exports);
   }
   std::sort(pre->modules_.begin(), pre->modules_.end(),
             [](const auto& a, const auto& b) { return a->offset < b->offset; });
@@ -755,6 +912,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
   pre->plan_ = std::make_unique<Plan>(engine);
   Plan& plan = *pre->plan_;
   collect_plans(pre->component_, pre->resolved_, host_drops(pre->resolved_.info, host), plan);
+  plan_core_sources(pre->component_, [&](uint64_t offset) { return pre->module_at(offset); }, plan);
   for (const auto& p : plan.canon) {
     auto defined = plan.linker.define("gyre:canon", p->name, core_signature(*p), CanonCalls::shared,
                                       p.get(), nullptr);

@@ -7,6 +7,16 @@
 #include "wasm/store.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
+// deps/wasmtime-capi: exports by Wasmtime's ModuleExport, which the C API lacks.
+extern "C" {
+void* gyre_export_handle_new(wasmtime_context_t* context, const wasmtime_instance_t* instance,
+                             const char* name, size_t size);
+void gyre_export_handle_delete(void* handle);
+bool gyre_instance_export_by_handle(wasmtime_context_t* context,
+                                    const wasmtime_instance_t* instance, const void* handle,
+                                    wasmtime_extern_t* item);
+}
+
 namespace gyre::wasm {
 namespace {
 
@@ -42,6 +52,35 @@ std::optional<Extern> Instance::get(wasmtime_context* context, std::string_view 
   auto item = lookup(handle_, context, name);
   if (!item) return std::nullopt;
   return glue::from_wasmtime(*item);
+}
+
+std::optional<Extern> Instance::get(wasmtime_context* context, const ExportHandle& handle) const {
+  const auto instance = glue::from_handle<wasmtime_instance_t>(handle_);
+  wasmtime_extern_t item;
+  if (handle.raw_ == nullptr ||
+      !gyre_instance_export_by_handle(context, &instance, handle.raw_, &item)) {
+    return std::nullopt;
+  }
+  return glue::from_wasmtime(item);
+}
+
+ExportHandle ExportHandle::find(wasmtime_context* context, const Instance& instance,
+                                std::string_view name) {
+  const auto raw = glue::from_handle<wasmtime_instance_t>(instance.handle_);
+  return ExportHandle(gyre_export_handle_new(context, &raw, name.data(), name.size()));
+}
+
+ExportHandle::~ExportHandle() {
+  if (raw_ != nullptr) gyre_export_handle_delete(raw_);
+}
+ExportHandle::ExportHandle(ExportHandle&& other) noexcept
+    : raw_(std::exchange(other.raw_, nullptr)) {}
+ExportHandle& ExportHandle::operator=(ExportHandle&& other) noexcept {
+  if (this != &other) {
+    if (raw_ != nullptr) gyre_export_handle_delete(raw_);
+    raw_ = std::exchange(other.raw_, nullptr);
+  }
+  return *this;
 }
 
 std::optional<Func> Instance::func(wasmtime_context* context, std::string_view name) const {

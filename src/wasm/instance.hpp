@@ -29,11 +29,35 @@ class Instance {
                                  std::span<const Extern> imports);
 
   std::optional<Extern> get(wasmtime_context* context, std::string_view name) const;
+  // The export `handle` names (see ExportHandle): no name lookup.
+  std::optional<Extern> get(wasmtime_context* context, const class ExportHandle& handle) const;
   std::optional<Func> func(wasmtime_context* context, std::string_view name) const;
   std::optional<Memory> memory(wasmtime_context* context, std::string_view name) const;
 
  private:
+  friend class ExportHandle;
   Handle handle_;
+};
+
+// One export of a module, found by name once (in any instance of it) and then found in
+// every instance of the same module without a name lookup. Not tied to a Store.
+class ExportHandle {
+ public:
+  // Empty when the module has no export of that name.
+  static ExportHandle find(wasmtime_context* context, const Instance& instance,
+                           std::string_view name);
+  ~ExportHandle();
+  ExportHandle(ExportHandle&& other) noexcept;
+  ExportHandle& operator=(ExportHandle&& other) noexcept;
+  ExportHandle(const ExportHandle&) = delete;
+  ExportHandle& operator=(const ExportHandle&) = delete;
+
+  explicit operator bool() const { return raw_ != nullptr; }
+
+ private:
+  friend class Instance;
+  explicit ExportHandle(void* raw) : raw_(raw) {}
+  void* raw_;  // Wasmtime's ModuleExport, made by deps/wasmtime-capi
 };
 
 // Made by Linker::prepare. Instantiating does no name resolution or type checking,

@@ -41,3 +41,43 @@ pub extern "C" fn gyre_pooling_allocation_config_pagemap_scan_set(
         wasmtime_c_api::wasmtime::Enabled::No
     });
 }
+
+/// Finds the export `name` of `instance`'s module once. The handle then finds that export
+/// in any instance of the same module without a name lookup (Wasmtime's `ModuleExport`);
+/// the C API only offers lookups by name, or by position in time linear in the position.
+/// Null when the module has no such export. Free with `gyre_export_handle_delete`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gyre_export_handle_new(
+    store: WasmtimeStoreContextMut<'_>,
+    instance: &wasmtime_c_api::wasmtime::Instance,
+    name: *const u8,
+    len: usize,
+) -> Option<Box<wasmtime_c_api::wasmtime::ModuleExport>> {
+    let bytes = unsafe { std::slice::from_raw_parts(name, len) };
+    let name = std::str::from_utf8(bytes).ok()?;
+    instance.module(&store).get_export_index(name).map(Box::new)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn gyre_export_handle_delete(
+    _handle: Option<Box<wasmtime_c_api::wasmtime::ModuleExport>>,
+) {
+}
+
+/// The export a handle from `gyre_export_handle_new` names, in `instance`, which must be
+/// an instance of the same module (false otherwise).
+#[unsafe(no_mangle)]
+pub extern "C" fn gyre_instance_export_by_handle(
+    store: WasmtimeStoreContextMut<'_>,
+    instance: &wasmtime_c_api::wasmtime::Instance,
+    handle: &wasmtime_c_api::wasmtime::ModuleExport,
+    item: &mut std::mem::MaybeUninit<wasmtime_extern_t>,
+) -> bool {
+    match instance.get_module_export(store, handle) {
+        Some(found) => {
+            item.write(found.into());
+            true
+        }
+        None => false,
+    }
+}
