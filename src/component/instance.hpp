@@ -12,8 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <typeindex>
-#include <unordered_map>
+#include <typeinfo>
 #include <vector>
 
 #include "base/result.hpp"
@@ -99,9 +98,18 @@ class ComponentInstance {
   // use (resource tables of host-implemented resources, for example).
   template <class T>
   T& host_state() {
-    std::shared_ptr<void>& slot = host_state_[std::type_index(typeid(T))];
-    if (!slot) slot = std::make_shared<T>();
-    return *static_cast<T*>(slot.get());
+    const std::type_info& type = typeid(T);
+    // A handful of types per instance, asked for on every host call: a linear search by
+    // type_info address, then by type_info equality (types from another shared object).
+    for (auto& [t, state] : host_state_) {
+      if (t == &type) return *static_cast<T*>(state.get());
+    }
+    for (auto& [t, state] : host_state_) {
+      if (*t == type) return *static_cast<T*>(state.get());
+    }
+    auto& added = host_state_.emplace_back(
+        &type, HostState(new T(), [](void* state) { delete static_cast<T*>(state); }));
+    return *static_cast<T*>(added.second.get());
   }
 
  private:
@@ -115,7 +123,8 @@ class ComponentInstance {
 
   wasmtime_context* store_;
   void* user_data_ = nullptr;
-  std::unordered_map<std::type_index, std::shared_ptr<void>> host_state_;
+  using HostState = std::unique_ptr<void, void (*)(void*)>;
+  std::vector<std::pair<const std::type_info*, HostState>> host_state_;
   bool poisoned_ = false;
   std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
   std::unique_ptr<struct InstanceItems> items_;
