@@ -1,5 +1,6 @@
 //! Re-exports Wasmtime's C API so that cargo emits it as one static library
-//! (`libgyre_wasmtime.a`) that Gyre links, plus the one entry point the C API lacks.
+//! (`libgyre_wasmtime.a`) that Gyre links, plus the few entry points the C API lacks
+//! (a store memory limit that traps, dirty-page resets, exports found without names).
 pub use wasmtime_c_api::*;
 
 use wasmtime_c_api::wasmtime::StoreLimitsBuilder;
