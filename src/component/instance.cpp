@@ -16,6 +16,7 @@
 #include "wasm/linker.hpp"
 #include "wasm/memory.hpp"
 #include "wasm/module.hpp"
+#include "wasm/reexport_module.hpp"
 
 namespace gyre::component {
 
@@ -135,6 +136,7 @@ struct Frame {
 // What a ComponentInstance owns besides its frames: the functions it lifted, the instances
 // its frames made, and the nested components they defined.
 struct InstanceItems {
+  std::optional<wasm::Instance> canon;  // every plan's function (Plan::canon_pre)
   std::vector<std::unique_ptr<ComponentFunction>> funcs;
   std::vector<std::unique_ptr<RuntimeInstance>> instances;
   std::vector<std::unique_ptr<ComponentDef>> components;
@@ -198,6 +200,11 @@ struct Plan {
   explicit Plan(wasm::Engine& engine) : linker(engine) {}
   std::unordered_map<const void*, CoreImports> core_imports;  // by CoreInstance definition
   std::unordered_map<const void*, CoreSource> core_aliases;   // by Alias definition
+  // Every canon plan's function for a store in one instantiation of a module that
+  // re-exports them (wasm/reexport_module.hpp), found by handle rather than by name.
+  std::optional<wasm::InstancePre> canon_pre;
+  std::once_flag canon_handles_once;
+  std::vector<wasm::ExportHandle> canon_handles;  // by plan id
   wasm::Linker linker;
   std::vector<std::unique_ptr<CanonPlan>> canon;
   std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
@@ -639,7 +646,7 @@ class Instantiator {
       }
     }
     if (shared) {
-      frame.core_funcs.push_back(*pre_.plan_->linker.get(store(), "gyre:canon", plan.name));
+      frame.core_funcs.push_back(canon_func(plan));
     } else {
       const bool lowering = plan.kind == CanonPlan::kLower;
       void* env =
@@ -649,6 +656,15 @@ class Instantiator {
                            lowering ? CanonCalls::lowering : CanonCalls::builtin, env, nullptr)
               .as_extern());
     }
+  }
+
+  wasm::Extern canon_func(const CanonPlan& plan) {
+    const Plan& shared = *pre_.plan_;
+    if (out_.items_->canon && plan.id < shared.canon_handles.size()) {
+      if (auto found = out_.items_->canon->get(store(), shared.canon_handles[plan.id]))
+        return *found;
+    }
+    return *shared.linker.get(store(), "gyre:canon", plan.name);
   }
 
   // State for a plan used a second time in one store, kept beside the slots.
@@ -918,6 +934,17 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
                                       p.get(), nullptr);
     if (!defined) return "cannot define a canonical function: " + defined.error().describe();
   }
+  if (!plan.canon.empty()) {
+    std::vector<wasm::ReexportedFunc> funcs;
+    funcs.reserve(plan.canon.size());
+    for (const auto& p : plan.canon)
+      funcs.push_back({p->name, core_signature(*p)});
+    // Without it every function is looked up by name per store: slower, not wrong.
+    if (auto module = engine.compile(wasm::reexport_module("gyre:canon", funcs))) {
+      if (auto prepared = plan.linker.prepare(*module))
+        plan.canon_pre = std::move(prepared).value();
+    }
+  }
   for (size_t i = 0; i < pre->component_.definitions.size(); ++i) {
     if (auto* import = std::get_if<Import>(&pre->component_.definitions[i])) {
       plan.host_items.emplace(import, host_item(host, import->name.name, import->type.kind,
@@ -933,6 +960,15 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
   std::unique_ptr<ComponentInstance> instance(new ComponentInstance(store.context()));
   store.set_data(instance.get());
   instance->slots_.resize(plan_->canon.size());
+  if (plan_->canon_pre) {
+    auto canon = plan_->canon_pre->instantiate(store);
+    if (!canon) return std::move(canon).error();
+    std::call_once(plan_->canon_handles_once, [&] {
+      for (const auto& p : plan_->canon)
+        plan_->canon_handles.push_back(wasm::ExportHandle::find(store.context(), *canon, p->name));
+    });
+    instance->items_->canon = *canon;
+  }
   try {
     Instantiator(*this, *instance).run(component_, resolved_, nullptr, nullptr);
   } catch (const AbiTrap& trap) {

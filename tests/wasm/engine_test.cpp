@@ -12,6 +12,7 @@
 #include "wasm/instance.hpp"
 #include "wasm/linker.hpp"
 #include "wasm/module.hpp"
+#include "wasm/reexport_module.hpp"
 #include "wasm/store.hpp"
 #include "wasm/wat.hpp"
 
@@ -486,6 +487,61 @@ TEST(Pooling, ExhaustedPoolIsAnInstantiateErrorNotACrash) {
     }
   }
   EXPECT_TRUE(exhausted);
+}
+
+}  // namespace
+}  // namespace gyre::wasm
+
+namespace gyre::wasm {
+namespace {
+
+// A re-export module hands every function a Linker defines to a store through one
+// instantiation; the exports are those functions, each with its own type, found by handle.
+TEST(ReexportModule, ExportsEachLinkerFunctionUnchangedAndByHandle) {
+  auto engine = make_engine();
+  Linker linker(*engine);
+  const FuncType add_type{{ValType::kI32, ValType::kI32}, {ValType::kI32}};
+  const FuncType widen_type{{ValType::kI32}, {ValType::kI64}};
+  ASSERT_TRUE(linker
+                  .define("host", "add", add_type,
+                          [](Caller&, std::span<RawValue> slots) -> HostResult {
+                            slots[0] = RawValue::from_i32(slots[0].i32 + slots[1].i32);
+                            return std::nullopt;
+                          })
+                  .ok());
+  ASSERT_TRUE(linker
+                  .define("host", "widen", widen_type,
+                          [](Caller&, std::span<RawValue> slots) -> HostResult {
+                            slots[0] = RawValue::from_i64(int64_t{slots[0].i32} << 32);
+                            return std::nullopt;
+                          })
+                  .ok());
+  const std::vector<ReexportedFunc> funcs{{"add", add_type}, {"widen", widen_type}};
+  auto module = engine->compile(reexport_module("host", funcs));
+  ASSERT_TRUE(module.ok()) << module.error().describe();
+  const auto exports = module->exports();
+  ASSERT_EQ(exports.size(), 2u);
+  EXPECT_EQ(exports[0].name, "add");
+  EXPECT_EQ(exports[1].name, "widen");
+  auto pre = linker.prepare(*module);
+  ASSERT_TRUE(pre.ok()) << pre.error().describe();
+
+  for (int store_number = 0; store_number < 2; ++store_number) {
+    Store store(*engine);
+    auto instance = pre->instantiate(store);
+    ASSERT_TRUE(instance.ok()) << instance.error().describe();
+    auto handle = ExportHandle::find(store.context(), *instance, "widen");
+    ASSERT_TRUE(handle);
+    EXPECT_FALSE(ExportHandle::find(store.context(), *instance, "missing"));
+    auto widen = instance->get(store.context(), handle);
+    ASSERT_TRUE(widen && widen->kind == ExternKind::kFunc);
+    RawValue slot[1] = {RawValue::from_i32(3)};
+    ASSERT_TRUE(Func(widen->handle).call_raw(store.context(), slot).ok());
+    EXPECT_EQ(slot[0].i64, int64_t{3} << 32);
+    RawValue slots[2] = {RawValue::from_i32(40), RawValue::from_i32(2)};
+    ASSERT_TRUE(instance->func(store.context(), "add")->call_raw(store.context(), slots).ok());
+    EXPECT_EQ(slots[0].i32, 42);
+  }
 }
 
 }  // namespace
