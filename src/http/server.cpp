@@ -165,19 +165,44 @@ std::string_view reason_phrase(unsigned status) {
   }
 }
 
-// IMF-fixdate, as hyper's `date` header; built by hand so no locale can change it.
+// IMF-fixdate, as hyper's `date` header. Built from the clock by arithmetic: no locale
+// can change it, and no gmtime_r, which takes glibc's time-zone lock on every response.
 std::string http_date() {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return buf;
+  static constexpr char kDays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const int64_t now = std::time(nullptr);
+  int64_t days = now / 86400;
+  int64_t second_of_day = now % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --days;
+  }
+  const int64_t weekday = ((days % 7) + 7) % 7;
+  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  std::string out = "Thu, 01 Jan 1970 00:00:00 GMT";
+  auto two = [&](size_t at, int64_t value) {
+    out[at] = static_cast<char>('0' + value / 10);
+    out[at + 1] = static_cast<char>('0' + value % 10);
+  };
+  out.replace(0, 3, kDays + 3 * weekday, 3);
+  two(5, day);
+  out.replace(8, 3, kMonths + 3 * (month - 1), 3);
+  two(12, year / 100 % 100);
+  two(14, year % 100);
+  two(17, second_of_day / 3600);
+  two(20, second_of_day / 60 % 60);
+  two(23, second_of_day % 60);
+  return out;
 }
 
 std::optional<uint64_t> parse_length(std::string_view text) {

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -256,6 +257,28 @@ TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(res[bhttp::field::content_length], std::to_string(res.body().size()));
     EXPECT_FALSE(res[bhttp::field::date].empty());
   }
+}
+
+// The date header is an IMF-fixdate of the time the response was made, as strftime in the
+// C locale writes it.
+TEST(Server, DatesResponsesInImfFixdate) {
+  auto imf_fixdate = [](std::time_t at) {
+    std::tm tm{};
+    gmtime_r(&at, &tm);
+    char text[40];
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(text);
+  };
+  auto server = start(std::make_shared<WhoHandler>());
+  Client client(server->local_endpoint());
+  const std::time_t before = std::time(nullptr);
+  const Response res = client.request("GET", "/");
+  const std::time_t after = std::time(nullptr);
+  const std::string date(res[bhttp::field::date]);
+  bool matches = false;
+  for (std::time_t at = before; at <= after; ++at)
+    matches = matches || date == imf_fixdate(at);
+  EXPECT_TRUE(matches) << date << " is not " << imf_fixdate(before);
 }
 
 TEST(Server, EchoesATenMegabyteUploadByteForByte) {
