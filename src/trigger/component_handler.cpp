@@ -160,9 +160,19 @@ ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandl
 void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
   if (request.body_empty && !request.internal && inline_.load(std::memory_order_relaxed)) {
-    const auto started = thread_cpu_time();
+    // CPU time cannot exceed wall time, so a run within the budget by the wall clock is
+    // within it; only after one that was not is the CPU clock read.
+    const bool timing_cpu = timing_cpu_.load(std::memory_order_relaxed);
+    const auto wall_started = std::chrono::steady_clock::now();
+    const auto cpu_started = timing_cpu ? thread_cpu_time() : std::chrono::nanoseconds{};
     const bool waited = run(std::move(request), std::move(response));
-    const bool slow = thread_cpu_time() - started > kInlineBudget;
+    bool slow = false;
+    if (std::chrono::steady_clock::now() - wall_started > kInlineBudget) {
+      slow = timing_cpu && thread_cpu_time() - cpu_started > kInlineBudget;
+      timing_cpu_.store(true, std::memory_order_relaxed);
+    } else if (timing_cpu) {
+      timing_cpu_.store(false, std::memory_order_relaxed);
+    }
     if (waited || (slow && ++slow_runs_ >= kSlowRuns)) inline_ = false;
     return;
   }

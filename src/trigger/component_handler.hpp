@@ -52,6 +52,10 @@ class ComponentHandler final : public http::Handler {
   std::optional<std::chrono::nanoseconds> deadline_;
   std::atomic<bool> inline_;  // runs on the network thread while it answers at once
   std::atomic<unsigned> slow_runs_ = 0;
+  // Set when a run took longer than kInlineBudget of wall time: the next runs read the
+  // thread's CPU clock (a system call, unlike the wall clock) to tell computing from being
+  // preempted, until one of them is fast again.
+  std::atomic<bool> timing_cpu_ = false;
 };
 
 }  // namespace gyre::trigger
