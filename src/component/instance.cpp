@@ -331,7 +331,7 @@ wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
 // store (the rare second instantiation of a nested component), they carry it directly.
 struct CanonCalls {
   static CanonSlot& slot(wasm::Caller& caller, const CanonPlan& plan) {
-    return *static_cast<ComponentInstance*>(caller.data())->slots_[plan.id];
+    return static_cast<ComponentInstance*>(caller.data())->slots_[plan.id];
   }
   static wasm::HostResult shared(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
     const auto& plan = *static_cast<const CanonPlan*>(env);
@@ -624,10 +624,10 @@ class Instantiator {
            " (component-model async) is not supported yet");
     }
     const CanonPlan& plan = *found->second;
-    auto& slot = out_.slots_[plan.id];
-    const bool shared = !slot;  // the first use in this store goes through the Linker
-    if (!slot) slot = std::make_unique<CanonSlot>();
-    auto state = shared ? slot.get() : own_slot();
+    CanonSlot& slot = out_.slots_[plan.id];
+    const bool shared = !slot.used;  // the first use in this store goes through the Linker
+    slot.used = true;
+    CanonSlot* state = shared ? &slot : own_slot();
     if (auto* lower = std::get_if<CanonLower>(&canon)) {
       if (lower->options.async) fail("async lowers are not supported yet");
       Lowering& l = state->lowering;

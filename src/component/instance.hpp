@@ -129,7 +129,7 @@ class ComponentInstance {
   std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
   std::unique_ptr<struct InstanceItems> items_;
   // Per-store state of each canon lower and resource built-in, by plan id.
-  std::vector<std::unique_ptr<struct CanonSlot>> slots_;
+  std::vector<struct CanonSlot> slots_;  // one allocation for all, made with the instance
   std::vector<std::unique_ptr<struct CanonSlot>> extra_slots_;  // plans used twice in one store
 };
 

@@ -3,7 +3,7 @@
 #include "wasm/engine.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
-// Defined by Gyre's engine crate (deps/wasmtime-capi): the one entry point the C API lacks.
+// Defined by Gyre's engine crate (deps/wasmtime-capi), which adds what the C API lacks.
 extern "C" void gyre_context_set_memory_limit(wasmtime_context_t* context, uint64_t bytes);
 
 namespace gyre::wasm {
