@@ -4,12 +4,14 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "component/abi.hpp"
 #include "component/decode.hpp"
 #include "component/handles.hpp"
 #include "component/layout.hpp"
+#include "component/shim_modules.hpp"
 #include "wasm/caller.hpp"
 #include "wasm/func.hpp"
 #include "wasm/instance.hpp"
@@ -27,6 +29,10 @@ struct PreModule {
   wasm::Module module;
   std::vector<wasm::ImportDesc> imports;
   std::vector<wasm::ExportDesc> exports;
+  // What wit-component's helper modules are (component/shim_modules.hpp).
+  std::optional<IndirectShim> shim;
+  std::optional<TableFixup> fixup;
+  bool may_start = true;
   // exports[i] found without its name in any instance of the module; made from the first
   // instance (a handle needs one), then shared by every store.
   mutable std::once_flag handles_once;
@@ -203,6 +209,14 @@ struct Plan {
   // Every canon plan's function for a store in one instantiation of a module that
   // re-exports them (wasm/reexport_module.hpp), found by handle rather than by name.
   std::optional<wasm::InstancePre> canon_pre;
+  // The shim bypass (plan_shim_bypass), by definition address: shim instances not made,
+  // fixups not made (with the start function to call in their place), aliases of shim
+  // functions that are lowered functions, and instances made from an InstancePre.
+  std::unordered_set<const void*> skipped_instances;
+  std::unordered_map<const void*, std::optional<CoreSource>> fixups;
+  std::unordered_map<const void*, const CanonPlan*> alias_plans;
+  std::vector<std::unique_ptr<wasm::Linker>> linkers;
+  std::unordered_map<const void*, wasm::InstancePre> prepared;
   std::once_flag canon_handles_once;
   std::vector<wasm::ExportHandle> canon_handles;  // by plan id
   wasm::Linker linker;
@@ -432,9 +446,20 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
               const CoreInstance& instance) {
+    if (bypassed(frame, instance)) return;
     CoreInstanceRT rt;
     if (auto* inst = std::get_if<CoreInstantiate>(&instance.expr)) {
       const PreModule* module = at(frame.core_modules, inst->module, "core module");
+      if (auto prepared = pre_.plan_->prepared.find(&instance);
+          prepared != pre_.plan_->prepared.end()) {
+        auto created = prepared->second.instantiate(store());
+        if (!created) throw GuestError{std::move(created).error()};
+        rt.instance = *created;
+        rt.shape = module;
+        module->make_handles(store(), *created);
+        frame.core_instances.push_back(std::move(rt));
+        return;
+      }
       std::vector<wasm::Extern> imports;
       imports.reserve(module->imports.size());
       if (!resolved_imports(frame, &instance, module, imports)) imports.clear();
@@ -468,6 +493,26 @@ class Instantiator {
       rt.shape = &inline_exports;
     }
     frame.core_instances.push_back(std::move(rt));
+  }
+
+  // A shim or fixup the plan bypasses (plan_shim_bypass): an empty core instance in its
+  // place (nothing uses it), and for a fixup its start function called.
+  bool bypassed(Frame& frame, const CoreInstance& instance) {
+    const Plan& plan = *pre_.plan_;
+    if (plan.skipped_instances.count(&instance)) {
+      frame.core_instances.emplace_back();
+      return true;
+    }
+    auto fixup = plan.fixups.find(&instance);
+    if (fixup == plan.fixups.end()) return false;
+    if (fixup->second) {
+      auto start = planned(frame, *fixup->second);
+      if (!start || start->kind != wasm::ExternKind::kFunc) fail("the fixup's start is missing");
+      auto called = wasm::Func(start->handle).call_raw(store(), {});
+      if (!called) throw GuestError{std::move(called).error()};
+    }
+    frame.core_instances.emplace_back();
+    return true;
   }
 
   // A core export by the position the plan worked out, or nothing if the instance there
@@ -563,6 +608,11 @@ class Instantiator {
       push(frame, *found);
     } else if (auto* c = std::get_if<AliasCoreExport>(&alias.target)) {
       if (alias.sort.sort != Sort::kCore) fail("core export aliased as a component sort");
+      if (auto bypass = pre_.plan_->alias_plans.find(&alias);
+          bypass != pre_.plan_->alias_plans.end()) {
+        frame.core_funcs.push_back(canon_func(*bypass->second));
+        return;
+      }
       std::optional<wasm::Extern> found;
       if (auto source = pre_.plan_->core_aliases.find(&alias);
           source != pre_.plan_->core_aliases.end()) {
@@ -772,14 +822,36 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
 // core instances whose module is defined in the same component (their shape is known
 // without instantiating). A mirror of the index spaces Instantiator builds: core modules
 // (nullptr where only instantiation knows which) and core instances (their shapes).
-void plan_core_sources(const Component& component,
-                       const std::function<const PreModule*(uint64_t)>& module_at, Plan& plan) {
+// A mirror of one component's core index spaces as far as they are known without
+// instantiating: modules (nullptr where only instantiation knows which), core instances
+// (their shapes and definitions) and core functions (their origins).
+struct CoreSpaces {
   struct Shape {
     const PreModule* module = nullptr;
     const std::vector<CoreInlineExport>* exports = nullptr;
+    const CoreInstance* definition = nullptr;
+  };
+  // A core function made by a canon definition (its plan), or aliased from an export of a
+  // core instance, or neither (unknown).
+  struct FuncOrigin {
+    const CanonPlan* plan = nullptr;
+    std::optional<uint32_t> instance;
+    std::string_view name;
+    const Alias* alias = nullptr;
   };
   std::vector<const PreModule*> modules;
   std::vector<Shape> shapes;
+  std::vector<FuncOrigin> funcs;
+  std::vector<std::pair<uint32_t, std::string_view>> aliased;  // every core export aliased
+};
+
+CoreSpaces plan_core_sources(const Component& component,
+                             const std::function<const PreModule*(uint64_t)>& module_at,
+                             Plan& plan) {
+  CoreSpaces spaces;
+  auto& modules = spaces.modules;
+  auto& shapes = spaces.shapes;
+  using Shape = CoreSpaces::Shape;
   auto position = [&](uint32_t instance, std::string_view name) -> std::optional<CoreSource> {
     if (instance >= shapes.size()) return std::nullopt;
     const Shape& shape = shapes[instance];
@@ -802,10 +874,17 @@ void plan_core_sources(const Component& component,
       plan_core_sources(**c, module_at, plan);
     } else if (auto* import = std::get_if<Import>(&d)) {
       if (import->type.kind == ExternKind::kCoreModule) modules.push_back(nullptr);
+    } else if (auto* canon = std::get_if<Canon>(&d)) {
+      if (std::holds_alternative<CanonLift>(*canon)) continue;
+      auto found = plan.canon_of.find(canon);
+      spaces.funcs.push_back({found == plan.canon_of.end() ? nullptr : found->second});
     } else if (auto* alias = std::get_if<Alias>(&d)) {
       if (alias->sort == SortRef{Sort::kCore, CoreSort::kModule}) modules.push_back(nullptr);
       if (auto* e = std::get_if<AliasCoreExport>(&alias->target)) {
         if (auto source = position(e->instance, e->name)) plan.core_aliases[alias] = *source;
+        spaces.aliased.emplace_back(e->instance, e->name);
+        if (alias->sort == SortRef{Sort::kCore, CoreSort::kFunc})
+          spaces.funcs.push_back({nullptr, e->instance, e->name, alias});
       }
     } else if (auto* e = std::get_if<Export>(&d)) {
       if (e->item.sort == SortRef{Sort::kCore, CoreSort::kModule})
@@ -813,11 +892,12 @@ void plan_core_sources(const Component& component,
     } else if (auto* instance = std::get_if<CoreInstance>(&d)) {
       auto* inst = std::get_if<CoreInstantiate>(&instance->expr);
       if (inst == nullptr) {
-        shapes.push_back(Shape{nullptr, &std::get<std::vector<CoreInlineExport>>(instance->expr)});
+        shapes.push_back(
+            Shape{nullptr, &std::get<std::vector<CoreInlineExport>>(instance->expr), instance});
         continue;
       }
       const PreModule* module = inst->module < modules.size() ? modules[inst->module] : nullptr;
-      shapes.push_back(Shape{module, nullptr});
+      shapes.push_back(Shape{module, nullptr, instance});
       if (module == nullptr) continue;
       CoreImports planned{module, {}};
       for (const auto& import : module->imports) {
@@ -831,6 +911,144 @@ void plan_core_sources(const Component& component,
       }
       if (planned.imports.size() == module->imports.size())
         plan.core_imports.emplace(instance, std::move(planned));
+    }
+  }
+  return spaces;
+}
+
+// The argument of a core instantiation named `name`.
+const CoreInstantiateArg* argument(const CoreInstantiate& inst, std::string_view name) {
+  const CoreInstantiateArg* found = nullptr;
+  for (const auto& a : inst.args) {
+    if (a.name == name) found = &a;
+  }
+  return found;
+}
+
+// wit-component's shim and fixup modules (component/shim_modules.hpp), bypassed in the
+// top-level component: each alias of a shim function becomes the lowered function the
+// fixup would have put in the shim's table, neither helper is instantiated (the fixup's
+// start function is called in its place), and a module whose imports then are all
+// lowered functions is instantiated from an InstancePre. Only when nothing can tell:
+// no other use of the shim, no start function among the modules instantiated before the
+// fixup runs (one could call a stand-in while its table slot is still empty).
+void plan_shim_bypass(const CoreSpaces& spaces, wasm::Engine& engine, Plan& plan) {
+  std::unordered_map<uint32_t, std::unordered_map<std::string_view, const CanonPlan*>> shims;
+  // The plan behind the core function instance `instance` exports as `name`.
+  auto plan_of = [&](uint32_t instance, std::string_view name) -> const CanonPlan* {
+    if (instance >= spaces.shapes.size()) return nullptr;
+    if (auto shim = shims.find(instance); shim != shims.end()) {
+      auto slot = shim->second.find(name);
+      return slot == shim->second.end() ? nullptr : slot->second;
+    }
+    const auto* exports = spaces.shapes[instance].exports;
+    if (exports == nullptr) return nullptr;
+    for (const auto& e : *exports) {
+      if (e.name != name || e.item.sort != CoreSort::kFunc) continue;
+      if (e.item.index >= spaces.funcs.size()) return nullptr;
+      const auto& origin = spaces.funcs[e.item.index];
+      if (origin.plan != nullptr) return origin.plan;
+      if (!origin.instance) return nullptr;
+      auto shim = shims.find(*origin.instance);
+      if (shim == shims.end()) return nullptr;
+      auto slot = shim->second.find(origin.name);
+      return slot == shim->second.end() ? nullptr : slot->second;
+    }
+    return nullptr;
+  };
+
+  const auto& shapes = spaces.shapes;
+  for (uint32_t f = 0; f < shapes.size(); ++f) {
+    const PreModule* fixup_module = shapes[f].module;
+    if (fixup_module == nullptr || !fixup_module->fixup) continue;
+    const TableFixup& fixup = *fixup_module->fixup;
+    const auto& fixup_inst = std::get<CoreInstantiate>(shapes[f].definition->expr);
+    const CoreInstantiateArg* table_arg = argument(fixup_inst, fixup.table.module);
+    if (table_arg == nullptr || table_arg->instance >= f) continue;
+    const uint32_t s = table_arg->instance;
+    const PreModule* shim_module = shapes[s].module;
+    if (shim_module == nullptr || !shim_module->shim ||
+        shim_module->shim->table_export != fixup.table.name || shims.count(s)) {
+      continue;
+    }
+    // What the fixup stores in each slot.
+    std::unordered_map<uint32_t, const CanonPlan*> slots;
+    bool all_plans = true;
+    for (size_t m = 0; m < fixup.elements.size() && all_plans; ++m) {
+      const auto& import = fixup.functions[fixup.elements[m]];
+      const CoreInstantiateArg* arg = argument(fixup_inst, import.module);
+      const CanonPlan* p = arg ? plan_of(arg->instance, import.name) : nullptr;
+      all_plans = p != nullptr && p->kind == CanonPlan::kLower;
+      slots[fixup.offset + static_cast<uint32_t>(m)] = p;
+    }
+    std::unordered_map<std::string_view, const CanonPlan*> functions;
+    for (const auto& fn : shim_module->shim->functions) {
+      auto slot = slots.find(fn.slot);
+      if (slot == slots.end()) all_plans = false;
+      if (all_plans) functions[fn.export_name] = slot->second;
+    }
+    // Nothing between the shim and the fixup may run code, nor may anything but the fixup
+    // and aliases of its functions use the shim.
+    bool unobserved = all_plans;
+    for (uint32_t i = s + 1; i < f && unobserved; ++i) {
+      if (shapes[i].module && shapes[i].module->may_start) unobserved = false;
+    }
+    for (uint32_t i = 0; i < shapes.size() && unobserved; ++i) {
+      if (i == f || shapes[i].module == nullptr) continue;
+      for (const auto& a : std::get<CoreInstantiate>(shapes[i].definition->expr).args) {
+        if (a.instance == s) unobserved = false;
+      }
+    }
+    for (const auto& [instance, name] : spaces.aliased) {
+      if (instance == s && !functions.count(name)) unobserved = false;
+    }
+    std::optional<CoreSource> start;
+    if (unobserved && fixup.start) {
+      const auto& import = fixup.functions[*fixup.start];
+      const CoreInstantiateArg* arg = argument(fixup_inst, import.module);
+      const PreModule* from = arg && arg->instance < f ? shapes[arg->instance].module : nullptr;
+      auto at = from ? from->export_position(import.name) : std::nullopt;
+      if (at) {
+        start = CoreSource{arg->instance, *at, from};
+      } else {
+        unobserved = false;
+      }
+    }
+    if (!unobserved) continue;
+    shims[s] = std::move(functions);
+    plan.skipped_instances.insert(shapes[s].definition);
+    plan.fixups[shapes[f].definition] = start;
+    for (const auto& origin : spaces.funcs) {
+      if (origin.instance == s) plan.alias_plans[origin.alias] = shims[s].at(origin.name);
+    }
+  }
+  if (shims.empty()) return;
+
+  // Modules whose every import is now a lowered function: prepared once.
+  for (const auto& shape : shapes) {
+    const PreModule* module = shape.module;
+    if (module == nullptr || module->shim || module->fixup || module->may_start ||
+        plan.skipped_instances.count(shape.definition) || plan.fixups.count(shape.definition)) {
+      continue;
+    }
+    const auto& inst = std::get<CoreInstantiate>(shape.definition->expr);
+    auto linker = std::make_unique<wasm::Linker>(engine);
+    bool linked = true;
+    for (const auto& import : module->imports) {
+      const CoreInstantiateArg* arg = argument(inst, import.module);
+      const CanonPlan* p = arg && import.kind == wasm::ExternKind::kFunc
+                               ? plan_of(arg->instance, import.name)
+                               : nullptr;
+      linked = linked && p != nullptr &&
+               linker
+                   ->define(import.module, import.name, core_signature(*p), CanonCalls::shared,
+                            const_cast<CanonPlan*>(p), nullptr)
+                   .ok();
+    }
+    if (!linked) continue;
+    if (auto prepared = linker->prepare(module->module)) {
+      plan.prepared.emplace(shape.definition, std::move(prepared).value());
+      plan.linkers.push_back(std::move(linker));
     }
   }
 }
@@ -921,6 +1139,10 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
         std::make_unique<PreModule>(range.offset, std::move(module).value()));
     added->imports = std::move(imports);
     added->exports = std::move(exports);
+    const std::span<const uint8_t> code(pre->bytes_.data() + range.offset, range.size);
+    added->shim = recognize_indirect_shim(code);
+    added->fixup = recognize_table_fixup(code);
+    added->may_start = may_have_start_function(code);
   }
   std::sort(pre->modules_.begin(), pre->modules_.end(),
             [](const auto& a, const auto& b) { return a->offset < b->offset; });
@@ -928,7 +1150,9 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
   pre->plan_ = std::make_unique<Plan>(engine);
   Plan& plan = *pre->plan_;
   collect_plans(pre->component_, pre->resolved_, host_drops(pre->resolved_.info, host), plan);
-  plan_core_sources(pre->component_, [&](uint64_t offset) { return pre->module_at(offset); }, plan);
+  const CoreSpaces top = plan_core_sources(
+      pre->component_, [&](uint64_t offset) { return pre->module_at(offset); }, plan);
+  plan_shim_bypass(top, engine, plan);
   for (const auto& p : plan.canon) {
     auto defined = plan.linker.define("gyre:canon", p->name, core_signature(*p), CanonCalls::shared,
                                       p.get(), nullptr);

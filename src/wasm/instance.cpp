@@ -110,10 +110,14 @@ InstancePre& InstancePre::operator=(InstancePre&& other) noexcept {
 }
 
 Result<Instance> InstancePre::instantiate(Store& store) const {
+  return instantiate(store.context());
+}
+
+Result<Instance> InstancePre::instantiate(wasmtime_context* context) const {
   wasmtime_instance_t instance;
   wasm_trap_t* trap = nullptr;
   if (wasmtime_error_t* error =
-          wasmtime_instance_pre_instantiate(raw_, store.context(), &instance, &trap)) {
+          wasmtime_instance_pre_instantiate(raw_, context, &instance, &trap)) {
     return glue::take_error(error, ErrorKind::kInstantiate);
   }
   if (trap != nullptr) return glue::take_trap(trap);

@@ -72,6 +72,7 @@ class InstancePre {
   InstancePre& operator=(const InstancePre&) = delete;
 
   Result<Instance> instantiate(Store& store) const;
+  Result<Instance> instantiate(wasmtime_context* context) const;
 
  private:
   wasmtime_instance_pre* raw_;
