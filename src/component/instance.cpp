@@ -76,7 +76,7 @@ struct RuntimeInstance {
 // A component function: lifted from a core function of some frame, or the host's.
 struct ComponentFunction {
   FunctionTypePtr type;
-  FlatSignature sig;  // for lifted functions
+  const FlatSignature* sig = nullptr;  // lifted functions: the plan's (Plan::lift_sigs)
   // Lifted:
   Frame* frame = nullptr;
   std::optional<wasm::Func> core;
@@ -95,31 +95,17 @@ struct ComponentDef {
   Frame* parent;
 };
 
-// A core instance: instantiated from a module, or bundled from inline exports.
+// A core instance: instantiated from a module, or bundled from inline exports (read from
+// the frame's index spaces when asked for, so items nobody asks for are never made).
 struct CoreInstanceRT {
   std::optional<wasm::Instance> instance;
-  std::vector<std::pair<std::string_view, wasm::Extern>> exports;
+  const std::vector<CoreInlineExport>* bundle = nullptr;
   // What it was made from (its PreModule, or its definition's inline exports): export
   // positions worked out once per component are valid for instances of the same shape.
   const void* shape = nullptr;
-
-  std::optional<wasm::Extern> get(wasmtime_context* store, std::string_view name) const {
-    if (instance) return instance->get(store, name);
-    for (const auto& [n, e] : exports) {
-      if (n == name) return e;
-    }
-    return std::nullopt;
-  }
-  std::optional<wasm::Extern> at(wasmtime_context* store, uint32_t position) const {
-    if (instance) {
-      const auto& handles = static_cast<const PreModule*>(shape)->handles;
-      if (position < handles.size()) return instance->get(store, handles[position]);
-      return std::nullopt;
-    }
-    if (position < exports.size()) return exports[position].second;
-    return std::nullopt;
-  }
 };
+
+struct CanonPlan;
 
 // The index spaces of one instantiated component.
 struct Frame {
@@ -132,6 +118,8 @@ struct Frame {
   std::vector<const PreModule*> core_modules;
   std::vector<CoreInstanceRT> core_instances;
   std::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
+  // Beside core_funcs: the canon plan of a function not fetched from the store yet.
+  std::vector<const CanonPlan*> pending_funcs;
   std::vector<const AnyType*> types;
   std::vector<const ComponentFunction*> funcs;
   std::vector<const RuntimeInstance*> instances;
@@ -222,6 +210,7 @@ struct Plan {
   wasm::Linker linker;
   std::vector<std::unique_ptr<CanonPlan>> canon;
   std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
+  std::unordered_map<const void*, FlatSignature> lift_sigs;    // by CanonLift definition address
   std::unordered_map<const void*, RuntimeItem> host_items;     // by top-level Import address
   // What host_items point to.
   std::vector<std::unique_ptr<ComponentFunction>> host_funcs;
@@ -470,8 +459,7 @@ class Instantiator {
           if (a.name == import.module) arg = &a;
         }
         if (arg == nullptr) fail("core module import \"" + import.module + "\" has no argument");
-        auto item =
-            at(frame.core_instances, arg->instance, "core instance").get(store(), import.name);
+        auto item = core_export(frame, arg->instance, import.name);
         if (!item)
           fail("core instance \"" + import.module + "\" exports no \"" + import.name + "\"");
         if (item->kind != import.kind)
@@ -485,14 +473,55 @@ class Instantiator {
       module->make_handles(store(), *created);
     } else {
       const auto& inline_exports = std::get<std::vector<CoreInlineExport>>(instance.expr);
-      rt.exports.reserve(inline_exports.size());
       for (const auto& e : inline_exports) {
-        const wasm::ExternKind kind = extern_kind(e.item.sort);
-        rt.exports.emplace_back(e.name, at(core_space(frame, kind), e.item.index, "core item"));
+        if (e.item.index >= core_space(frame, extern_kind(e.item.sort)).size())
+          fail("core item index " + std::to_string(e.item.index) + " out of range");
       }
+      rt.bundle = &inline_exports;
       rt.shape = &inline_exports;
     }
     frame.core_instances.push_back(std::move(rt));
+  }
+
+  // ---- core items, fetched when first asked for ----
+
+  void push_func(Frame& frame, wasm::Extern func, const CanonPlan* pending = nullptr) {
+    frame.core_funcs.push_back(func);
+    frame.pending_funcs.push_back(pending);
+  }
+
+  wasm::Extern core_item(Frame& frame, CoreSort sort, uint32_t index) {
+    const wasm::ExternKind kind = extern_kind(sort);
+    if (kind != wasm::ExternKind::kFunc) return at(core_space(frame, kind), index, "core item");
+    if (index >= frame.core_funcs.size())
+      fail("core func index " + std::to_string(index) + " out of range");
+    if (const CanonPlan* plan = frame.pending_funcs[index]) {
+      frame.core_funcs[index] = canon_func(*plan);
+      frame.pending_funcs[index] = nullptr;
+    }
+    return frame.core_funcs[index];
+  }
+
+  std::optional<wasm::Extern> core_export(Frame& frame, uint32_t instance, uint32_t position) {
+    const CoreInstanceRT& from = at(frame.core_instances, instance, "core instance");
+    if (from.instance) {
+      const auto& handles = static_cast<const PreModule*>(from.shape)->handles;
+      if (position >= handles.size()) return std::nullopt;
+      return from.instance->get(store(), handles[position]);
+    }
+    if (from.bundle == nullptr || position >= from.bundle->size()) return std::nullopt;
+    const CoreSortIndex& item = (*from.bundle)[position].item;
+    return core_item(frame, item.sort, item.index);
+  }
+
+  std::optional<wasm::Extern> core_export(Frame& frame, uint32_t instance, std::string_view name) {
+    const CoreInstanceRT& from = at(frame.core_instances, instance, "core instance");
+    if (from.instance) return from.instance->get(store(), name);
+    if (from.bundle == nullptr) return std::nullopt;
+    for (uint32_t i = 0; i < from.bundle->size(); ++i) {
+      if ((*from.bundle)[i].name == name) return core_export(frame, instance, i);
+    }
+    return std::nullopt;
   }
 
   // A shim or fixup the plan bypasses (plan_shim_bypass): an empty core instance in its
@@ -517,16 +546,15 @@ class Instantiator {
 
   // A core export by the position the plan worked out, or nothing if the instance there
   // does not have the shape the plan saw.
-  std::optional<wasm::Extern> planned(const Frame& frame, const CoreSource& source) {
+  std::optional<wasm::Extern> planned(Frame& frame, const CoreSource& source) {
     if (source.instance >= frame.core_instances.size()) return std::nullopt;
-    const CoreInstanceRT& from = frame.core_instances[source.instance];
-    if (from.shape != source.shape) return std::nullopt;
-    return from.at(store(), source.position);
+    if (frame.core_instances[source.instance].shape != source.shape) return std::nullopt;
+    return core_export(frame, source.instance, source.position);
   }
 
   // Fills `imports` from the plan's positions; false if the plan has none for this
   // instantiation or they do not apply (then every import is looked up by name).
-  bool resolved_imports(const Frame& frame, const void* definition, const PreModule* module,
+  bool resolved_imports(Frame& frame, const void* definition, const PreModule* module,
                         std::vector<wasm::Extern>& imports) {
     auto found = pre_.plan_->core_imports.find(definition);
     if (found == pre_.plan_->core_imports.end() || found->second.module != module) return false;
@@ -610,7 +638,7 @@ class Instantiator {
       if (alias.sort.sort != Sort::kCore) fail("core export aliased as a component sort");
       if (auto bypass = pre_.plan_->alias_plans.find(&alias);
           bypass != pre_.plan_->alias_plans.end()) {
-        frame.core_funcs.push_back(canon_func(*bypass->second));
+        push_func(frame, wasm::Extern{}, bypass->second);
         return;
       }
       std::optional<wasm::Extern> found;
@@ -618,10 +646,13 @@ class Instantiator {
           source != pre_.plan_->core_aliases.end()) {
         found = planned(frame, source->second);
       }
-      if (!found)
-        found = at(frame.core_instances, c->instance, "core instance").get(store(), c->name);
+      if (!found) found = core_export(frame, c->instance, c->name);
       if (!found) fail("core instance exports no \"" + c->name + "\"");
-      core_space(frame, found->kind).push_back(*found);
+      if (found->kind == wasm::ExternKind::kFunc) {
+        push_func(frame, *found);
+      } else {
+        core_space(frame, found->kind).push_back(*found);
+      }
     } else {
       const auto& o = std::get<AliasOuter>(alias.target);
       Frame* target = &frame;
@@ -648,7 +679,7 @@ class Instantiator {
     return wasm::Memory(at(frame.core_memories, *options.memory, "core memory").handle);
   }
   wasm::Func func_option(Frame& frame, uint32_t index) {
-    return wasm::Func(at(frame.core_funcs, index, "core func").handle);
+    return wasm::Func(core_item(frame, CoreSort::kFunc, index).handle);
   }
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
@@ -656,7 +687,9 @@ class Instantiator {
     if (auto* lift = std::get_if<CanonLift>(&canon)) {
       auto& fn = out_.items_->funcs.emplace_back(std::make_unique<ComponentFunction>());
       fn->type = std::get<FunctionTypePtr>(annotation);
-      fn->sig = flatten_function(*fn->type, AbiContext::kLift);
+      auto sig = pre_.plan_->lift_sigs.find(&canon);
+      if (sig == pre_.plan_->lift_sigs.end()) fail("a lifted function without a function type");
+      fn->sig = &sig->second;
       fn->frame = &frame;
       fn->core = func_option(frame, lift->core_func);
       fn->encoding = lift->options.string_encoding;
@@ -696,15 +729,15 @@ class Instantiator {
       }
     }
     if (shared) {
-      frame.core_funcs.push_back(canon_func(plan));
+      push_func(frame, wasm::Extern{}, &plan);
     } else {
       const bool lowering = plan.kind == CanonPlan::kLower;
       void* env =
           lowering ? static_cast<void*>(&state->lowering) : static_cast<void*>(&state->builtin);
-      frame.core_funcs.push_back(
-          wasm::Func::host(store(), core_signature(plan),
-                           lowering ? CanonCalls::lowering : CanonCalls::builtin, env, nullptr)
-              .as_extern());
+      push_func(frame, wasm::Func::host(store(), core_signature(plan),
+                                        lowering ? CanonCalls::lowering : CanonCalls::builtin, env,
+                                        nullptr)
+                           .as_extern());
     }
   }
 
@@ -792,10 +825,12 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
       continue;
     }
     const auto* canon = std::get_if<Canon>(&d);
-    if (canon == nullptr || std::holds_alternative<CanonLift>(*canon) ||
-        std::holds_alternative<CanonBuiltin>(*canon)) {
+    if (canon != nullptr && std::holds_alternative<CanonLift>(*canon)) {
+      if (auto* type = std::get_if<FunctionTypePtr>(&resolved.definition_types[i]))
+        plan.lift_sigs.emplace(canon, flatten_function(**type, AbiContext::kLift));
       continue;
     }
+    if (canon == nullptr || std::holds_alternative<CanonBuiltin>(*canon)) continue;
     auto p = std::make_unique<CanonPlan>();
     p->id = static_cast<uint32_t>(plan.canon.size());
     p->name = std::to_string(p->id);
@@ -1249,8 +1284,9 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, frame.component};
   frame.handles.outstanding_borrows = 0;
   std::vector<wasm::RawValue> slots;
-  lower_params(cx, args, *fn.type, fn.sig, slots);
-  slots.resize(std::max(slots.size(), fn.sig.results.size()));
+  const FlatSignature& sig = *fn.sig;
+  lower_params(cx, args, *fn.type, sig, slots);
+  slots.resize(std::max(slots.size(), sig.results.size()));
 
   frame.may_enter = false;
   auto called = fn.core->call_raw(store_, slots);
@@ -1258,10 +1294,10 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   if (!called) throw GuestError{std::move(called).error()};
 
   std::optional<Val> result = lift_result(
-      cx, std::span<const wasm::RawValue>(slots.data(), fn.sig.results.size()), *fn.type, fn.sig);
+      cx, std::span<const wasm::RawValue>(slots.data(), sig.results.size()), *fn.type, sig);
   if (fn.post_return) {
     frame.may_leave = false;
-    auto post = fn.post_return->call_raw(store_, std::span(slots.data(), fn.sig.results.size()));
+    auto post = fn.post_return->call_raw(store_, std::span(slots.data(), sig.results.size()));
     frame.may_leave = true;
     if (!post) throw GuestError{std::move(post).error()};
   }
