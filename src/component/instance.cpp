@@ -205,6 +205,9 @@ struct Plan {
   std::unordered_map<const void*, const CanonPlan*> alias_plans;
   std::vector<std::unique_ptr<wasm::Linker>> linkers;
   std::unordered_map<const void*, wasm::InstancePre> prepared;
+  // All of the above by component and definition index (index_definitions), so that
+  // instantiating looks nothing up by address.
+  std::unordered_map<const Component*, std::vector<struct DefinitionPlan>> definitions;
   std::once_flag canon_handles_once;
   std::vector<wasm::ExportHandle> canon_handles;  // by plan id
   wasm::Linker linker;
@@ -215,6 +218,19 @@ struct Plan {
   // What host_items point to.
   std::vector<std::unique_ptr<ComponentFunction>> host_funcs;
   std::vector<std::unique_ptr<RuntimeInstance>> host_instances;
+};
+
+// What the plan knows about one definition of a component.
+struct DefinitionPlan {
+  const CanonPlan* canon = nullptr;                  // a canon lower or resource built-in
+  const FlatSignature* lift_sig = nullptr;           // a canon lift
+  const CoreImports* imports = nullptr;              // a core instantiation
+  const wasm::InstancePre* prepared = nullptr;       // ... made from an InstancePre
+  bool skipped = false;                              // ... of a bypassed shim
+  const std::optional<CoreSource>* fixup = nullptr;  // ... of a bypassed fixup (its start)
+  const CoreSource* alias = nullptr;                 // an aliased core export
+  const CanonPlan* alias_plan = nullptr;             // ... of a bypassed shim's function
+  const RuntimeItem* host_item = nullptr;            // a top-level import
 };
 
 namespace {
@@ -412,8 +428,10 @@ class Instantiator {
     Frame& frame = *out_.frames_.back();
     frame.parent = parent;
     frame.component = &component;
+    const std::vector<DefinitionPlan>& plans = pre_.plan_->definitions.at(&component);
     for (size_t i = 0; i < component.definitions.size(); ++i) {
       const AnyType& annotation = resolved.definition_types[i];
+      current_ = &plans[i];  // for this definition only: a nested run replaces it
       std::visit([&](const auto& d) { define(frame, resolved, annotation, args, d); },
                  component.definitions[i]);
     }
@@ -435,13 +453,12 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
               const CoreInstance& instance) {
-    if (bypassed(frame, instance)) return;
+    if (bypassed(frame)) return;
     CoreInstanceRT rt;
     if (auto* inst = std::get_if<CoreInstantiate>(&instance.expr)) {
       const PreModule* module = at(frame.core_modules, inst->module, "core module");
-      if (auto prepared = pre_.plan_->prepared.find(&instance);
-          prepared != pre_.plan_->prepared.end()) {
-        auto created = prepared->second.instantiate(store());
+      if (const wasm::InstancePre* prepared = current_->prepared) {
+        auto created = prepared->instantiate(store());
         if (!created) throw GuestError{std::move(created).error()};
         rt.instance = *created;
         rt.shape = module;
@@ -451,7 +468,7 @@ class Instantiator {
       }
       std::vector<wasm::Extern> imports;
       imports.reserve(module->imports.size());
-      if (!resolved_imports(frame, &instance, module, imports)) imports.clear();
+      if (!resolved_imports(frame, module, imports)) imports.clear();
       for (size_t i = imports.size(); i < module->imports.size(); ++i) {
         const wasm::ImportDesc& import = module->imports[i];
         const CoreInstantiateArg* arg = nullptr;
@@ -526,16 +543,15 @@ class Instantiator {
 
   // A shim or fixup the plan bypasses (plan_shim_bypass): an empty core instance in its
   // place (nothing uses it), and for a fixup its start function called.
-  bool bypassed(Frame& frame, const CoreInstance& instance) {
-    const Plan& plan = *pre_.plan_;
-    if (plan.skipped_instances.count(&instance)) {
+  bool bypassed(Frame& frame) {
+    if (current_->skipped) {
       frame.core_instances.emplace_back();
       return true;
     }
-    auto fixup = plan.fixups.find(&instance);
-    if (fixup == plan.fixups.end()) return false;
-    if (fixup->second) {
-      auto start = planned(frame, *fixup->second);
+    const std::optional<CoreSource>* fixup = current_->fixup;
+    if (fixup == nullptr) return false;
+    if (*fixup) {
+      auto start = planned(frame, **fixup);
       if (!start || start->kind != wasm::ExternKind::kFunc) fail("the fixup's start is missing");
       auto called = wasm::Func(start->handle).call_raw(store(), {});
       if (!called) throw GuestError{std::move(called).error()};
@@ -554,12 +570,11 @@ class Instantiator {
 
   // Fills `imports` from the plan's positions; false if the plan has none for this
   // instantiation or they do not apply (then every import is looked up by name).
-  bool resolved_imports(Frame& frame, const void* definition, const PreModule* module,
-                        std::vector<wasm::Extern>& imports) {
-    auto found = pre_.plan_->core_imports.find(definition);
-    if (found == pre_.plan_->core_imports.end() || found->second.module != module) return false;
-    for (size_t i = 0; i < found->second.imports.size(); ++i) {
-      auto item = planned(frame, found->second.imports[i]);
+  bool resolved_imports(Frame& frame, const PreModule* module, std::vector<wasm::Extern>& imports) {
+    const CoreImports* plan = current_->imports;
+    if (plan == nullptr || plan->module != module) return false;
+    for (size_t i = 0; i < plan->imports.size(); ++i) {
+      auto item = planned(frame, plan->imports[i]);
       if (!item || item->kind != module->imports[i].kind) return false;
       imports.push_back(*item);
     }
@@ -636,16 +651,12 @@ class Instantiator {
       push(frame, *found);
     } else if (auto* c = std::get_if<AliasCoreExport>(&alias.target)) {
       if (alias.sort.sort != Sort::kCore) fail("core export aliased as a component sort");
-      if (auto bypass = pre_.plan_->alias_plans.find(&alias);
-          bypass != pre_.plan_->alias_plans.end()) {
-        push_func(frame, wasm::Extern{}, bypass->second);
+      if (current_->alias_plan != nullptr) {
+        push_func(frame, wasm::Extern{}, current_->alias_plan);
         return;
       }
       std::optional<wasm::Extern> found;
-      if (auto source = pre_.plan_->core_aliases.find(&alias);
-          source != pre_.plan_->core_aliases.end()) {
-        found = planned(frame, source->second);
-      }
+      if (current_->alias != nullptr) found = planned(frame, *current_->alias);
       if (!found) found = core_export(frame, c->instance, c->name);
       if (!found) fail("core instance exports no \"" + c->name + "\"");
       if (found->kind == wasm::ExternKind::kFunc) {
@@ -687,9 +698,8 @@ class Instantiator {
     if (auto* lift = std::get_if<CanonLift>(&canon)) {
       auto& fn = out_.items_->funcs.emplace_back(std::make_unique<ComponentFunction>());
       fn->type = std::get<FunctionTypePtr>(annotation);
-      auto sig = pre_.plan_->lift_sigs.find(&canon);
-      if (sig == pre_.plan_->lift_sigs.end()) fail("a lifted function without a function type");
-      fn->sig = &sig->second;
+      if (current_->lift_sig == nullptr) fail("a lifted function without a function type");
+      fn->sig = current_->lift_sig;
       fn->frame = &frame;
       fn->core = func_option(frame, lift->core_func);
       fn->encoding = lift->options.string_encoding;
@@ -701,12 +711,11 @@ class Instantiator {
       frame.funcs.push_back(fn.get());
       return;
     }
-    auto found = pre_.plan_->canon_of.find(&canon);
-    if (found == pre_.plan_->canon_of.end()) {
+    if (current_->canon == nullptr) {
       fail("canonical built-in " + std::to_string(std::get<CanonBuiltin>(canon).opcode) +
            " (component-model async) is not supported yet");
     }
-    const CanonPlan& plan = *found->second;
+    const CanonPlan& plan = *current_->canon;
     CanonSlot& slot = out_.slots_[plan.id];
     const bool shared = !slot.used;  // the first use in this store goes through the Linker
     slot.used = true;
@@ -767,7 +776,8 @@ class Instantiator {
               const std::vector<std::pair<std::string_view, RuntimeItem>>* args,
               const Import& import) {
     if (args == nullptr) {
-      push(frame, pre_.plan_->host_items.at(&import));
+      if (current_->host_item == nullptr) fail("no host item for \"" + import.name.name + "\"");
+      push(frame, *current_->host_item);
       return;
     }
     for (const auto& [name, item] : *args) {
@@ -788,6 +798,7 @@ class Instantiator {
 
   const ComponentPre& pre_;
   ComponentInstance& out_;
+  const DefinitionPlan* current_ = nullptr;  // the plan of the definition being run
 };
 
 // ---- ComponentPre ---------------------------------------------------------------------------
@@ -1088,6 +1099,31 @@ void plan_shim_bypass(const CoreSpaces& spaces, wasm::Engine& engine, Plan& plan
   }
 }
 
+// Plan::definitions from the plan's maps, for `component` and every nested one.
+void index_definitions(const Component& component, Plan& plan) {
+  std::vector<DefinitionPlan> out(component.definitions.size());
+  auto find = [](const auto& map, const void* key) {
+    auto it = map.find(key);
+    return it == map.end() ? nullptr : &it->second;
+  };
+  for (size_t i = 0; i < component.definitions.size(); ++i) {
+    const Definition& d = component.definitions[i];
+    if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) index_definitions(**c, plan);
+    const void* key = std::visit([](const auto& alt) -> const void* { return &alt; }, d);
+    DefinitionPlan& p = out[i];
+    if (auto canon = find(plan.canon_of, key)) p.canon = *canon;
+    p.lift_sig = find(plan.lift_sigs, key);
+    p.imports = find(plan.core_imports, key);
+    p.prepared = find(plan.prepared, key);
+    p.skipped = plan.skipped_instances.count(key) != 0;
+    p.fixup = find(plan.fixups, key);
+    p.alias = find(plan.core_aliases, key);
+    if (auto alias_plan = find(plan.alias_plans, key)) p.alias_plan = *alias_plan;
+    p.host_item = find(plan.host_items, key);
+  }
+  plan.definitions[&component] = std::move(out);
+}
+
 void collect_modules(const Component& component, std::vector<ByteRange>& out) {
   for (const Definition& d : component.definitions) {
     if (auto* m = std::get_if<CoreModule>(&d)) out.push_back(m->bytes);
@@ -1210,6 +1246,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
                                                 pre->resolved_.definition_types[i], plan));
     }
   }
+  index_definitions(pre->component_, plan);
 
   return std::shared_ptr<const ComponentPre>(std::move(pre));
 }
