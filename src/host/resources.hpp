@@ -7,28 +7,33 @@
 //   Borrow<R> as an argument: the object, for the duration of the call.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 #include "host/wit_type.hpp"
 
 namespace gyre::host {
 
+// Live objects in a vector sorted by rep: reps only grow (never reused, as in Spin's
+// tables, since Spin 1 interfaces hand them to guests as plain numbers), so inserting
+// appends, and finding is a binary search over the few objects a request holds. A hash map
+// cost an allocation per object.
 template <class R>
 class ResourceTable {
  public:
   uint32_t insert(std::unique_ptr<R> object) {
     const uint32_t rep = next_++;
-    objects_.emplace(rep, std::move(object));
+    objects_.emplace_back(rep, std::move(object));
     return rep;
   }
   R* get(uint32_t rep) {
-    auto it = objects_.find(rep);
+    auto it = find(rep);
     return it == objects_.end() ? nullptr : it->second.get();
   }
   std::unique_ptr<R> take(uint32_t rep) {
-    auto it = objects_.find(rep);
+    auto it = find(rep);
     if (it == objects_.end()) return nullptr;
     std::unique_ptr<R> out = std::move(it->second);
     objects_.erase(it);
@@ -37,7 +42,14 @@ class ResourceTable {
   size_t size() const { return objects_.size(); }
 
  private:
-  std::unordered_map<uint32_t, std::unique_ptr<R>> objects_;
+  using Entry = std::pair<uint32_t, std::unique_ptr<R>>;
+  typename std::vector<Entry>::iterator find(uint32_t rep) {
+    auto it = std::lower_bound(objects_.begin(), objects_.end(), rep,
+                               [](const Entry& e, uint32_t r) { return e.first < r; });
+    return it != objects_.end() && it->first == rep ? it : objects_.end();
+  }
+
+  std::vector<Entry> objects_;
   uint32_t next_ = 1;
 };
 
