@@ -449,7 +449,8 @@ class Exchange final : public BodyReader, public ResponseWriter {
       : connection_(std::move(connection)), id_(id) {}
 
   ~Exchange() override {
-    connection_->try_post([c = connection_, id = id_] { c->abandon(id); });
+    // A response the handler finished needs nothing more (abandon would do nothing).
+    if (!finished_) connection_->try_post([c = connection_, id = id_] { c->abandon(id); });
   }
 
   void read(std::function<void(BodyChunk)> done) override {
@@ -466,25 +467,31 @@ class Exchange final : public BodyReader, public ResponseWriter {
   void write(std::string chunk, Done done) override {
     submit(Op{Op::Kind::chunk, {}, std::move(chunk), std::move(done)});
   }
-  void finish(Done done) override { submit(Op{Op::Kind::finish, {}, {}, std::move(done)}); }
+  void finish(Done done) override {
+    finished_ = submit(Op{Op::Kind::finish, {}, {}, std::move(done)});
+  }
   void respond(ResponseHead head, std::string body, Done done) override {
-    submit(Op{Op::Kind::whole, std::move(head), std::move(body), std::move(done)});
+    finished_ = submit(Op{Op::Kind::whole, std::move(head), std::move(body), std::move(done)});
   }
   void abort() override {
     connection_->try_post([c = connection_, id = id_] { c->abort_exchange(id); });
   }
 
  private:
-  void submit(Op op) {
+  // False if the connection is gone (the op's done callback is then told so).
+  bool submit(Op op) {
     auto shared = std::make_shared<Op>(std::move(op));
     if (!connection_->try_post(
             [c = connection_, id = id_, shared] { c->response_op(id, std::move(*shared)); })) {
       complete(shared->done, false);
+      return false;
     }
+    return true;
   }
 
   std::shared_ptr<Connection> connection_;
   uint64_t id_;
+  bool finished_ = false;  // a finish or whole response was handed to the connection
 };
 
 template <class Stream>
