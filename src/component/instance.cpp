@@ -750,8 +750,19 @@ class Instantiator {
     }
   }
 
+  // A plan's function in this store: through the re-export instance, made the first time
+  // one is asked for (with the shim bypassed, a small component may never ask).
   wasm::Extern canon_func(const CanonPlan& plan) {
-    const Plan& shared = *pre_.plan_;
+    Plan& shared = *pre_.plan_;
+    if (!out_.items_->canon && shared.canon_pre) {
+      auto made = shared.canon_pre->instantiate(store());
+      if (!made) throw GuestError{std::move(made).error()};
+      std::call_once(shared.canon_handles_once, [&] {
+        for (const auto& p : shared.canon)
+          shared.canon_handles.push_back(wasm::ExportHandle::find(store(), *made, p->name));
+      });
+      out_.items_->canon = *made;
+    }
     if (out_.items_->canon && plan.id < shared.canon_handles.size()) {
       if (auto found = out_.items_->canon->get(store(), shared.canon_handles[plan.id]))
         return *found;
@@ -1256,15 +1267,6 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
   std::unique_ptr<ComponentInstance> instance(new ComponentInstance(store.context()));
   store.set_data(instance.get());
   instance->slots_.resize(plan_->canon.size());
-  if (plan_->canon_pre) {
-    auto canon = plan_->canon_pre->instantiate(store);
-    if (!canon) return std::move(canon).error();
-    std::call_once(plan_->canon_handles_once, [&] {
-      for (const auto& p : plan_->canon)
-        plan_->canon_handles.push_back(wasm::ExportHandle::find(store.context(), *canon, p->name));
-    });
-    instance->items_->canon = *canon;
-  }
   try {
     Instantiator(*this, *instance).run(component_, resolved_, nullptr, nullptr);
   } catch (const AbiTrap& trap) {
