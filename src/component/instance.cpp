@@ -1,6 +1,7 @@
 #include "component/instance.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -125,6 +126,38 @@ struct Frame {
   std::vector<const RuntimeInstance*> instances;
   std::vector<const ComponentDef*> components;
   std::vector<std::pair<std::string_view, RuntimeItem>> exports;
+
+  // The sizes of the index spaces, which every instantiation of one component reaches
+  // alike: remembered after one, reserved before the next.
+  struct Sizes {
+    std::atomic<uint32_t> of[12] = {};
+  };
+  template <class F>
+  void for_each_space(F f) {
+    f(core_modules);
+    f(core_instances);
+    f(core_funcs);
+    f(core_tables);
+    f(core_memories);
+    f(core_globals);
+    f(pending_funcs);
+    f(types);
+    f(funcs);
+    f(instances);
+    f(components);
+    f(exports);
+  }
+  void reserve(const Sizes& sizes) {
+    size_t i = 0;
+    for_each_space(
+        [&](auto& space) { space.reserve(sizes.of[i++].load(std::memory_order_relaxed)); });
+  }
+  void remember(Sizes& sizes) {
+    size_t i = 0;
+    for_each_space([&](auto& space) {
+      sizes.of[i++].store(static_cast<uint32_t>(space.size()), std::memory_order_relaxed);
+    });
+  }
 };
 
 // What a ComponentInstance owns besides its frames: the functions it lifted, the instances
@@ -207,7 +240,11 @@ struct Plan {
   std::unordered_map<const void*, wasm::InstancePre> prepared;
   // All of the above by component and definition index (index_definitions), so that
   // instantiating looks nothing up by address.
-  std::unordered_map<const Component*, std::vector<struct DefinitionPlan>> definitions;
+  struct ComponentPlan {
+    std::vector<struct DefinitionPlan> definitions;
+    Frame::Sizes sizes;
+  };
+  std::unordered_map<const Component*, ComponentPlan> components;
   std::once_flag canon_handles_once;
   std::vector<wasm::ExportHandle> canon_handles;  // by plan id
   wasm::Linker linker;
@@ -428,13 +465,16 @@ class Instantiator {
     Frame& frame = *out_.frames_.back();
     frame.parent = parent;
     frame.component = &component;
-    const std::vector<DefinitionPlan>& plans = pre_.plan_->definitions.at(&component);
+    Plan::ComponentPlan& component_plan = pre_.plan_->components.at(&component);
+    const std::vector<DefinitionPlan>& plans = component_plan.definitions;
+    frame.reserve(component_plan.sizes);
     for (size_t i = 0; i < component.definitions.size(); ++i) {
       const AnyType& annotation = resolved.definition_types[i];
       current_ = &plans[i];  // for this definition only: a nested run replaces it
       std::visit([&](const auto& d) { define(frame, resolved, annotation, args, d); },
                  component.definitions[i]);
     }
+    frame.remember(component_plan.sizes);
     return frame;
   }
 
@@ -1132,7 +1172,7 @@ void index_definitions(const Component& component, Plan& plan) {
     if (auto alias_plan = find(plan.alias_plans, key)) p.alias_plan = *alias_plan;
     p.host_item = find(plan.host_items, key);
   }
-  plan.definitions[&component] = std::move(out);
+  plan.components[&component].definitions = std::move(out);
 }
 
 void collect_modules(const Component& component, std::vector<ByteRange>& out) {
