@@ -270,7 +270,7 @@ std::pair<uint32_t, uint32_t> store_list_into_range(const CanonContext& cx, cons
 HandleEntry& handle_of(const CanonContext& cx, uint32_t index, const ValueType& type) {
   HandleEntry* entry = cx.handles->get(index);
   if (entry == nullptr) trap("unknown handle " + std::to_string(index));
-  if (entry->resource != type.resource) {
+  if (entry->resource != type.resource.get()) {
     trap("handle " + std::to_string(index) + " is of another resource type");
   }
   return *entry;
@@ -295,7 +295,7 @@ uint32_t lower_handle(const CanonContext& cx, const Val& value, const ValueType&
   const auto rep = static_cast<uint32_t>(value.bits);
   // A component borrowing its own resource gets the representation itself.
   if (!own && type.resource->owner != nullptr && type.resource->owner == cx.component) return rep;
-  auto index = cx.handles->add(HandleEntry{type.resource, rep, own, 0, !own});
+  auto index = cx.handles->add(HandleEntry{type.resource.get(), rep, own, 0, !own});
   if (!index) trap("the handle table is full");
   if (!own) ++cx.handles->outstanding_borrows;
   return *index;
@@ -702,20 +702,27 @@ uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size) {
 
 // ---- whole signatures -------------------------------------------------------------------
 
-std::vector<Val> lift_params(const CanonContext& cx, std::span<const RawValue> flat,
-                             const FunctionType& type, const FlatSignature& sig) {
+void lift_params(const CanonContext& cx, std::span<const RawValue> flat, const FunctionType& type,
+                 const FlatSignature& sig, std::vector<Val>& out) {
+  out.clear();
   if (sig.params_in_memory) {
     auto tuple = tuple_of(type);
     const auto ptr = static_cast<uint32_t>(flat[0].i32);
     check_aligned(ptr, alignment(*tuple), "parameters");
     check_range(cx, ptr, size(*tuple), "parameters");
-    return load(cx, ptr, *tuple).items;
+    out = load(cx, ptr, *tuple).items;
+    return;
   }
   FlatReader reader(flat, sig.params);
-  std::vector<Val> out;
   out.reserve(type.params.size());
   for (const auto& p : type.params)
     out.push_back(lift_flat(cx, reader, *p.second));
+}
+
+std::vector<Val> lift_params(const CanonContext& cx, std::span<const RawValue> flat,
+                             const FunctionType& type, const FlatSignature& sig) {
+  std::vector<Val> out;
+  lift_params(cx, flat, type, sig, out);
   return out;
 }
 

@@ -66,6 +66,9 @@ uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size);
 // Whole parameter and result lists, with the spilling to memory of flatten_function.
 std::vector<Val> lift_params(const CanonContext& cx, std::span<const wasm::RawValue> flat,
                              const FunctionType& type, const FlatSignature& sig);
+// The same into `out` (cleared first), for a caller that keeps one vector's capacity.
+void lift_params(const CanonContext& cx, std::span<const wasm::RawValue> flat,
+                 const FunctionType& type, const FlatSignature& sig, std::vector<Val>& out);
 void lower_params(const CanonContext& cx, std::span<const Val> args, const FunctionType& type,
                   const FlatSignature& sig, std::vector<wasm::RawValue>& out);
 std::optional<Val> lift_result(const CanonContext& cx, std::span<const wasm::RawValue> flat,

@@ -9,6 +9,10 @@ std::optional<uint32_t> HandleTable::add(HandleEntry entry) {
     free_.pop_back();
     slots_[index] = std::move(entry);
   } else {
+    if (slots_.empty()) {
+      slots_.reserve(8);
+      slots_.emplace_back();
+    }
     if (slots_.size() >= kMaxEntries) return std::nullopt;
     index = static_cast<uint32_t>(slots_.size());
     slots_.push_back(std::move(entry));

@@ -11,7 +11,7 @@
 namespace gyre::component {
 
 struct HandleEntry {
-  ResourcePtr resource;
+  const Resource* resource = nullptr;  // kept alive by the component's types
   uint32_t rep = 0;
   bool own = true;
   uint32_t lends = 0;  // borrows of this handle passed out and not yet returned
@@ -32,7 +32,9 @@ class HandleTable {
   uint32_t outstanding_borrows = 0;
 
  private:
-  std::vector<std::optional<HandleEntry>> slots_{std::nullopt};  // index 0 is never valid
+  // Index 0 is never valid; the slot for it is made with the first entry, so a frame
+  // that never holds a handle allocates nothing.
+  std::vector<std::optional<HandleEntry>> slots_;
   std::vector<uint32_t> free_;
   size_t live_ = 0;
 };

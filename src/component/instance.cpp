@@ -189,9 +189,11 @@ struct Lowering {
   const ComponentFunction* target = nullptr;
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
+  std::vector<Val> args;  // the lifted arguments of the running call, capacity kept
+  bool args_in_use = false;
 
-  std::optional<Val> call_target(std::span<const Val> args) {
-    return instance->invoke(*target, args);
+  std::optional<Val> call_target(std::span<const Val> values) {
+    return instance->invoke(*target, values);
   }
 };
 
@@ -335,9 +337,19 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
     if (!lowering.caller->may_leave) fail("a component may not call imports during post-return");
     CanonContext cx{caller.context(),          plan.encoding, lowering.memory, lowering.realloc,
                     &lowering.caller->handles, nullptr};
-    std::vector<Val> args =
-        lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig);
+    // The lowering's own vector unless a call through it is already running (a guest
+    // calling back in through the same import while the host answers it).
+    std::vector<Val> own;
+    std::vector<Val>& args = lowering.args_in_use ? own : lowering.args;
+    struct InUse {
+      bool& flag;
+      bool was;
+      ~InUse() { flag = was; }
+    } in_use{lowering.args_in_use, lowering.args_in_use};
+    lowering.args_in_use = true;
+    lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig, args);
     std::optional<Val> result = lowering.call_target(args);
+    args.clear();
     lower_result(cx, result, *plan.type, plan.sig, slots);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
@@ -352,13 +364,13 @@ wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
   const CanonPlan& plan = *b.plan;
   const auto index = static_cast<uint32_t>(slots[0].i32);
   if (plan.kind == CanonPlan::kResourceNew) {
-    auto added = b.frame->handles.add(HandleEntry{plan.resource, index, true, 0});
+    auto added = b.frame->handles.add(HandleEntry{plan.resource.get(), index, true, 0});
     if (!added) return wasm::HostTrap{"resource.new: the handle table is full"};
     slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(*added));
     return std::nullopt;
   }
   HandleEntry* entry = b.frame->handles.get(index);
-  if (entry == nullptr || entry->resource != plan.resource) {
+  if (entry == nullptr || entry->resource != plan.resource.get()) {
     return wasm::HostTrap{"resource handle " + std::to_string(index) +
                           " is not a handle of this resource"};
   }
