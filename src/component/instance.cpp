@@ -189,11 +189,23 @@ struct Lowering {
   const ComponentFunction* target = nullptr;
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
-  std::vector<Val> args;  // the lifted arguments of the running call, capacity kept
-  bool args_in_use = false;
 
-  std::optional<Val> call_target(std::span<const Val> values) {
-    return instance->invoke(*target, values);
+  // Lifts the guest's arguments and calls the target. The arguments go into the
+  // instance's vector (its capacity kept from call to call), unless a call already uses
+  // it: a host call that calls a guest that calls the host.
+  std::optional<Val> call(const CanonContext& cx, std::span<const wasm::RawValue> flat) {
+    std::vector<Val> own;
+    std::vector<Val>& args = instance->call_args_in_use_ ? own : instance->call_args_;
+    struct InUse {
+      bool& flag;
+      bool was;
+      ~InUse() { flag = was; }
+    } in_use{instance->call_args_in_use_, instance->call_args_in_use_};
+    instance->call_args_in_use_ = true;
+    lift_params(cx, flat, *plan->type, plan->sig, args);
+    std::optional<Val> result = instance->invoke(*target, args);
+    args.clear();
+    return result;
   }
 };
 
@@ -337,19 +349,7 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
     if (!lowering.caller->may_leave) fail("a component may not call imports during post-return");
     CanonContext cx{caller.context(),          plan.encoding, lowering.memory, lowering.realloc,
                     &lowering.caller->handles, nullptr};
-    // The lowering's own vector unless a call through it is already running (a guest
-    // calling back in through the same import while the host answers it).
-    std::vector<Val> own;
-    std::vector<Val>& args = lowering.args_in_use ? own : lowering.args;
-    struct InUse {
-      bool& flag;
-      bool was;
-      ~InUse() { flag = was; }
-    } in_use{lowering.args_in_use, lowering.args_in_use};
-    lowering.args_in_use = true;
-    lift_params(cx, slots.subspan(0, plan.sig.params.size()), *plan.type, plan.sig, args);
-    std::optional<Val> result = lowering.call_target(args);
-    args.clear();
+    std::optional<Val> result = lowering.call(cx, slots.subspan(0, plan.sig.params.size()));
     lower_result(cx, result, *plan.type, plan.sig, slots);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
@@ -688,9 +688,10 @@ class Instantiator {
       Frame& child = run(*def->component, *def->resolved, def->parent, &args);
       rt->exports = child.exports;
     } else {
-      for (const auto& e : std::get<std::vector<InlineExport>>(instance.expr)) {
+      const auto& inline_exports = std::get<std::vector<InlineExport>>(instance.expr);
+      rt->exports.reserve(inline_exports.size());
+      for (const auto& e : inline_exports)
         rt->exports.emplace_back(e.name.name, item(frame, e.item));
-      }
     }
     frame.instances.push_back(rt.get());
   }
@@ -1332,7 +1333,9 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
 // ---- ComponentInstance ----------------------------------------------------------------------
 
 ComponentInstance::ComponentInstance(wasmtime_context* store)
-    : store_(store), items_(std::make_unique<InstanceItems>()) {}
+    : store_(store), items_(std::make_unique<InstanceItems>()) {
+  host_state_.reserve(8);  // WASI and wasi:http keep about that many kinds of state
+}
 ComponentInstance::~ComponentInstance() = default;
 
 const ComponentFunction* ComponentInstance::function(std::string_view name) const {

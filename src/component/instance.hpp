@@ -126,6 +126,9 @@ class ComponentInstance {
   using HostState = std::unique_ptr<void, void (*)(void*)>;
   std::vector<std::pair<const std::type_info*, HostState>> host_state_;
   bool poisoned_ = false;
+  // The lifted arguments of the host call running (run_lowering), capacity kept.
+  std::vector<Val> call_args_;
+  bool call_args_in_use_ = false;
   std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
   std::unique_ptr<struct InstanceItems> items_;
   // Per-store state of each canon lower and resource built-in, by plan id.
