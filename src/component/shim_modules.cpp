@@ -4,69 +4,10 @@
 #include <map>
 #include <string_view>
 
+#include "component/core_reader.hpp"
+
 namespace gyre::component {
 namespace {
-
-// Bounds-checked reading of core module bytes; any read past the end or malformed LEB
-// makes the reader fail, and every recognizer then answers "not this shape".
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
-
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ >= bytes_.size(); }
-  size_t pos() const { return pos_; }
-
-  uint8_t byte() {
-    if (!ok_ || pos_ >= bytes_.size()) return fail();
-    return bytes_[pos_++];
-  }
-  uint32_t u32() {
-    uint64_t value = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-      const uint8_t b = byte();
-      value |= uint64_t{b & 0x7fu} << shift;
-      if ((b & 0x80) == 0) return value <= UINT32_MAX ? static_cast<uint32_t>(value) : fail();
-    }
-    return fail();
-  }
-  int32_t s32() {
-    int64_t value = 0;
-    int shift = 0;
-    uint8_t b = 0;
-    do {
-      if (shift >= 35) return fail();
-      b = byte();
-      value |= int64_t{b & 0x7f} << shift;
-      shift += 7;
-    } while ((b & 0x80) != 0 && ok_);
-    if (shift < 64 && (b & 0x40) != 0) value |= -(int64_t{1} << shift);
-    if (value < INT32_MIN || value > INT32_MAX) return fail();
-    return static_cast<int32_t>(value);
-  }
-  std::string name() {
-    const uint32_t size = u32();
-    if (!ok_ || size > bytes_.size() - pos_) return fail(), std::string();
-    std::string out(reinterpret_cast<const char*>(bytes_.data() + pos_), size);
-    pos_ += size;
-    return out;
-  }
-  std::span<const uint8_t> take(uint32_t size) {
-    if (!ok_ || size > bytes_.size() - pos_) return fail(), std::span<const uint8_t>();
-    auto out = bytes_.subspan(pos_, size);
-    pos_ += size;
-    return out;
-  }
-  uint8_t fail() {
-    ok_ = false;
-    return 0;
-  }
-
- private:
-  std::span<const uint8_t> bytes_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 struct FuncType {
   std::vector<uint8_t> params, results;
@@ -74,7 +15,7 @@ struct FuncType {
 };
 
 // A funcref table type with plain 32-bit limits; anything else fails the reader.
-void funcref_table(Reader& r) {
+void funcref_table(CoreReader& r) {
   if (r.byte() != 0x70) r.fail();
   const uint8_t limits = r.byte();
   if (limits > 1) r.fail();
@@ -112,10 +53,10 @@ std::optional<Module> parse(std::span<const uint8_t> bytes) {
   if (bytes.size() < sizeof kHeader || !std::equal(kHeader, kHeader + 8, bytes.begin()))
     return std::nullopt;
   Module m;
-  Reader r(bytes.subspan(8));
+  CoreReader r(bytes.subspan(8));
   while (r.ok() && !r.done()) {
     const uint8_t id = r.byte();
-    Reader s(r.take(r.u32()));
+    CoreReader s(r.take(r.u32()));
     if (!r.ok()) return std::nullopt;
     switch (id) {
       case 0:  // custom
@@ -196,7 +137,7 @@ std::optional<Module> parse(std::span<const uint8_t> bytes) {
 // i32.const slot, call_indirect of its own type on table 0, end; and no locals.
 std::optional<uint32_t> forwarded_slot(std::span<const uint8_t> body, const FuncType& type,
                                        const std::vector<FuncType>& types) {
-  Reader r(body);
+  CoreReader r(body);
   if (r.u32() != 0) return std::nullopt;  // local declarations
   for (uint32_t p = 0; p < type.params.size(); ++p) {
     if (r.byte() != 0x20 || r.u32() != p) return std::nullopt;
@@ -279,7 +220,7 @@ bool may_have_start_function(std::span<const uint8_t> bytes) {
   static constexpr uint8_t kHeader[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
   if (bytes.size() < sizeof kHeader || !std::equal(kHeader, kHeader + 8, bytes.begin()))
     return true;
-  Reader r(bytes.subspan(8));
+  CoreReader r(bytes.subspan(8));
   while (r.ok() && !r.done()) {
     if (r.byte() == 8) return true;
     r.take(r.u32());

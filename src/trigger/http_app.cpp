@@ -11,6 +11,7 @@
 #include "app/outbound_hosts.hpp"
 #include "app/variables.hpp"
 #include "base/worker_pool.hpp"
+#include "component/core_tables.hpp"
 #include "component/instance.hpp"
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
@@ -118,6 +119,18 @@ Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manif
            " (did you run `gyre build`?)";
   }
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Whether every table of every component starts within one page (funcref elements are
+// 8 bytes), so the engine can zero tables without asking the kernel about their pages. A
+// component that cannot be read or parsed says no; loading it reports why.
+bool tables_fit_one_page(const app::Manifest& manifest, const std::filesystem::path& dir) {
+  for (const auto& [id, component] : manifest.components) {
+    auto bytes = read_source(manifest, dir, id, component);
+    auto largest = bytes ? component::largest_table(*bytes) : std::nullopt;
+    if (!largest || *largest * 8 > 4096) return false;
+  }
+  return true;
 }
 
 // Prepares each component an HTTP trigger names: its logs, files, imports and handler.
@@ -273,6 +286,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   if (auto unused = runtime_config.unused_keys_error()) return *unused;
   wasm::EngineConfig engine_config;
   engine_config.cache_dir = options.compile_cache;
+  if (tables_fit_one_page(manifest, dir)) engine_config.pool_table_keep_resident_bytes = 4096;
   auto engine = wasm::Engine::create(engine_config);
   if (!engine) return "cannot start the engine: " + engine.error().describe();
   running->engine = std::move(engine).value();

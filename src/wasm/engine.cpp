@@ -38,8 +38,8 @@ wasm_config_t* make_config(const EngineConfig& config) {
     wasmtime_pooling_allocation_config_max_memory_size_set(pool, config.pool_max_memory_bytes);
     wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(
         pool, config.pool_keep_resident_bytes);
-    wasmtime_pooling_allocation_config_table_keep_resident_set(pool,
-                                                               config.pool_keep_resident_bytes);
+    wasmtime_pooling_allocation_config_table_keep_resident_set(
+        pool, config.pool_table_keep_resident_bytes);
     wasmtime_pooling_allocation_config_decommit_batch_size_set(pool, config.pool_decommit_batch);
     gyre_pooling_allocation_config_pagemap_scan_set(pool, config.pool_reset_dirty_pages_only);
     wasmtime_pooling_allocation_strategy_set(raw, pool);

@@ -35,6 +35,11 @@ struct EngineConfig {
   // Of those bytes, reset only the pages the instance wrote (the kernel's PAGEMAP_SCAN,
   // where it has it), not all of them.
   bool pool_reset_dirty_pages_only = true;
+  // The same for tables. Wasmtime asks the kernel which pages were written (a system call
+  // dearer than zeroing a page) unless this is one page and the table fits in it: then an
+  // app whose tables all fit one page (component/core_tables.hpp) should say one page,
+  // and an app with larger tables should keep them (decommitting one costs page faults).
+  uint64_t pool_table_keep_resident_bytes = 1 << 20;
   // Slots whose memory is returned to the kernel together, one shootdown for the batch.
   uint32_t pool_decommit_batch = 32;
 
