@@ -1,7 +1,6 @@
 #include "component/core_tables.hpp"
 
 #include <algorithm>
-#include <variant>
 
 #include "component/core_reader.hpp"
 #include "component/decode.hpp"
@@ -40,29 +39,20 @@ std::optional<uint64_t> largest_defined(std::span<const uint8_t> module) {
   return largest;
 }
 
-std::optional<uint64_t> largest_in(const Component& component, std::span<const uint8_t> bytes) {
-  uint64_t largest = 0;
-  for (const Definition& d : component.definitions) {
-    std::optional<uint64_t> found = 0;
-    if (auto* m = std::get_if<CoreModule>(&d)) {
-      if (m->bytes.offset > bytes.size() || m->bytes.size > bytes.size() - m->bytes.offset)
-        return std::nullopt;
-      found = largest_defined(bytes.subspan(m->bytes.offset, m->bytes.size));
-    } else if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) {
-      found = largest_in(**c, bytes);
-    }
-    if (!found) return std::nullopt;
-    largest = std::max(largest, *found);
-  }
-  return largest;
-}
-
 }  // namespace
 
 std::optional<uint64_t> largest_table(std::span<const uint8_t> component) {
   auto decoded = decode(component);
   if (!decoded) return std::nullopt;
-  return largest_in(*decoded, component);
+  uint64_t largest = 0;
+  for (const ByteRange& range : core_module_ranges(*decoded)) {
+    if (range.offset > component.size() || range.size > component.size() - range.offset)
+      return std::nullopt;
+    auto found = largest_defined(component.subspan(range.offset, range.size));
+    if (!found) return std::nullopt;
+    largest = std::max(largest, *found);
+  }
+  return largest;
 }
 
 }  // namespace gyre::component

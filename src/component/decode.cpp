@@ -1055,4 +1055,21 @@ Result<Component, DecodeError> decode(std::span<const uint8_t> bytes) {
   }
 }
 
+namespace {
+
+void collect_module_ranges(const Component& component, std::vector<ByteRange>& out) {
+  for (const Definition& d : component.definitions) {
+    if (auto* m = std::get_if<CoreModule>(&d)) out.push_back(m->bytes);
+    if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) collect_module_ranges(**c, out);
+  }
+}
+
+}  // namespace
+
+std::vector<ByteRange> core_module_ranges(const Component& component) {
+  std::vector<ByteRange> out;
+  collect_module_ranges(component, out);
+  return out;
+}
+
 }  // namespace gyre::component

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "component/model.hpp"
@@ -27,5 +28,9 @@ BinaryKind sniff(std::span<const uint8_t> bytes);
 // Decodes a whole component. Never crashes and never allocates more than a small
 // multiple of the input size, whatever the input.
 Result<Component, DecodeError> decode(std::span<const uint8_t> bytes);
+
+// Where every core module of `component` and of the components nested in it lies in the
+// bytes it was decoded from, in definition order.
+std::vector<ByteRange> core_module_ranges(const Component& component);
 
 }  // namespace gyre::component

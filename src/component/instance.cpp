@@ -323,6 +323,15 @@ wasm::ExternKind extern_kind(CoreSort sort) {
   }
 }
 
+// The argument of a core instantiation named `name`.
+const CoreInstantiateArg* argument(const CoreInstantiate& inst, std::string_view name) {
+  const CoreInstantiateArg* found = nullptr;
+  for (const auto& a : inst.args) {
+    if (a.name == name) found = &a;
+  }
+  return found;
+}
+
 std::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
   switch (kind) {
     case wasm::ExternKind::kTable:
@@ -523,10 +532,7 @@ class Instantiator {
       if (!resolved_imports(frame, module, imports)) imports.clear();
       for (size_t i = imports.size(); i < module->imports.size(); ++i) {
         const wasm::ImportDesc& import = module->imports[i];
-        const CoreInstantiateArg* arg = nullptr;
-        for (const auto& a : inst->args) {
-          if (a.name == import.module) arg = &a;
-        }
+        const CoreInstantiateArg* arg = argument(*inst, import.module);
         if (arg == nullptr) fail("core module import \"" + import.module + "\" has no argument");
         auto item = core_export(frame, arg->instance, import.name);
         if (!item)
@@ -1011,10 +1017,7 @@ CoreSpaces plan_core_sources(const Component& component,
       if (module == nullptr) continue;
       CoreImports planned{module, {}};
       for (const auto& import : module->imports) {
-        const CoreInstantiateArg* arg = nullptr;
-        for (const auto& a : inst->args) {
-          if (a.name == import.module) arg = &a;
-        }
+        const CoreInstantiateArg* arg = argument(*inst, import.module);
         auto source = arg ? position(arg->instance, import.name) : std::nullopt;
         if (!source) break;
         planned.imports.push_back(*source);
@@ -1024,15 +1027,6 @@ CoreSpaces plan_core_sources(const Component& component,
     }
   }
   return spaces;
-}
-
-// The argument of a core instantiation named `name`.
-const CoreInstantiateArg* argument(const CoreInstantiate& inst, std::string_view name) {
-  const CoreInstantiateArg* found = nullptr;
-  for (const auto& a : inst.args) {
-    if (a.name == name) found = &a;
-  }
-  return found;
 }
 
 // wit-component's shim and fixup modules (component/shim_modules.hpp), bypassed in the
@@ -1188,13 +1182,6 @@ void index_definitions(const Component& component, Plan& plan) {
   plan.components[&component].definitions = std::move(out);
 }
 
-void collect_modules(const Component& component, std::vector<ByteRange>& out) {
-  for (const Definition& d : component.definitions) {
-    if (auto* m = std::get_if<CoreModule>(&d)) out.push_back(m->bytes);
-    if (auto* c = std::get_if<std::shared_ptr<Component>>(&d)) collect_modules(**c, out);
-  }
-}
-
 }  // namespace
 
 ComponentPre::~ComponentPre() = default;
@@ -1260,9 +1247,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
       message += "\n  " + name;
     return message;
   }
-  std::vector<ByteRange> ranges;
-  collect_modules(pre->component_, ranges);
-  for (const ByteRange& range : ranges) {
+  for (const ByteRange& range : core_module_ranges(pre->component_)) {
     auto module = engine.compile({pre->bytes_.data() + range.offset, range.size});
     if (!module) {
       return "core module at byte offset " + std::to_string(range.offset) + ": " +
