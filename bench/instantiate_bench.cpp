@@ -65,41 +65,50 @@ void BM_CInstantiateCallDrop(benchmark::State& state) {
 }
 BENCHMARK(BM_CInstantiateCallDrop)->Unit(benchmark::kMicrosecond);
 
-// The Spin JS SDK fixture (12 MB, StarlingMonkey): instantiate + drop. Copy-on-write
-// memory images make this a mapping, not a copy of the heap snapshot.
-void BM_JsInstantiateDrop(benchmark::State& state) {
+// The fixture `name` linked to `imports` (which must outlive it); what they lack traps
+// when called.
+std::shared_ptr<const component::ComponentPre> prepare(const char* name,
+                                                       const component::HostImports& imports) {
   component::LinkOptions options;
   options.trap_on_missing_imports = true;
-  component::HostImports none;
-  auto pre =
-      std::move(component::ComponentPre::create(engine(), fixture("js-hello"), none, options))
-          .value();
+  return std::move(component::ComponentPre::create(engine(), fixture(name), imports, options))
+      .value();
+}
+
+// Per iteration: a fresh Store, an instance of `pre`, and the drop of both.
+void instantiate_and_drop(benchmark::State& state, const component::ComponentPre& pre) {
   for (auto _ : state) {
     wasm::Store store(engine());
-    auto instance = pre->instantiate(store);
+    auto instance = pre.instantiate(store);
     benchmark::DoNotOptimize(instance);
     if (!instance.ok()) state.SkipWithError(instance.error().describe().c_str());
   }
+}
+
+// What the C wasi:http hello imports: WASI (its output dropped) and wasi:http's types.
+component::HostImports c_http_imports() {
+  component::HostImports imports;
+  wasi::CliConfig cli;
+  cli.stdout_sink = [](std::string_view) {};
+  cli.stderr_sink = [](std::string_view) {};
+  wasi::add_wasi(imports, std::move(cli));
+  http::add_wasi_http_types(imports);
+  return imports;
+}
+
+// The Spin JS SDK fixture (12 MB, StarlingMonkey): instantiate + drop. Copy-on-write
+// memory images make this a mapping, not a copy of the heap snapshot.
+void BM_JsInstantiateDrop(benchmark::State& state) {
+  const component::HostImports none;
+  instantiate_and_drop(state, *prepare("js-hello", none));
 }
 BENCHMARK(BM_JsInstantiateDrop)->Unit(benchmark::kMicrosecond);
 
 // The instantiation part of BM_CHttpHandle: a fresh Store, the component's core instances
 // (main, shim, fixup and its start function) and the drop, without the request.
 void BM_CHttpInstantiateDrop(benchmark::State& state) {
-  component::HostImports imports;
-  wasi::add_wasi(imports, wasi::CliConfig{});
-  http::add_wasi_http_types(imports);
-  component::LinkOptions options;
-  options.trap_on_missing_imports = true;
-  auto pre =
-      std::move(component::ComponentPre::create(engine(), fixture("c-http"), imports, options))
-          .value();
-  for (auto _ : state) {
-    wasm::Store store(engine());
-    auto instance = pre->instantiate(store);
-    benchmark::DoNotOptimize(instance);
-    if (!instance.ok()) state.SkipWithError(instance.error().describe().c_str());
-  }
+  const component::HostImports imports = c_http_imports();
+  instantiate_and_drop(state, *prepare("c-http", imports));
 }
 BENCHMARK(BM_CHttpInstantiateDrop)->Unit(benchmark::kMicrosecond);
 
@@ -115,18 +124,8 @@ void BM_CHttpHandle(benchmark::State& state) {
     size_t bytes = 0;
     std::string failure;
   };
-  component::HostImports imports;
-  wasi::CliConfig cli;
-  cli.stdout_sink = [](std::string_view) {};
-  cli.stderr_sink = [](std::string_view) {};
-  wasi::add_wasi(imports, std::move(cli));
-  http::add_wasi_http_types(imports);
-  component::LinkOptions options;
-  options.trap_on_missing_imports = true;
-  auto pre =
-      std::move(component::ComponentPre::create(engine(), fixture("c-http"), imports, options))
-          .value();
-  auto handler = std::move(http::IncomingHandler::create(std::move(pre))).value();
+  const component::HostImports imports = c_http_imports();
+  auto handler = std::move(http::IncomingHandler::create(prepare("c-http", imports))).value();
   for (auto _ : state) {
     http::IncomingRequestData request;
     request.path_with_query = "/";
