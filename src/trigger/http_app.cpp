@@ -121,13 +121,27 @@ Result<std::vector<uint8_t>, std::string> read_source(const app::Manifest& manif
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }
 
+// The source of each component an HTTP trigger runs, read once before the engine exists
+// (whose table settings depend on them); loading takes each from here, and a failed read
+// is reported then.
+using Sources = std::map<std::string, Result<std::vector<uint8_t>, std::string>, std::less<>>;
+
+Sources read_sources(const app::Manifest& manifest, const std::filesystem::path& dir) {
+  Sources out;
+  for (const app::HttpTrigger& trigger : manifest.http_triggers) {
+    if (!trigger.component || out.count(*trigger.component)) continue;
+    const std::string& id = *trigger.component;
+    out.emplace(id, read_source(manifest, dir, id, *manifest.components.find(id)));
+  }
+  return out;
+}
+
 // Whether every table of every component starts within one page (funcref elements are
 // 8 bytes), so the engine can zero tables without asking the kernel about their pages. A
-// component that cannot be read or parsed says no; loading it reports why.
-bool tables_fit_one_page(const app::Manifest& manifest, const std::filesystem::path& dir) {
-  for (const auto& [id, component] : manifest.components) {
-    auto bytes = read_source(manifest, dir, id, component);
-    auto largest = bytes ? component::largest_table(*bytes) : std::nullopt;
+// source that cannot be read or parsed says no.
+bool tables_fit_one_page(const Sources& sources) {
+  for (const auto& [id, bytes] : sources) {
+    auto largest = bytes.ok() ? component::largest_table(bytes.value()) : std::nullopt;
     if (!largest || *largest * 8 > 4096) return false;
   }
   return true;
@@ -141,6 +155,11 @@ struct Loader {
   const app::ResolvedVariables& variables;
   App& running;
   const std::function<void(std::string_view)>& print;
+  Sources& sources;
+
+  Result<std::vector<uint8_t>, std::string> take_source(const std::string& id) {
+    return std::move(sources.find(id)->second);
+  }
 
   // The component's stdout and stderr logs.
   std::pair<OutputLog*, OutputLog*> logs(const std::string& id) {
@@ -184,7 +203,7 @@ struct Loader {
   // A wasi:http component run by the default (`spin`) executor.
   Result<std::shared_ptr<http::Handler>, std::string> component_handler(const std::string& id) {
     const app::Component& component = *manifest.components.find(id);
-    auto bytes = read_source(manifest, dir, id, component);
+    auto bytes = take_source(id);
     if (!bytes) return std::move(bytes).error();
     auto files = mounts(id);
     if (!files) return std::move(files).error();
@@ -234,7 +253,7 @@ struct Loader {
   Result<std::shared_ptr<http::Handler>, std::string> wagi_handler(
       const std::string& id, const app::HttpExecutor& executor) {
     const app::Component& component = *manifest.components.find(id);
-    auto bytes = read_source(manifest, dir, id, component);
+    auto bytes = take_source(id);
     if (!bytes) return std::move(bytes).error();
     auto files = mounts(id);
     if (!files) return std::move(files).error();
@@ -286,7 +305,8 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   if (auto unused = runtime_config.unused_keys_error()) return *unused;
   wasm::EngineConfig engine_config;
   engine_config.cache_dir = options.compile_cache;
-  if (tables_fit_one_page(manifest, dir)) engine_config.pool_table_keep_resident_bytes = 4096;
+  Sources sources = read_sources(manifest, dir);
+  if (tables_fit_one_page(sources)) engine_config.pool_table_keep_resident_bytes = 4096;
   auto engine = wasm::Engine::create(engine_config);
   if (!engine) return "cannot start the engine: " + engine.error().describe();
   running->engine = std::move(engine).value();
@@ -304,7 +324,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     if (options.truncate_logs) truncate_logs(options.log_dir);
   }
 
-  Loader loader{options, manifest, dir, *variables, *running, print};
+  Loader loader{options, manifest, dir, *variables, *running, print, sources};
   // Each component referenced by an HTTP trigger, prepared once.
   std::map<std::string, std::shared_ptr<http::Handler>, std::less<>> handlers;
   std::vector<http::RouteEntry> entries;
