@@ -719,13 +719,6 @@ void lift_params(const CanonContext& cx, std::span<const RawValue> flat, const F
     out.push_back(lift_flat(cx, reader, *p.second));
 }
 
-std::vector<Val> lift_params(const CanonContext& cx, std::span<const RawValue> flat,
-                             const FunctionType& type, const FlatSignature& sig) {
-  std::vector<Val> out;
-  lift_params(cx, flat, type, sig, out);
-  return out;
-}
-
 void lower_params(const CanonContext& cx, std::span<const Val> args, const FunctionType& type,
                   const FlatSignature& sig, std::vector<RawValue>& out) {
   if (args.size() != type.params.size()) {

@@ -64,9 +64,7 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
 uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size);
 
 // Whole parameter and result lists, with the spilling to memory of flatten_function.
-std::vector<Val> lift_params(const CanonContext& cx, std::span<const wasm::RawValue> flat,
-                             const FunctionType& type, const FlatSignature& sig);
-// The same into `out` (cleared first), for a caller that keeps one vector's capacity.
+// lift_params fills `out` (cleared first), so a caller can keep one vector's capacity.
 void lift_params(const CanonContext& cx, std::span<const wasm::RawValue> flat,
                  const FunctionType& type, const FlatSignature& sig, std::vector<Val>& out);
 void lower_params(const CanonContext& cx, std::span<const Val> args, const FunctionType& type,
