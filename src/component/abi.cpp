@@ -21,7 +21,7 @@ constexpr uint32_t kUtf16Tag = 1u << 31;
 
 std::span<uint8_t> memory(const CanonContext& cx) {
   if (!cx.memory) trap("the canonical option `memory` is required here but was not given");
-  return cx.memory->data(cx.store);
+  return cx.memory_view();
 }
 
 void check_range(const CanonContext& cx, uint64_t ptr, uint64_t length, const char* what) {
@@ -569,10 +569,14 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
              " cases");
       out.bits = index;
       // The payload's values, as the joined types stored them, read back as the case's.
-      std::vector<RawValue> payload;
-      payload.reserve(joined.size());
-      for (size_t i = 1; i < joined.size(); ++i)
-        payload.push_back(reader.next(joined[i]));
+      // Flat values are at most 16 (MAX_FLAT_PARAMS), else they travel in memory.
+      const size_t count = joined.size() - 1;
+      RawValue small[16];
+      std::vector<RawValue> large(count > std::size(small) ? count : 0);
+      const std::span<RawValue> payload =
+          large.empty() ? std::span<RawValue>(small, count) : std::span<RawValue>(large);
+      for (size_t i = 0; i < count; ++i)
+        payload[i] = reader.next(joined[i + 1]);
       if (const ValueType* case_type = case_payload(type, index)) {
         FlatReader inner(payload, joined.subspan(1));
         out.items.push_back(lift_flat(cx, inner, *case_type));
@@ -653,19 +657,20 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
       const auto joined = flat_types(type);
       const uint32_t index = checked_case(value, type);
       out.push_back(RawValue::from_i32(static_cast<int32_t>(index)));
-      std::vector<RawValue> payload;
+      // The case's own values go in place, then take the joined types, then zeros pad.
+      const size_t first = out.size();
       std::span<const CoreKind> have;
       if (const ValueType* case_type = case_payload(type, index)) {
-        lower_flat(cx, value.items[0], *case_type, payload);
+        lower_flat(cx, value.items[0], *case_type, out);
         have = flat_types(*case_type);
       }
       for (size_t i = 1; i < joined.size(); ++i) {
         const CoreKind want = joined[i];
-        if (i - 1 >= payload.size()) {
+        if (i - 1 >= have.size()) {
           out.push_back(want == CoreKind::kI64 ? RawValue::from_i64(0) : RawValue::from_i32(0));
           continue;
         }
-        RawValue v = payload[i - 1];
+        RawValue& v = out[first + i - 1];
         const CoreKind from = have[i - 1];
         if (from == CoreKind::kI32 && want == CoreKind::kI64) {
           v = RawValue::from_i64(static_cast<uint32_t>(v.i32));
@@ -674,7 +679,6 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
         } else if (from == CoreKind::kF32 && want == CoreKind::kI32) {
           v = RawValue::from_i32(std::bit_cast<int32_t>(v.f32));
         }
-        out.push_back(v);
       }
       return;
     }
@@ -693,6 +697,7 @@ uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size) {
                        RawValue::from_i32(static_cast<int32_t>(alignment)),
                        RawValue::from_i32(static_cast<int32_t>(size))};
   auto called = cx.realloc->call_raw(cx.store, slots);
+  cx.forget_memory();
   if (!called) trap("realloc failed: " + called.error().message());
   const auto ptr = static_cast<uint32_t>(slots[0].i32);
   check_aligned(ptr, alignment, "realloc's");
@@ -703,14 +708,16 @@ uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size) {
 // ---- whole signatures -------------------------------------------------------------------
 
 void lift_params(const CanonContext& cx, std::span<const RawValue> flat, const FunctionType& type,
-                 const FlatSignature& sig, std::vector<Val>& out) {
+                 const FlatSignature& sig, std::pmr::vector<Val>& out) {
   out.clear();
   if (sig.params_in_memory) {
     auto tuple = tuple_of(type);
     const auto ptr = static_cast<uint32_t>(flat[0].i32);
     check_aligned(ptr, alignment(*tuple), "parameters");
     check_range(cx, ptr, size(*tuple), "parameters");
-    out = load(cx, ptr, *tuple).items;
+    Val loaded = load(cx, ptr, *tuple);
+    out.assign(std::make_move_iterator(loaded.items.begin()),
+               std::make_move_iterator(loaded.items.end()));
     return;
   }
   FlatReader reader(flat, sig.params);

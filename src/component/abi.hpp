@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,6 +36,20 @@ struct CanonContext {
   HandleTable* handles = nullptr;
   // The component these options belong to (for borrows of its own resources).
   const Component* component = nullptr;
+
+  // The memory's bytes, fetched from the engine once rather than on every access. Valid
+  // until the guest runs (it may grow the memory): realloc forgets it, and whoever calls
+  // into a guest between two uses of one context must call forget_memory().
+  std::span<uint8_t> memory_view() const {
+    if (!viewed_) {
+      view_ = memory->data(store);
+      viewed_ = true;
+    }
+    return view_;
+  }
+  void forget_memory() const { viewed_ = false; }
+  mutable std::span<uint8_t> view_;
+  mutable bool viewed_ = false;
 };
 
 // Core values of one call, read in order, with the variant coercions of lift_flat.
@@ -66,7 +81,7 @@ uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size);
 // Whole parameter and result lists, with the spilling to memory of flatten_function.
 // lift_params fills `out` (cleared first), so a caller can keep one vector's capacity.
 void lift_params(const CanonContext& cx, std::span<const wasm::RawValue> flat,
-                 const FunctionType& type, const FlatSignature& sig, std::vector<Val>& out);
+                 const FunctionType& type, const FlatSignature& sig, std::pmr::vector<Val>& out);
 void lower_params(const CanonContext& cx, std::span<const Val> args, const FunctionType& type,
                   const FlatSignature& sig, std::vector<wasm::RawValue>& out);
 std::optional<Val> lift_result(const CanonContext& cx, std::span<const wasm::RawValue> flat,

@@ -63,9 +63,11 @@ using RuntimeItem = std::variant<const ComponentFunction*, const RuntimeInstance
                                  const ComponentDef*, const PreModule*>;
 
 struct RuntimeInstance {
+  RuntimeInstance() = default;
+  explicit RuntimeInstance(std::pmr::memory_resource* arena) : exports(arena) {}
   // Names point into the component's decoded definitions or the host's types, which
   // outlive every instance.
-  std::vector<std::pair<std::string_view, RuntimeItem>> exports;
+  std::pmr::vector<std::pair<std::string_view, RuntimeItem>> exports;
   const RuntimeItem* find(std::string_view name) const {
     for (const auto& [n, item] : exports) {
       if (n == name) return &item;
@@ -110,22 +112,35 @@ struct CanonPlan;
 
 // The index spaces of one instantiated component.
 struct Frame {
+  explicit Frame(std::pmr::memory_resource* arena)
+      : core_modules(arena),
+        core_instances(arena),
+        core_funcs(arena),
+        core_tables(arena),
+        core_memories(arena),
+        core_globals(arena),
+        pending_funcs(arena),
+        types(arena),
+        funcs(arena),
+        instances(arena),
+        components(arena),
+        exports(arena) {}
   Frame* parent = nullptr;
   const Component* component = nullptr;
   HandleTable handles;
   bool may_enter = true;
   bool may_leave = true;
   size_t nested_seen = 0;
-  std::vector<const PreModule*> core_modules;
-  std::vector<CoreInstanceRT> core_instances;
-  std::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
+  std::pmr::vector<const PreModule*> core_modules;
+  std::pmr::vector<CoreInstanceRT> core_instances;
+  std::pmr::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
   // Beside core_funcs: the canon plan of a function not fetched from the store yet.
-  std::vector<const CanonPlan*> pending_funcs;
-  std::vector<const AnyType*> types;
-  std::vector<const ComponentFunction*> funcs;
-  std::vector<const RuntimeInstance*> instances;
-  std::vector<const ComponentDef*> components;
-  std::vector<std::pair<std::string_view, RuntimeItem>> exports;
+  std::pmr::vector<const CanonPlan*> pending_funcs;
+  std::pmr::vector<const AnyType*> types;
+  std::pmr::vector<const ComponentFunction*> funcs;
+  std::pmr::vector<const RuntimeInstance*> instances;
+  std::pmr::vector<const ComponentDef*> components;
+  std::pmr::vector<std::pair<std::string_view, RuntimeItem>> exports;
 
   // The sizes of the index spaces, which every instantiation of one component reaches
   // alike: remembered after one, reserved before the next.
@@ -161,12 +176,14 @@ struct Frame {
 };
 
 // What a ComponentInstance owns besides its frames: the functions it lifted, the instances
-// its frames made, and the nested components they defined.
+// its frames made, and the nested components they defined, all in its arena.
 struct InstanceItems {
+  explicit InstanceItems(std::pmr::memory_resource* arena)
+      : funcs(arena), instances(arena), components(arena) {}
   std::optional<wasm::Instance> canon;  // every plan's function (Plan::canon_pre)
-  std::vector<std::unique_ptr<ComponentFunction>> funcs;
-  std::vector<std::unique_ptr<RuntimeInstance>> instances;
-  std::vector<std::unique_ptr<ComponentDef>> components;
+  std::pmr::vector<ArenaPtr<ComponentFunction>> funcs;
+  std::pmr::vector<ArenaPtr<RuntimeInstance>> instances;
+  std::pmr::vector<ArenaPtr<ComponentDef>> components;
 };
 
 // What every instance shares about one canon lower or resource built-in.
@@ -194,8 +211,8 @@ struct Lowering {
   // instance's vector (its capacity kept from call to call), unless a call already uses
   // it: a host call that calls a guest that calls the host.
   std::optional<Val> call(const CanonContext& cx, std::span<const wasm::RawValue> flat) {
-    std::vector<Val> own;
-    std::vector<Val>& args = instance->call_args_in_use_ ? own : instance->call_args_;
+    std::pmr::vector<Val> own;
+    std::pmr::vector<Val>& args = instance->call_args_in_use_ ? own : instance->call_args_;
     struct InUse {
       bool& flag;
       bool was;
@@ -300,8 +317,8 @@ wasm::FuncType core_type(const std::vector<CoreKind>& params,
   return wasm::FuncType{params, results};
 }
 
-template <class T>
-const T& at(const std::vector<T>& space, uint32_t index, const char* what) {
+template <class Space>
+const auto& at(const Space& space, uint32_t index, const char* what) {
   if (index >= space.size()) {
     fail(std::string(what) + " index " + std::to_string(index) + " out of range");
   }
@@ -332,7 +349,7 @@ const CoreInstantiateArg* argument(const CoreInstantiate& inst, std::string_view
   return found;
 }
 
-std::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
+std::pmr::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
   switch (kind) {
     case wasm::ExternKind::kTable:
       return frame.core_tables;
@@ -359,6 +376,7 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
     CanonContext cx{caller.context(),          plan.encoding, lowering.memory, lowering.realloc,
                     &lowering.caller->handles, nullptr};
     std::optional<Val> result = lowering.call(cx, slots.subspan(0, plan.sig.params.size()));
+    cx.forget_memory();  // the call may have run a guest
     lower_result(cx, result, *plan.type, plan.sig, slots);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
@@ -481,8 +499,8 @@ class Instantiator {
   // Runs a component's definitions in a new frame; `args` feed its imports (the host's
   // for the top-level component).
   Frame& run(const Component& component, const ResolvedComponent& resolved, Frame* parent,
-             const std::vector<std::pair<std::string_view, RuntimeItem>>* args) {
-    out_.frames_.push_back(std::make_unique<Frame>());
+             const std::pmr::vector<std::pair<std::string_view, RuntimeItem>>* args) {
+    out_.frames_.push_back(make_in<Frame>(out_.arena_, &out_.arena_));
     Frame& frame = *out_.frames_.back();
     frame.parent = parent;
     frame.component = &component;
@@ -646,7 +664,8 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent& resolved, const AnyType&, const auto*,
               const std::shared_ptr<Component>& component) {
-    auto& def = out_.items_->components.emplace_back(std::make_unique<ComponentDef>(
+    auto& def = out_.items_->components.emplace_back(make_in<ComponentDef>(
+        out_.arena_,
         ComponentDef{component.get(), resolved.nested.at(frame.nested_seen++).get(), &frame}));
     frame.components.push_back(def.get());
   }
@@ -685,10 +704,12 @@ class Instantiator {
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&, const auto*,
               const Instance& instance) {
-    auto& rt = out_.items_->instances.emplace_back(std::make_unique<RuntimeInstance>());
+    auto& rt =
+        out_.items_->instances.emplace_back(make_in<RuntimeInstance>(out_.arena_, &out_.arena_));
     if (auto* inst = std::get_if<Instantiate>(&instance.expr)) {
       const ComponentDef* def = at(frame.components, inst->component, "component");
-      std::vector<std::pair<std::string_view, RuntimeItem>> args;
+      std::pmr::vector<std::pair<std::string_view, RuntimeItem>> args(&out_.arena_);
+      args.reserve(inst->args.size());
       for (const auto& arg : inst->args)
         args.emplace_back(arg.name, item(frame, arg.item));
       Frame& child = run(*def->component, *def->resolved, def->parent, &args);
@@ -755,7 +776,7 @@ class Instantiator {
   void define(Frame& frame, const ResolvedComponent&, const AnyType& annotation, const auto*,
               const Canon& canon) {
     if (auto* lift = std::get_if<CanonLift>(&canon)) {
-      auto& fn = out_.items_->funcs.emplace_back(std::make_unique<ComponentFunction>());
+      auto& fn = out_.items_->funcs.emplace_back(make_in<ComponentFunction>(out_.arena_));
       fn->type = std::get<FunctionTypePtr>(annotation);
       if (current_->lift_sig == nullptr) fail("a lifted function without a function type");
       fn->sig = current_->lift_sig;
@@ -843,7 +864,7 @@ class Instantiator {
   }
 
   void define(Frame& frame, const ResolvedComponent&, const AnyType&,
-              const std::vector<std::pair<std::string_view, RuntimeItem>>* args,
+              const std::pmr::vector<std::pair<std::string_view, RuntimeItem>>* args,
               const Import& import) {
     if (args == nullptr) {
       if (current_->host_item == nullptr) fail("no host item for \"" + import.name.name + "\"");
@@ -1318,7 +1339,7 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
 // ---- ComponentInstance ----------------------------------------------------------------------
 
 ComponentInstance::ComponentInstance(wasmtime_context* store)
-    : store_(store), items_(std::make_unique<InstanceItems>()) {
+    : store_(store), items_(make_in<InstanceItems>(arena_, &arena_)), slots_(&arena_) {
   host_state_.reserve(8);  // WASI and wasi:http keep about that many kinds of state
 }
 ComponentInstance::~ComponentInstance() = default;
@@ -1363,6 +1384,7 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, frame.component};
   frame.handles.outstanding_borrows = 0;
   std::vector<wasm::RawValue> slots;
+  slots.reserve(std::max(fn.sig->params.size(), fn.sig->results.size()));
   const FlatSignature& sig = *fn.sig;
   lower_params(cx, args, *fn.type, sig, slots);
   slots.resize(std::max(slots.size(), sig.results.size()));
@@ -1370,6 +1392,7 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   frame.may_enter = false;
   auto called = fn.core->call_raw(store_, slots);
   frame.may_enter = true;
+  cx.forget_memory();
   if (!called) throw GuestError{std::move(called).error()};
 
   std::optional<Val> result = lift_result(

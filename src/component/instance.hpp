@@ -6,8 +6,10 @@
 // definitions to build the core instances in a fresh Store: the per-request part.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,6 +17,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "base/arena.hpp"
 #include "base/result.hpp"
 #include "component/host_imports.hpp"
 #include "component/model.hpp"
@@ -118,21 +121,27 @@ class ComponentInstance {
   friend struct Lowering;
   friend struct CanonCalls;
   explicit ComponentInstance(wasmtime_context* store);
+  static constexpr size_t kArenaBlock = 8192;  // a small component's instantiation fits
 
   std::optional<Val> invoke(const ComponentFunction& function, std::span<const Val> args);
 
   wasmtime_context* store_;
   void* user_data_ = nullptr;
+  // What instantiating makes by the dozen (frames and their index spaces, lifted
+  // functions, instances, canon slots) lives in this arena: in the block inside the
+  // instance while it fits, and is freed with the instance at once.
+  alignas(std::max_align_t) std::byte arena_block_[kArenaBlock];
+  std::pmr::monotonic_buffer_resource arena_{arena_block_, sizeof arena_block_};
   using HostState = std::unique_ptr<void, void (*)(void*)>;
-  std::vector<std::pair<const std::type_info*, HostState>> host_state_;
+  std::pmr::vector<std::pair<const std::type_info*, HostState>> host_state_{&arena_};
   bool poisoned_ = false;
   // The lifted arguments of the host call running (run_lowering), capacity kept.
-  std::vector<Val> call_args_;
+  std::pmr::vector<Val> call_args_{&arena_};
   bool call_args_in_use_ = false;
-  std::vector<std::unique_ptr<Frame>> frames_;  // frames_[0] is the top-level component
-  std::unique_ptr<struct InstanceItems> items_;
+  std::pmr::vector<ArenaPtr<Frame>> frames_{&arena_};  // frames_[0] is the top-level component
+  ArenaPtr<struct InstanceItems> items_;
   // Per-store state of each canon lower and resource built-in, by plan id.
-  std::vector<struct CanonSlot> slots_;  // one allocation for all, made with the instance
+  std::pmr::vector<struct CanonSlot> slots_;  // in the arena (set by the constructor)
   std::vector<std::unique_ptr<struct CanonSlot>> extra_slots_;  // plans used twice in one store
 };
 
