@@ -299,6 +299,10 @@ struct DefinitionPlan {
   const CoreSource* alias = nullptr;                 // an aliased core export
   const CanonPlan* alias_plan = nullptr;             // ... of a bypassed shim's function
   const RuntimeItem* host_item = nullptr;            // a top-level import
+  // The top-level component's item that is the same in every instance (a type, a host
+  // import or what is aliased from one, a core module): pushed without running the
+  // definition (plan_fixed_items).
+  std::optional<RuntimeItem> fixed;
 };
 
 namespace {
@@ -510,6 +514,10 @@ class Instantiator {
     for (size_t i = 0; i < component.definitions.size(); ++i) {
       const AnyType& annotation = resolved.definition_types[i];
       current_ = &plans[i];  // for this definition only: a nested run replaces it
+      if (current_->fixed) {
+        push(frame, *current_->fixed);
+        continue;
+      }
       std::visit([&](const auto& d) { define(frame, resolved, annotation, args, d); },
                  component.definitions[i]);
     }
@@ -1203,6 +1211,46 @@ void index_definitions(const Component& component, Plan& plan) {
   plan.components[&component].definitions = std::move(out);
 }
 
+// Works out which items of the top-level component are the same in every instance. Only
+// the instance index space is followed (aliases reach into instances); an index whose
+// instance is made per instantiation stays unknown, and aliases of it run as written.
+void plan_fixed_items(const Component& component, const ResolvedComponent& resolved,
+                      const std::function<const PreModule*(uint64_t)>& module_at, Plan& plan) {
+  std::vector<DefinitionPlan>& plans = plan.components.at(&component).definitions;
+  std::vector<const RuntimeInstance*> instances;  // nullptr: made per instantiation
+  auto fixed_instance = [&](uint32_t index) -> const RuntimeInstance* {
+    return index < instances.size() ? instances[index] : nullptr;
+  };
+  auto push_instance = [&](const std::optional<RuntimeItem>& item) {
+    auto* const* instance = item ? std::get_if<const RuntimeInstance*>(&*item) : nullptr;
+    instances.push_back(instance ? *instance : nullptr);
+  };
+  for (size_t i = 0; i < component.definitions.size(); ++i) {
+    const Definition& d = component.definitions[i];
+    std::optional<RuntimeItem>& fixed = plans[i].fixed;
+    if (std::holds_alternative<std::shared_ptr<Type>>(d)) {
+      fixed = &resolved.definition_types[i];
+    } else if (auto* module = std::get_if<CoreModule>(&d)) {
+      if (const PreModule* pre = module_at(module->bytes.offset)) fixed = pre;
+    } else if (auto* import = std::get_if<Import>(&d)) {
+      if (plans[i].host_item != nullptr) fixed = *plans[i].host_item;
+      if (import->type.kind == ExternKind::kInstance) push_instance(fixed);
+    } else if (std::holds_alternative<Instance>(d)) {
+      instances.push_back(nullptr);
+    } else if (auto* alias = std::get_if<Alias>(&d)) {
+      auto* e = std::get_if<AliasExport>(&alias->target);
+      if (e != nullptr) {
+        if (const RuntimeInstance* from = fixed_instance(e->instance)) {
+          if (const RuntimeItem* found = from->find(e->name)) fixed = *found;
+        }
+      }
+      if (alias->sort.sort == Sort::kInstance) push_instance(fixed);
+    } else if (auto* e = std::get_if<Export>(&d)) {
+      if (e->item.sort.sort == Sort::kInstance) instances.push_back(fixed_instance(e->item.index));
+    }
+  }
+}
+
 }  // namespace
 
 ComponentPre::~ComponentPre() = default;
@@ -1317,6 +1365,9 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
     }
   }
   index_definitions(pre->component_, plan);
+  plan_fixed_items(
+      pre->component_, pre->resolved_, [&](uint64_t offset) { return pre->module_at(offset); },
+      plan);
 
   return std::shared_ptr<const ComponentPre>(std::move(pre));
 }
