@@ -24,16 +24,18 @@ std::vector<uint8_t> fixture(const char* name) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
 }
 
+wasm::EngineConfig engine_config() {
+  wasm::EngineConfig config;
+  config.cache_dir = GYRE_BENCH_COMPILE_CACHE;
+  if (const char* keep = std::getenv("GYRE_KEEP_RESIDENT"))
+    config.pool_keep_resident_bytes = std::stoull(keep);
+  if (const char* batch = std::getenv("GYRE_DECOMMIT_BATCH"))
+    config.pool_decommit_batch = std::stoul(batch);
+  return config;
+}
+
 wasm::Engine& engine() {
-  static auto instance = [] {
-    wasm::EngineConfig config;
-    config.cache_dir = GYRE_BENCH_COMPILE_CACHE;
-    if (const char* keep = std::getenv("GYRE_KEEP_RESIDENT"))
-      config.pool_keep_resident_bytes = std::stoull(keep);
-    if (const char* batch = std::getenv("GYRE_DECOMMIT_BATCH"))
-      config.pool_decommit_batch = std::stoul(batch);
-    return std::move(wasm::Engine::create(config)).value();
-  }();
+  static auto instance = std::move(wasm::Engine::create(engine_config())).value();
   return *instance;
 }
 
@@ -68,17 +70,19 @@ BENCHMARK(BM_CInstantiateCallDrop)->Unit(benchmark::kMicrosecond);
 // The fixture `name` linked to `imports` (which must outlive it); what they lack traps
 // when called.
 std::shared_ptr<const component::ComponentPre> prepare(const char* name,
-                                                       const component::HostImports& imports) {
+                                                       const component::HostImports& imports,
+                                                       wasm::Engine& in = engine()) {
   component::LinkOptions options;
   options.trap_on_missing_imports = true;
-  return std::move(component::ComponentPre::create(engine(), fixture(name), imports, options))
-      .value();
+  return std::move(component::ComponentPre::create(in, fixture(name), imports, options)).value();
 }
 
-// Per iteration: a fresh Store, an instance of `pre`, and the drop of both.
-void instantiate_and_drop(benchmark::State& state, const component::ComponentPre& pre) {
+// Per iteration: a fresh Store, an instance of `pre` (prepared in `in`), and the drop of
+// both.
+void instantiate_and_drop(benchmark::State& state, const component::ComponentPre& pre,
+                          wasm::Engine& in = engine()) {
   for (auto _ : state) {
-    wasm::Store store(engine());
+    wasm::Store store(in);
     auto instance = pre.instantiate(store);
     benchmark::DoNotOptimize(instance);
     if (!instance.ok()) state.SkipWithError(instance.error().describe().c_str());
@@ -111,6 +115,37 @@ void BM_CHttpInstantiateDrop(benchmark::State& state) {
   instantiate_and_drop(state, *prepare("c-http", imports));
 }
 BENCHMARK(BM_CHttpInstantiateDrop)->Unit(benchmark::kMicrosecond);
+
+// BM_CHttpInstantiateDrop on one and on two threads. Shared: one engine and pre-instance
+// for both, so what they share (the engine's instance pools, module code and reference
+// counts) moves cache lines between the cores. PerThreadEngine: an engine and a
+// pre-instance per thread, as `gyre up` has one engine per network lane. Compare the
+// process CPU time per instantiation, and items_per_second.
+void BM_CHttpInstantiateDropShared(benchmark::State& state) {
+  static const component::HostImports imports = c_http_imports();
+  static const auto pre = prepare("c-http", imports);
+  instantiate_and_drop(state, *pre);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CHttpInstantiateDropShared)
+    ->Unit(benchmark::kMicrosecond)
+    ->Threads(1)
+    ->Threads(2)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+void BM_CHttpInstantiateDropPerThreadEngine(benchmark::State& state) {
+  auto own = std::move(wasm::Engine::create(engine_config())).value();
+  const component::HostImports imports = c_http_imports();
+  instantiate_and_drop(state, *prepare("c-http", imports, *own), *own);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CHttpInstantiateDropPerThreadEngine)
+    ->Unit(benchmark::kMicrosecond)
+    ->Threads(1)
+    ->Threads(2)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 // What `gyre up` does per request for the C wasi:http hello (bench/apps/c-hello) minus the
 // network: a fresh instance with WASI and wasi:http, handle() with a request carrying

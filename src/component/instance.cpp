@@ -169,8 +169,12 @@ struct Frame {
   }
   void remember(Sizes& sizes) {
     size_t i = 0;
+    // Stored only when changed: the threads instantiating one component all read these,
+    // and a write on every instantiation would move the cache line between their cores.
     for_each_space([&](auto& space) {
-      sizes.of[i++].store(static_cast<uint32_t>(space.size()), std::memory_order_relaxed);
+      auto& size = sizes.of[i++];
+      const auto now = static_cast<uint32_t>(space.size());
+      if (size.load(std::memory_order_relaxed) != now) size.store(now, std::memory_order_relaxed);
     });
   }
 };

@@ -104,6 +104,9 @@ struct Request {
   // Sent by a component of this application (service chaining, a self request): its
   // sender holds a worker while it waits, so this request must not queue behind it.
   bool internal = false;
+  // The server lane (network thread) that read it. A handler may keep state per lane
+  // (an engine, for one) so that requests of different lanes share nothing.
+  unsigned lane = 0;
 };
 
 class Handler {

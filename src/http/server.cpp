@@ -303,6 +303,8 @@ class Connection;
 // inside one handler call for a while, the watchdog adds a thread so the lane's other
 // connections go on being served, and that thread leaves once the lane has a free one.
 struct Lane {
+  explicit Lane(unsigned i) : index(i) {}
+  const unsigned index;  // Request::lane
   std::shared_ptr<net::io_context> io = std::make_shared<net::io_context>();
   std::atomic<unsigned> running{0};     // threads in the lane's run loop
   std::atomic<unsigned> in_handler{0};  // of those, inside Handler::handle
@@ -656,6 +658,7 @@ class Session final : public Connection {
     request.body = std::shared_ptr<BodyReader>(exchange, exchange.get());
     request.target = std::move(target);
     request.body_empty = parser_->is_done();
+    request.lane = lane_.index;
     std::shared_ptr<ResponseWriter> writer(exchange, exchange.get());
     exchange.reset();
     ++lane_.in_handler;
@@ -1050,7 +1053,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
 
   auto state = std::make_shared<State>();
   for (unsigned i = 0; i < std::max(1u, config.threads); ++i)
-    state->lanes.push_back(std::make_unique<Lane>());
+    state->lanes.push_back(std::make_unique<Lane>(i));
   state->config = std::move(config);
   state->handler = std::move(handler);
 

@@ -145,13 +145,12 @@ std::chrono::nanoseconds thread_cpu_time() {
 
 }  // namespace
 
-ComponentHandler::ComponentHandler(std::string component_id, http::IncomingHandler handler,
-                                   wasm::Engine& engine, WorkerPool& workers, Log log,
+ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepared> prepared,
+                                   WorkerPool& workers, Log log,
                                    std::optional<std::chrono::nanoseconds> deadline,
                                    bool may_run_in_place)
     : id_(std::move(component_id)),
-      handler_(std::move(handler)),
-      engine_(engine),
+      prepared_(std::move(prepared)),
       workers_(workers),
       log_(std::move(log)),
       deadline_(deadline),
@@ -210,7 +209,8 @@ bool ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
   data.body = std::make_unique<BodyInputStream>(request.body_empty ? nullptr : request.body);
 
   WriterSink sink(response);
-  auto handled = handler_.handle(engine_, std::move(data), sink, deadline_);
+  const Prepared& lane = prepared_[request.lane % prepared_.size()];
+  auto handled = lane.handler.handle(*lane.engine, std::move(data), sink, deadline_);
   if (!handled && log_) log_("component " + id_ + " failed: " + handled.error().describe());
   return sink.waited();
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/worker_pool.hpp"
 #include "http/handler.hpp"
@@ -31,8 +32,17 @@ class ComponentHandler final : public http::Handler {
  public:
   using Log = std::function<void(std::string_view)>;
 
-  ComponentHandler(std::string component_id, http::IncomingHandler handler, wasm::Engine& engine,
-                   WorkerPool& workers, Log log, std::optional<std::chrono::nanoseconds> deadline,
+  // The component prepared in one engine. There is one engine per server lane: engines
+  // share nothing (instance pools, module code and its reference counts), so two lanes'
+  // guests do not move each other's cache lines between cores.
+  struct Prepared {
+    wasm::Engine* engine;
+    http::IncomingHandler handler;
+  };
+
+  // A request runs in prepared[request.lane % prepared.size()] (never empty).
+  ComponentHandler(std::string component_id, std::vector<Prepared> prepared, WorkerPool& workers,
+                   Log log, std::optional<std::chrono::nanoseconds> deadline,
                    bool may_run_in_place);
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
@@ -45,8 +55,7 @@ class ComponentHandler final : public http::Handler {
   static constexpr unsigned kSlowRuns = 3;
 
   std::string id_;
-  http::IncomingHandler handler_;
-  wasm::Engine& engine_;
+  std::vector<Prepared> prepared_;
   WorkerPool& workers_;
   Log log_;
   std::optional<std::chrono::nanoseconds> deadline_;

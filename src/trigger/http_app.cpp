@@ -27,6 +27,9 @@
 namespace gyre::trigger {
 namespace {
 
+// Instance slots each lane's engine has at least (EngineConfig::pool_instances).
+constexpr uint32_t kMinPoolPerLane = 128;
+
 // A component's stdout or stderr: the terminal (unless quiet) and its log file.
 class OutputLog {
  public:
@@ -61,8 +64,8 @@ class App final : public RunningApp {
   ~App() override { shutdown(); }
 
   // Destroyed bottom-up: the workers join (finishing their guests) while the server, the
-  // handlers it owns, the imports, the logs and the engine they use still exist.
-  std::unique_ptr<wasm::Engine> engine;
+  // handlers it owns, the imports, the logs and the engines they use still exist.
+  std::vector<std::unique_ptr<wasm::Engine>> engines;  // one per server lane
   std::unique_ptr<http::HttpClient> client;
   std::unique_ptr<OutboundRoutes> outbound;
   std::vector<std::unique_ptr<spin::Factor>> factors;
@@ -238,14 +241,21 @@ struct Loader {
 
     component::LinkOptions link;
     link.trap_on_missing_imports = true;
-    auto pre =
-        component::ComponentPre::create(*running.engine, std::move(bytes).value(), *imports, link);
-    if (!pre) return manifest.file + ": component `" + id + "`: " + pre.error();
-    auto handler = http::IncomingHandler::create(std::move(pre).value());
-    if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();
+    std::vector<ComponentHandler::Prepared> prepared;
+    for (const auto& engine : running.engines) {
+      // The last engine takes the bytes; the others a copy (the compiled code comes from
+      // the compile cache after the first).
+      const bool last = engine == running.engines.back();
+      auto pre = component::ComponentPre::create(
+          *engine, last ? std::move(*bytes) : std::vector<uint8_t>(*bytes), *imports, link);
+      if (!pre) return manifest.file + ": component `" + id + "`: " + pre.error();
+      auto handler = http::IncomingHandler::create(std::move(pre).value());
+      if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();
+      prepared.push_back({engine.get(), std::move(handler).value()});
+    }
     running.imports.push_back(std::move(imports));
     return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
-        id, std::move(handler).value(), *running.engine, *running.workers, print, deadline(),
+        id, std::move(prepared), *running.workers, print, deadline(),
         allowed.entries().empty() && component.ai_models.empty()));
   }
 
@@ -266,7 +276,7 @@ struct Loader {
     OutputLog* err = logs(id).second;
     wagi.stderr_sink = [err](std::string_view s) { err->write(s); };
     wagi.deadline = deadline();
-    auto module = http::WagiModule::create(*running.engine, id, *bytes, std::move(wagi));
+    auto module = http::WagiModule::create(*running.engines.front(), id, *bytes, std::move(wagi));
     if (!module) return manifest.file + ": component `" + id + "`: " + module.error().message;
     return std::shared_ptr<http::Handler>(std::make_shared<http::WagiHandler>(
         id, std::move(module).value(), *running.workers, print));
@@ -307,9 +317,17 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   engine_config.cache_dir = options.compile_cache;
   Sources sources = read_sources(manifest, dir);
   if (tables_fit_one_page(sources)) engine_config.pool_table_keep_resident_bytes = 4096;
-  auto engine = wasm::Engine::create(engine_config);
-  if (!engine) return "cannot start the engine: " + engine.error().describe();
-  running->engine = std::move(engine).value();
+  const unsigned lanes = options.network_threads
+                             ? options.network_threads
+                             : std::max(1u, std::thread::hardware_concurrency());
+  // The instance slots are shared out among the engines, so that the address space they
+  // reserve does not grow with the number of cores.
+  engine_config.pool_instances = std::max(kMinPoolPerLane, engine_config.pool_instances / lanes);
+  for (unsigned i = 0; i < lanes; ++i) {
+    auto engine = wasm::Engine::create(engine_config);
+    if (!engine) return "cannot start the engine: " + engine.error().describe();
+    running->engines.push_back(std::move(engine).value());
+  }
   const unsigned workers =
       options.workers ? options.workers : 2 * std::max(1u, std::thread::hardware_concurrency());
   running->workers = std::make_unique<WorkerPool>(workers);
@@ -370,8 +388,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   http::ServerConfig server;
   server.listen = options.listen;
   server.tls = options.tls;
-  server.threads = options.network_threads ? options.network_threads
-                                           : std::max(1u, std::thread::hardware_concurrency());
+  server.threads = lanes;
   server.log = print;
   auto routing =
       std::make_shared<http::RoutingHandler>(std::move(router).value(), std::move(targets), "{}");

@@ -1,5 +1,8 @@
-// The Engine: one per process. Owns Wasmtime's compiler and runtime configuration, the
-// epoch clock that enforces deadlines, and the on-disk cache of compiled modules.
+// The Engine: Wasmtime's compiler and runtime configuration, its instance pools, the
+// epoch clock that enforces deadlines, and the on-disk cache of compiled modules. `gyre up`
+// makes one per server lane (network thread), each with its own instances, because
+// threads sharing one engine slow each other down (its pools and the reference counts of
+// its modules' code are written on every instantiation); the compile cache is shared.
 #pragma once
 
 #include <atomic>
