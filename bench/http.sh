@@ -3,12 +3,13 @@
 # component, and a static route) and a wasi:http handler written in C (bench/apps/c-hello),
 # beside the native server on the same stack, in one run:
 #
-#   bench/http.sh [build-dir] [seconds] [connections]
+#   bench/http.sh [build-dir] [seconds] [connections] [rounds]
 #
 # Loopback only. Prints one line per target and the ratio to the native baseline.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-10}"; connections="${3:-32}"
+rounds="${4:-3}"
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
 c_component="$build/fixtures/c-http.wasm"
 [ -f "$c_component" ] || { echo "$c_component is missing: build the fixtures target"; exit 1; }
@@ -40,13 +41,33 @@ run() {  # name url -> "name rps p99"
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   echo "$1 $rps $p99"
 }
-baseline=$(run native http://127.0.0.1:3101/)
-static=$(run gyre-static http://127.0.0.1:3102/static)
-js=$(run gyre-js http://127.0.0.1:3102/)
-c=$(run gyre-c http://127.0.0.1:3103/)
-base_rps=$(awk '{print $2}' <<<"$baseline")
-printf '%-12s %12s %10s %8s\n' target req/s p99 ratio
-for line in "$baseline" "$static" "$js" "$c"; do
-  read -r name rps p99 <<<"$line"
-  printf '%-12s %12s %10s %8.3f\n' "$name" "$rps" "$p99" "$(awk -v a="$rps" -v b="$base_rps" 'BEGIN {print a / b}')"
+# Rounds: each measures every target back to back, so that each ratio compares runs made
+# under the same load of the machine; the table gives each target's median over the rounds
+# and the median of its per-round ratios (the native baseline varies by ~10% run to run).
+targets=("native http://127.0.0.1:3101/" "gyre-static http://127.0.0.1:3102/static"
+         "gyre-js http://127.0.0.1:3102/" "gyre-c http://127.0.0.1:3103/")
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+results=$(mktemp)
+trap 'kill $native $gyre $gyre_c 2>/dev/null; wait 2>/dev/null; rm -rf "$c_app" "$results"' EXIT
+for round in $(seq "$rounds"); do
+  base_rps=""
+  for target in "${targets[@]}"; do
+    read -r name url <<<"$target"
+    read -r _ rps p99 <<<"$(run "$name" "$url")"
+    base_rps=${base_rps:-$rps}
+    ratio=$(awk -v a="$rps" -v b="$base_rps" 'BEGIN {printf "%.3f", a / b}')
+    echo "$name $rps $p99 $ratio" >>"$results"
+    printf 'round %d: %-12s %12s req/s  p99 %-9s ratio %s\n' "$round" "$name" "$rps" "$p99" "$ratio"
+  done
+done
+echo
+printf '%-12s %12s %10s %8s   (medians of %d rounds)\n' target req/s p99 ratio "$rounds"
+for target in "${targets[@]}"; do
+  read -r name _ <<<"$target"
+  rps=$(awk -v n="$name" '$1 == n {print $2}' "$results" | median)
+  p99=$(awk -v n="$name" '$1 == n {print $3}' "$results" |
+    awk '/us$/ {sub("us", ""); print $1 / 1000; next} /ms$/ {sub("ms", ""); print; next}
+           /s$/ {sub("s", ""); print $1 * 1000; next} {print}' | median)
+  ratio=$(awk -v n="$name" '$1 == n {print $4}' "$results" | median)
+  printf '%-12s %12.0f %8.2fms %8.3f\n' "$name" "$rps" "$p99" "$ratio"
 done
