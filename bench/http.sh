@@ -16,6 +16,7 @@ c_component="$build/fixtures/c-http.wasm"
 
 # The C app runs from a temporary copy, its component linked in from the build measured.
 c_app=$(mktemp -d)
+results=$(mktemp)  # one line per target and round: name req/s p99 ratio
 cp "$root/bench/apps/c-hello/spin.toml" "$c_app/"
 ln -s "$c_component" "$c_app/c-http.wasm"
 
@@ -25,7 +26,7 @@ native=$!
 gyre=$!
 "$build/src/cli/gyre" up -f "$c_app" --listen 127.0.0.1:3103 --quiet >/dev/null &
 gyre_c=$!
-trap 'kill $native $gyre $gyre_c 2>/dev/null; wait 2>/dev/null; rm -rf "$c_app"' EXIT
+trap 'kill $native $gyre $gyre_c 2>/dev/null; wait 2>/dev/null; rm -rf "$c_app" "$results"' EXIT
 for url in http://127.0.0.1:3101/static http://127.0.0.1:3102/static http://127.0.0.1:3103/; do
   for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
 done
@@ -47,8 +48,6 @@ run() {  # name url -> "name rps p99"
 targets=("native http://127.0.0.1:3101/" "gyre-static http://127.0.0.1:3102/static"
          "gyre-js http://127.0.0.1:3102/" "gyre-c http://127.0.0.1:3103/")
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-results=$(mktemp)
-trap 'kill $native $gyre $gyre_c 2>/dev/null; wait 2>/dev/null; rm -rf "$c_app" "$results"' EXIT
 for round in $(seq "$rounds"); do
   base_rps=""
   for target in "${targets[@]}"; do

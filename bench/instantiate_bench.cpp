@@ -116,6 +116,12 @@ void BM_CHttpInstantiateDrop(benchmark::State& state) {
 }
 BENCHMARK(BM_CHttpInstantiateDrop)->Unit(benchmark::kMicrosecond);
 
+// A benchmark run on one thread and on two, timed by the wall clock, with the process's
+// CPU time per iteration beside it (what two threads cost each other shows there).
+void on_one_and_two_threads(benchmark::internal::Benchmark* b) {
+  b->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2)->MeasureProcessCPUTime()->UseRealTime();
+}
+
 // BM_CHttpInstantiateDrop on one and on two threads. Shared: one engine and pre-instance
 // for both, so what they share (the engine's instance pools, module code and reference
 // counts) moves cache lines between the cores. PerThreadEngine: an engine and a
@@ -127,12 +133,7 @@ void BM_CHttpInstantiateDropShared(benchmark::State& state) {
   instantiate_and_drop(state, *pre);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CHttpInstantiateDropShared)
-    ->Unit(benchmark::kMicrosecond)
-    ->Threads(1)
-    ->Threads(2)
-    ->MeasureProcessCPUTime()
-    ->UseRealTime();
+BENCHMARK(BM_CHttpInstantiateDropShared)->Apply(on_one_and_two_threads);
 
 void BM_CHttpInstantiateDropPerThreadEngine(benchmark::State& state) {
   auto own = std::move(wasm::Engine::create(engine_config())).value();
@@ -140,12 +141,7 @@ void BM_CHttpInstantiateDropPerThreadEngine(benchmark::State& state) {
   instantiate_and_drop(state, *prepare("c-http", imports, *own), *own);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CHttpInstantiateDropPerThreadEngine)
-    ->Unit(benchmark::kMicrosecond)
-    ->Threads(1)
-    ->Threads(2)
-    ->MeasureProcessCPUTime()
-    ->UseRealTime();
+BENCHMARK(BM_CHttpInstantiateDropPerThreadEngine)->Apply(on_one_and_two_threads);
 
 // What `gyre up` does per request for the C wasi:http hello (bench/apps/c-hello) minus the
 // network: a fresh instance with WASI and wasi:http, handle() with a request carrying
@@ -182,12 +178,7 @@ void BM_CHttpHandle(benchmark::State& state) {
     if (!handled.ok() || sink.bytes == 0) state.SkipWithError("the request failed");
   }
 }
-BENCHMARK(BM_CHttpHandle)
-    ->Unit(benchmark::kMicrosecond)
-    ->Threads(1)
-    ->Threads(2)
-    ->MeasureProcessCPUTime()
-    ->UseRealTime();
+BENCHMARK(BM_CHttpHandle)->Apply(on_one_and_two_threads);
 
 }  // namespace
 

@@ -967,10 +967,6 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
   }
 }
 
-// Where each core instantiation's imports and each aliased core export come from, for the
-// core instances whose module is defined in the same component (their shape is known
-// without instantiating). A mirror of the index spaces Instantiator builds: core modules
-// (nullptr where only instantiation knows which) and core instances (their shapes).
 // A mirror of one component's core index spaces as far as they are known without
 // instantiating: modules (nullptr where only instantiation knows which), core instances
 // (their shapes and definitions) and core functions (their origins).

@@ -317,9 +317,8 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   engine_config.cache_dir = options.compile_cache;
   Sources sources = read_sources(manifest, dir);
   if (tables_fit_one_page(sources)) engine_config.pool_table_keep_resident_bytes = 4096;
-  const unsigned lanes = options.network_threads
-                             ? options.network_threads
-                             : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned lanes = options.network_threads ? options.network_threads : cores;
   // The instance slots are shared out among the engines, so that the address space they
   // reserve does not grow with the number of cores.
   engine_config.pool_instances = std::max(kMinPoolPerLane, engine_config.pool_instances / lanes);
@@ -328,8 +327,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     if (!engine) return "cannot start the engine: " + engine.error().describe();
     running->engines.push_back(std::move(engine).value());
   }
-  const unsigned workers =
-      options.workers ? options.workers : 2 * std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers = options.workers ? options.workers : 2 * cores;
   running->workers = std::make_unique<WorkerPool>(workers);
   running->client = std::make_unique<http::HttpClient>();
   running->outbound = std::make_unique<OutboundRoutes>(*running->client);
