@@ -301,6 +301,17 @@ uint32_t lower_handle(const CanonContext& cx, const Val& value, const ValueType&
   return *index;
 }
 
+// The readable end of a stream or future the host wrote: a new handle of the guest.
+uint32_t lower_channel(const CanonContext& cx, const Val& value, const ValueType& type) {
+  HandleEntry entry;
+  entry.kind =
+      type.kind == ValueKind::kStream ? HandleKind::kReadableStream : HandleKind::kReadableFuture;
+  entry.channel = std::make_shared<HostChannel>(HostChannel{value.items, 0});
+  auto index = cx.handles->add(std::move(entry));
+  if (!index) trap("the handle table is full");
+  return *index;
+}
+
 // Host values must be of the kind the type says, or the guest would read garbage.
 void check_kind(const Val& value, const ValueType& type) {
   if (value.kind != type.kind) {
@@ -430,8 +441,11 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
       return lift_own(cx, read<uint32_t>(cx, ptr), type);
     case ValueKind::kBorrow:
       return lift_borrow(cx, read<uint32_t>(cx, ptr), type);
+    case ValueKind::kStream:
+    case ValueKind::kFuture:
+      trap("a guest cannot pass a stream or future to the host yet");
     default:
-      trap("values of this type (stream, future, error-context, map) cannot cross yet");
+      trap("values of this type (error-context, map) cannot cross yet");
   }
 }
 
@@ -498,8 +512,11 @@ void store(const CanonContext& cx, const Val& value, const ValueType& type, uint
     case ValueKind::kOwn:
     case ValueKind::kBorrow:
       return write<uint32_t>(cx, ptr, lower_handle(cx, value, type));
+    case ValueKind::kStream:
+    case ValueKind::kFuture:
+      return write<uint32_t>(cx, ptr, lower_channel(cx, value, type));
     default:
-      trap("values of this type (stream, future, error-context, map) cannot cross yet");
+      trap("values of this type (error-context, map) cannot cross yet");
   }
 }
 
@@ -587,8 +604,11 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
       return lift_own(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), type);
     case ValueKind::kBorrow:
       return lift_borrow(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), type);
+    case ValueKind::kStream:
+    case ValueKind::kFuture:
+      trap("a guest cannot pass a stream or future to the host yet");
     default:
-      trap("values of this type (stream, future, error-context, map) cannot cross yet");
+      trap("values of this type (error-context, map) cannot cross yet");
   }
 }
 
@@ -686,8 +706,12 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
     case ValueKind::kBorrow:
       out.push_back(RawValue::from_i32(static_cast<int32_t>(lower_handle(cx, value, type))));
       return;
+    case ValueKind::kStream:
+    case ValueKind::kFuture:
+      out.push_back(RawValue::from_i32(static_cast<int32_t>(lower_channel(cx, value, type))));
+      return;
     default:
-      trap("values of this type (stream, future, error-context, map) cannot cross yet");
+      trap("values of this type (error-context, map) cannot cross yet");
   }
 }
 

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "component/abi.hpp"
+#include "component/async_builtins.hpp"
 #include "component/decode.hpp"
 #include "component/handles.hpp"
 #include "component/layout.hpp"
@@ -190,16 +191,19 @@ struct InstanceItems {
   std::pmr::vector<ArenaPtr<ComponentDef>> components;
 };
 
-// What every instance shares about one canon lower or resource built-in.
+// What every instance shares about one canon lower or built-in.
 struct CanonPlan {
-  enum Kind { kLower, kResourceNew, kResourceDrop, kResourceRep } kind;
+  enum Kind { kLower, kResourceNew, kResourceDrop, kResourceRep, kAsyncBuiltin } kind;
   uint32_t id;
   std::string name;      // under which the plan's core function is defined in Plan::linker
   FunctionTypePtr type;  // lower: the lowered function's type
   FlatSignature sig;     // lower: its core signature
   StringEncoding encoding = StringEncoding::kUtf8;
-  ResourcePtr resource;                         // resource built-ins
+  bool async = false;    // lower: `canon lower async` (returns the subtask's status)
+  ResourcePtr resource;  // resource built-ins
   const HostResourceDrop* host_drop = nullptr;  // resource.drop of a host resource
+  const CanonBuiltin* builtin = nullptr;        // async built-ins
+  ValueTypePtr channel;                         // ... of a stream or future: its type
 };
 
 // A guest's call of a component function through canon lower, in one store.
@@ -230,17 +234,20 @@ struct Lowering {
   }
 };
 
-struct ResourceBuiltin {
+struct Builtin {
   const CanonPlan* plan = nullptr;
   Frame* frame = nullptr;
-  std::optional<wasm::Func> destructor;
+  std::optional<wasm::Func> destructor;  // resource.drop of the component's own resource
+  std::optional<wasm::Memory> memory;    // async built-ins' options
+  std::optional<wasm::Func> realloc;
+  TaskState* task = nullptr;  // async built-ins: the instance's
 };
 
 // The per-store state of one plan.
 struct CanonSlot {
   bool used = false;
   Lowering lowering;
-  ResourceBuiltin builtin;
+  Builtin builtin;
 };
 
 // Where one core item comes from: an export of an earlier core instance of the same frame,
@@ -386,6 +393,8 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
     std::optional<Val> result = lowering.call(cx, slots.subspan(0, plan.sig.params.size()));
     cx.forget_memory();  // the call may have run a guest
     lower_result(cx, result, *plan.type, plan.sig, slots);
+    // The host has finished: the subtask is RETURNED before the guest could see it.
+    if (plan.async) slots[0] = wasm::RawValue::from_i32(2);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
     return wasm::HostTrap{trap.message};
@@ -394,9 +403,20 @@ wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
   }
 }
 
-wasm::HostResult run_builtin(ResourceBuiltin& b, wasm::Caller& caller,
-                             std::span<wasm::RawValue> slots) {
+wasm::HostResult run_builtin(Builtin& b, wasm::Caller& caller, std::span<wasm::RawValue> slots) {
   const CanonPlan& plan = *b.plan;
+  if (plan.kind == CanonPlan::kAsyncBuiltin) {
+    if (!b.frame->may_leave) return wasm::HostTrap{"a component may not call built-ins now"};
+    CanonContext cx{caller.context(),  plan.builtin->options.string_encoding,
+                    b.memory,          b.realloc,
+                    &b.frame->handles, b.frame->component};
+    try {
+      run_async_builtin(*plan.builtin, plan.channel.get(), cx, *b.task, slots);
+    } catch (const AbiTrap& trap) {
+      return wasm::HostTrap{trap.message};
+    }
+    return std::nullopt;
+  }
   const auto index = static_cast<uint32_t>(slots[0].i32);
   if (plan.kind == CanonPlan::kResourceNew) {
     auto added = b.frame->handles.add(HandleEntry{plan.resource.get(), index, true, 0});
@@ -448,7 +468,7 @@ struct CanonCalls {
   }
   static wasm::HostResult builtin(void* env, wasm::Caller& caller,
                                   std::span<wasm::RawValue> slots) {
-    return run_builtin(*static_cast<ResourceBuiltin*>(env), caller, slots);
+    return run_builtin(*static_cast<Builtin*>(env), caller, slots);
   }
 };
 
@@ -461,6 +481,8 @@ wasm::FuncType core_signature(const CanonPlan& plan) {
       return core_type(plan.sig.params, plan.sig.results);
     case CanonPlan::kResourceDrop:
       return core_type(i32, {});
+    case CanonPlan::kAsyncBuiltin:
+      return *async_builtin_signature(*plan.builtin);
     default:
       return core_type(i32, i32);
   }
@@ -807,13 +829,13 @@ class Instantiator {
       fail("canonical built-in " + std::to_string(std::get<CanonBuiltin>(canon).opcode) +
            " (component-model async) is not supported yet");
     }
+    const auto* builtin = std::get_if<CanonBuiltin>(&canon);
     const CanonPlan& plan = *current_->canon;
     CanonSlot& slot = out_.slots_[plan.id];
     const bool shared = !slot.used;  // the first use in this store goes through the Linker
     slot.used = true;
     CanonSlot* state = shared ? &slot : own_slot();
     if (auto* lower = std::get_if<CanonLower>(&canon)) {
-      if (lower->options.async) fail("async lowers are not supported yet");
       Lowering& l = state->lowering;
       l.plan = &plan;
       l.instance = &out_;
@@ -822,9 +844,16 @@ class Instantiator {
       if (lower->options.memory) l.memory = memory_option(frame, lower->options);
       if (lower->options.realloc) l.realloc = func_option(frame, *lower->options.realloc);
     } else {
-      ResourceBuiltin& b = state->builtin;
+      Builtin& b = state->builtin;
       b.plan = &plan;
       b.frame = &frame;
+      if (builtin != nullptr) {
+        b.task = &out_.task_;
+        const bool waits = builtin->opcode == 0x20 || builtin->opcode == 0x21;  // wait, poll
+        const std::optional<uint32_t> memory = waits ? builtin->second : builtin->options.memory;
+        if (memory) b.memory = wasm::Memory(at(frame.core_memories, *memory, "core memory").handle);
+        if (builtin->options.realloc) b.realloc = func_option(frame, *builtin->options.realloc);
+      }
       if (plan.kind == CanonPlan::kResourceDrop && plan.resource && plan.resource->destructor) {
         b.destructor = func_option(frame, *plan.resource->destructor);
       }
@@ -944,7 +973,10 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
         plan.lift_sigs.emplace(canon, flatten_function(**type, AbiContext::kLift));
       continue;
     }
-    if (canon == nullptr || std::holds_alternative<CanonBuiltin>(*canon)) continue;
+    if (canon == nullptr) continue;
+    const auto* builtin = std::get_if<CanonBuiltin>(canon);
+    // A built-in Gyre does not provide gets no plan, and fails to instantiate.
+    if (builtin != nullptr && !async_builtin_signature(*builtin)) continue;
     auto p = std::make_unique<CanonPlan>();
     p->id = static_cast<uint32_t>(plan.canon.size());
     p->name = std::to_string(p->id);
@@ -952,8 +984,13 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
     if (auto* lower = std::get_if<CanonLower>(canon)) {
       p->kind = CanonPlan::kLower;
       p->type = std::get<FunctionTypePtr>(annotation);
-      p->sig = flatten_function(*p->type, AbiContext::kLower);
+      p->async = lower->options.async;
+      p->sig = flatten_function(*p->type, p->async ? AbiContext::kAsyncLower : AbiContext::kLower);
       p->encoding = lower->options.string_encoding;
+    } else if (builtin != nullptr) {
+      p->kind = CanonPlan::kAsyncBuiltin;
+      p->builtin = builtin;
+      if (auto* channel = std::get_if<ValueTypePtr>(&annotation)) p->channel = *channel;
     } else {
       p->kind = std::holds_alternative<CanonResourceNew>(*canon)    ? CanonPlan::kResourceNew
                 : std::holds_alternative<CanonResourceDrop>(*canon) ? CanonPlan::kResourceDrop
@@ -1468,6 +1505,7 @@ Result<std::optional<Val>, wasm::Error> ComponentInstance::call(const ComponentF
                        "this component instance trapped earlier and may not be called again");
   }
   try {
+    task_ = {};  // a new task
     return invoke(function, args);
   } catch (const AbiTrap& trap) {
     poisoned_ = true;

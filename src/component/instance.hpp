@@ -19,6 +19,7 @@
 
 #include "base/arena.hpp"
 #include "base/result.hpp"
+#include "component/async_builtins.hpp"
 #include "component/host_imports.hpp"
 #include "component/model.hpp"
 #include "component/types.hpp"
@@ -135,6 +136,7 @@ class ComponentInstance {
   using HostState = std::unique_ptr<void, void (*)(void*)>;
   std::pmr::vector<std::pair<const std::type_info*, HostState>> host_state_{&arena_};
   bool poisoned_ = false;
+  TaskState task_;  // of the call into the guest running now
   // The lifted arguments of the host call running (run_lowering), capacity kept.
   std::pmr::vector<Val> call_args_{&arena_};
   bool call_args_in_use_ = false;

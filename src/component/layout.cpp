@@ -250,6 +250,16 @@ FlatSignature flatten_function(const FunctionType& type, AbiContext context) {
     params.push_back(p.second);
   sig.params = flatten(params);
   if (type.result) flatten(*type.result, sig.results);
+  if (context == AbiContext::kAsyncLower) {
+    if (sig.params.size() > kMaxFlatAsyncParams) {
+      sig.params = {CoreKind::kI32};
+      sig.params_in_memory = true;
+    }
+    sig.results_in_memory = type.result != nullptr;
+    if (sig.results_in_memory) sig.params.push_back(CoreKind::kI32);
+    sig.results = {CoreKind::kI32};
+    return sig;
+  }
   if (sig.params.size() > kMaxFlatParams) {
     sig.params = {CoreKind::kI32};
     sig.params_in_memory = true;

@@ -38,7 +38,10 @@ std::span<const CoreKind> flat_types(const ValueType& type);
 std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types);
 
 // The core signature of a function lifted from, or lowered into, core wasm.
-enum class AbiContext { kLift, kLower };
+// kAsyncLower: `canon lower async`, where at most 4 flat params are passed as such, a
+// result always goes through an out-pointer, and the call returns its subtask's status.
+enum class AbiContext { kLift, kLower, kAsyncLower };
+constexpr size_t kMaxFlatAsyncParams = 4;
 struct FlatSignature {
   std::vector<CoreKind> params;
   std::vector<CoreKind> results;

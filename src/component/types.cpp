@@ -525,6 +525,11 @@ class Resolver {
       record(type_as<ResourcePtr>(scope, d->resource, "a resource type"));
     } else if (auto* r = std::get_if<CanonResourceRep>(&canon)) {
       record(type_as<ResourcePtr>(scope, r->resource, "a resource type"));
+    } else if (auto* b = std::get_if<CanonBuiltin>(&canon)) {
+      // The stream and future built-ins (stream.new 0x0e to future.drop-writable 0x1b)
+      // name the type of what they carry.
+      if (b->type && b->opcode >= 0x0e && b->opcode <= 0x1b)
+        record(type_as<ValueTypePtr>(scope, *b->type, "a stream or future type"));
     }
   }
   void define(Scope&, ComponentTypeInfo&, const Start&) {}

@@ -60,6 +60,13 @@ struct Val {
   static Val err(std::optional<Val> v = std::nullopt) {
     return cased(ValueKind::kResult, 1, std::move(v));
   }
+  // The readable end of a stream or future the host writes: the values it delivers.
+  static Val stream(std::vector<Val> values) {
+    return aggregate(ValueKind::kStream, std::move(values));
+  }
+  static Val future(std::optional<Val> value) {
+    return cased(ValueKind::kFuture, 0, std::move(value));
+  }
   static Val own(uint32_t rep) { return scalar(ValueKind::kOwn, rep); }
   static Val borrow(uint32_t rep) { return scalar(ValueKind::kBorrow, rep); }
 

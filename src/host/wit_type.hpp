@@ -13,6 +13,7 @@
 //   a struct with RecordFields                      record
 //   an enum with EnumLabels                         enum
 //   host::Own<R> / host::Borrow<R>                  own<r> / borrow<r> (resources.hpp)
+//   host::Stream<T> / host::Future<T> (results)      stream<T> / future<T> (Unit: none)
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,17 @@ struct Result {
     return Result{std::variant<T, E>(std::in_place_index<1>, std::move(e))};
   }
   bool is_ok() const { return value.index() == 0; }
+};
+
+// stream<T> and future<T> a host function returns: what the guest will read from them,
+// all made before the function returns (component/handles.hpp's HostChannel).
+template <class T>
+struct Stream {
+  std::vector<T> values;
+};
+template <class T>
+struct Future {
+  T value;
 };
 
 // list<u8> arguments: a view of the bytes, valid during the call.
@@ -276,6 +288,41 @@ struct WitType<std::tuple<T...>> {
           return Val::tuple({WitType<std::decay_t<decltype(e)>>::to(std::move(e), cx)...});
         },
         std::move(v));
+  }
+};
+
+template <class T>
+struct WitType<Stream<T>> {
+  static bool matches(const ValueType& t) {
+    return t.kind == ValueKind::kStream && payload_matches<T>(t.types[0]);
+  }
+  static Stream<T> from(const Val&, Context&) {
+    throw ConversionError{"a guest cannot pass a stream to the host yet"};
+  }
+  static Val to(Stream<T> s, Context& cx) {
+    std::vector<Val> values;
+    values.reserve(s.values.size());
+    for (auto& v : s.values) {
+      if constexpr (std::is_same_v<T, Unit>) {
+        values.push_back(Val::tuple({}));  // nothing of it is stored
+      } else {
+        values.push_back(WitType<T>::to(std::move(v), cx));
+      }
+    }
+    return Val::stream(std::move(values));
+  }
+};
+
+template <class T>
+struct WitType<Future<T>> {
+  static bool matches(const ValueType& t) {
+    return t.kind == ValueKind::kFuture && payload_matches<T>(t.types[0]);
+  }
+  static Future<T> from(const Val&, Context&) {
+    throw ConversionError{"a guest cannot pass a future to the host yet"};
+  }
+  static Val to(Future<T> f, Context& cx) {
+    return Val::future(payload_to<T>(std::move(f.value), cx));
   }
 };
 

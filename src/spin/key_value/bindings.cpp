@@ -225,12 +225,18 @@ void add_spin_v2(component::HostImports& imports, AccessPtr access) {
 
 void add_spin_v3(component::HostImports& imports, AccessPtr access) {
   add_spin_store(imports, kSpinV3, std::move(access));
-  imports.interface(kSpinV3).functions["[method]store.get-keys"] =
-      [](component::HostCall&, std::span<const component::Val>)
-      -> gyre::Result<std::optional<component::Val>, std::string> {
-    return std::string(
-        "spin:key-value/key-value@3.0.0 get-keys returns a stream, which Gyre cannot pass yet");
-  };
+  // The keys arrive through a stream, and the outcome (an error, if listing failed)
+  // through a future the guest reads after the stream ends.
+  using Done = host::Result<host::Unit, SpinError>;
+  define(imports, kSpinV3, "[method]store.get-keys", [](Context&, Borrow<OpenStore> self) {
+    auto keys = answer<SpinError>(self->store->keys());
+    if (!keys.is_ok()) {
+      return std::tuple{host::Stream<std::string>{},
+                        host::Future<Done>{Done::err(std::get<1>(std::move(keys.value)))}};
+    }
+    return std::tuple{host::Stream<std::string>{std::get<0>(std::move(keys.value))},
+                      host::Future<Done>{Done::ok({})}};
+  });
 }
 
 // Spin 1: stores are u32 handles into a table of the instance's own.
