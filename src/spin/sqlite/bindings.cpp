@@ -164,17 +164,24 @@ void add_spin_v3(component::HostImports& imports, AccessPtr access) {
   auto changes = [](Context&, Borrow<Connection> self) { return self->changes(); };
   define(imports, kSpinV3, "[method]connection.last-insert-rowid", rowid);
   define(imports, kSpinV3, "[method]connection.changes", changes);
-  // 3.1.0 (Spin 4): the same functions as `async func`s, which a guest lowering them
-  // synchronously calls like the others.
+  // 3.1.0 (Spin 4): the same functions as `async func`s, lowered either way.
   define(imports, kSpinV3, "[static]connection.open-async", opener(std::move(access)));
   define(imports, kSpinV3, "[method]connection.last-insert-rowid-async", rowid);
   define(imports, kSpinV3, "[method]connection.changes-async", changes);
-  imports.interface(kSpinV3).functions["[method]connection.execute-async"] =
-      [](component::HostCall&, std::span<const component::Val>)
-      -> gyre::Result<std::optional<component::Val>, std::string> {
-    return std::string(
-        "spin:sqlite/sqlite@3.1.0 execute-async returns a stream, which Gyre cannot pass yet");
-  };
+  // The columns at once, the rows through a stream, and how the statement ended through
+  // a future. The statement has run to its end before the guest reads a row, so an error
+  // is the call's own.
+  define(imports, kSpinV3, "[method]connection.execute-async",
+         [](Context&, Borrow<Connection> self, std::string_view statement,
+            std::vector<Value> parameters) {
+           using Done = host::Result<Unit, WitError>;
+           using Rows = std::tuple<std::vector<std::string>, host::Stream<Row>, host::Future<Done>>;
+           using R = host::Result<Rows, WitError>;
+           auto result = self->execute(statement, parameters);
+           if (!result) return R::err(to_wit(std::move(result).error()));
+           return R::ok(Rows{std::move(result->columns), host::Stream<Row>{std::move(result->rows)},
+                             host::Future<Done>{Done::ok({})}});
+         });
 }
 
 // Spin 1: connections are u32 handles, the reps of the same table the resources use.
