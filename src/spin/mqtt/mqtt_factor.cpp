@@ -40,6 +40,8 @@ using host::Own;
 using host::Unit;
 
 constexpr const char* kV2 = "fermyon:spin/mqtt@2.0.0";
+// Spin 4: the same functions as `async func`s.
+constexpr const char* kV3 = "spin:mqtt/mqtt@3.0.0";
 // Spin's resource table holds this many connections per instance.
 constexpr size_t kMaxConnections = 1024;
 
@@ -85,10 +87,20 @@ class MqttFactor final : public Factor {
     if (!pool_) return std::string("the outbound MQTT factor was not configured");
     auto access =
         std::make_shared<const Access>(Access{pool_, component.allowed_hosts, component.log});
+    for (const char* iface : {kV2, kV3})
+      add_connection(imports, iface, access);
+    return {};
+  }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+
+  static void add_connection(component::HostImports& imports, const char* iface,
+                             std::shared_ptr<const Access> access) {
     using Opened = host::Result<Own<Connection>, MqttError>;
     using Done = host::Result<Unit, MqttError>;
-    host::define_resource<Connection>(imports, kV2, "connection");
-    define(imports, kV2, "[static]connection.open",
+    host::define_resource<Connection>(imports, iface, "connection");
+    define(imports, iface, "[static]connection.open",
            [access](Context& cx, std::string address, std::string username, std::string password,
                     uint64_t keep_alive_secs) -> Opened {
              if (!access->allows(address)) {
@@ -107,7 +119,7 @@ class MqttFactor final : public Factor {
                  new Connection{access->pool, std::move(key), std::move(client)})});
            });
     define(
-        imports, kV2, "[method]connection.publish",
+        imports, iface, "[method]connection.publish",
         [](Context&, Borrow<Connection> c, std::string_view topic, Bytes payload, Qos qos) -> Done {
           const std::string_view bytes(reinterpret_cast<const char*>(payload.data()),
                                        payload.size());
@@ -117,11 +129,7 @@ class MqttFactor final : public Factor {
           if (error.connection_failed) return Done::err(error_case<2>(std::move(error.message)));
           return Done::err(error_case<3>(std::move(error.message)));
         });
-    return {};
   }
-
- private:
-  std::shared_ptr<Pool> pool_;
 };
 
 }  // namespace

@@ -29,7 +29,8 @@ struct WitType<spin::mysql::WitParams> {
 template <>
 struct WitType<spin::mysql::WitValue> {
   static bool matches(const ValueType& t) {
-    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant;
+    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant ||
+           t.kind == ValueKind::kList;
   }
   static Val to(spin::mysql::WitValue v, Context&) { return std::move(v.value); }
 };
@@ -45,6 +46,8 @@ using host::Own;
 
 constexpr const char* kV1 = "fermyon:spin/mysql";
 constexpr const char* kV2 = "fermyon:spin/mysql@2.0.0";
+// Spin 4: `async func`s, and query's rows come through a stream.
+constexpr const char* kV3 = "spin:mysql/mysql@3.0.0";
 
 // rdbms-types cases, in order: parameter-value and db-value share the first 14
 // (db-null last of them), db-data-type has `other` where db-value has db-null.
@@ -170,14 +173,28 @@ Result<std::unique_ptr<MyConnection>, MyError> open(const Shared& shared,
   return std::make_unique<MyConnection>(shared.pool, address, *connection);
 }
 
-void add_v2(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
-  host::define_resource<MyConnection>(imports, kV2, "connection");
-  host::define(imports, kV2, "[static]connection.open", [shared](Context&, std::string address) {
+// fermyon:spin/mysql@2.0.0 and spin:mysql/mysql@3.0.0: a `connection` resource.
+void add_connection(component::HostImports& imports, const char* iface,
+                    std::shared_ptr<const Shared> shared) {
+  host::define_resource<MyConnection>(imports, iface, "connection");
+  host::define(imports, iface, "[static]connection.open", [shared](Context&, std::string address) {
     using R = host::Result<Own<MyConnection>, WitValue>;
     auto connection = open(*shared, address);
     if (!connection) return R::err(WitValue{error_val(connection.error(), 0)});
     return R::ok(Own<MyConnection>{std::move(connection).value()});
   });
+  host::define(
+      imports, iface, "[method]connection.execute",
+      [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
+        using R = host::Result<host::Unit, WitValue>;
+        auto done = self->execute(statement, to_values(params));
+        if (!done) return R::err(WitValue{error_val(done.error(), 0)});
+        return R::ok({});
+      });
+}
+
+void add_v2(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
+  add_connection(imports, kV2, shared);
   host::define(
       imports, kV2, "[method]connection.query",
       [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
@@ -186,13 +203,26 @@ void add_v2(component::HostImports& imports, std::shared_ptr<const Shared> share
         if (!rows) return R::err(WitValue{error_val(rows.error(), 0)});
         return R::ok(WitValue{row_set(*rows)});
       });
+}
+
+// The columns at once, the rows through a stream and the outcome through a future. The
+// query has run to its end before the guest reads a row, so an error is the call's own.
+void add_v3(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
+  add_connection(imports, kV3, shared);
   host::define(
-      imports, kV2, "[method]connection.execute",
+      imports, kV3, "[method]connection.query",
       [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
-        using R = host::Result<host::Unit, WitValue>;
-        auto done = self->execute(statement, to_values(params));
-        if (!done) return R::err(WitValue{error_val(done.error(), 0)});
-        return R::ok({});
+        using Done = host::Result<host::Unit, WitValue>;
+        using Rows = std::tuple<WitValue, host::Stream<WitValue>, host::Future<Done>>;
+        using R = host::Result<Rows, WitValue>;
+        auto rows = self->query(statement, to_values(params));
+        if (!rows) return R::err(WitValue{error_val(rows.error(), 0)});
+        Val set = row_set(*rows);  // record { columns, rows }
+        host::Stream<WitValue> stream;
+        for (Val& row : set.items[1].items)
+          stream.values.push_back(WitValue{std::move(row)});
+        return R::ok(Rows{WitValue{std::move(set.items[0])}, std::move(stream),
+                          host::Future<Done>{Done::ok({})}});
       });
 }
 
@@ -233,6 +263,7 @@ class MysqlFactor final : public Factor {
         std::make_shared<const Shared>(Shared{pool_, component.allowed_hosts, component.log});
     add_v1(imports, shared);
     add_v2(imports, shared);
+    add_v3(imports, shared);
     return {};
   }
 

@@ -1,8 +1,15 @@
 #include "spin/postgres/pg_client.hpp"
 
 #include <libpq-fe.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "base/sha256.hpp"
 
 namespace gyre::spin::postgres {
 namespace {
@@ -88,10 +95,10 @@ PgPool::~PgPool() {
   }
 }
 
-Result<PGconn*, PgError> PgPool::acquire(const std::string& address) {
+Result<PGconn*, PgError> PgPool::acquire(const PgTarget& target) {
   {
     std::lock_guard lock(mutex_);
-    auto& idle = idle_[address];
+    auto& idle = idle_[target.key()];
     while (!idle.empty()) {
       PGconn* c = idle.back();
       idle.pop_back();
@@ -99,7 +106,12 @@ Result<PGconn*, PgError> PgPool::acquire(const std::string& address) {
       PQfinish(c);
     }
   }
-  PGconn* c = PQconnectdb(address.c_str());
+  // The address expands as a connection string or URI; a root certificate is one more
+  // setting after it.
+  const char* keywords[] = {"dbname", target.root_ca_file.empty() ? nullptr : "sslrootcert",
+                            nullptr};
+  const char* values[] = {target.address.c_str(), target.root_ca_file.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keywords, values, 1);
   if (c == nullptr) return PgError{PgError::Kind::kConnectionFailed, "out of memory", {}};
   if (PQstatus(c) != CONNECTION_OK) {
     PgError error{PgError::Kind::kConnectionFailed, trimmed(PQerrorMessage(c)), {}};
@@ -117,12 +129,12 @@ Result<PGconn*, PgError> PgPool::acquire(const std::string& address) {
   return c;
 }
 
-void PgPool::release(const std::string& address, PGconn* connection) {
+void PgPool::release(const std::string& key, PGconn* connection) {
   const bool reusable =
       PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
   if (reusable) {
     std::lock_guard lock(mutex_);
-    auto& idle = idle_[address];
+    auto& idle = idle_[key];
     if (idle.size() < kMaxIdlePerAddress) {
       idle.push_back(connection);
       return;
@@ -131,11 +143,11 @@ void PgPool::release(const std::string& address, PGconn* connection) {
   PQfinish(connection);
 }
 
-PgConnection::PgConnection(std::shared_ptr<PgPool> pool, std::string address, PGconn* connection)
-    : pool_(std::move(pool)), address_(std::move(address)), connection_(connection) {}
+PgConnection::PgConnection(std::shared_ptr<PgPool> pool, std::string key, PGconn* connection)
+    : pool_(std::move(pool)), key_(std::move(key)), connection_(connection) {}
 
 PgConnection::~PgConnection() {
-  pool_->release(address_, connection_);
+  pool_->release(key_, connection_);
 }
 
 Result<PgRows, PgError> PgConnection::query(std::string_view statement,
@@ -239,6 +251,26 @@ Result<std::vector<std::string>, std::string> connection_hosts(const std::string
     out.push_back(std::move(host));
   }
   return out;
+}
+
+Result<std::filesystem::path, std::string> root_ca_file(const std::string& certificate) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(
+      BIO_new_mem_buf(certificate.data(), static_cast<int>(certificate.size())), BIO_free);
+  X509* parsed = in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (parsed == nullptr) return std::string("no PEM certificate found");
+  X509_free(parsed);
+  namespace fs = std::filesystem;
+  const fs::path file =
+      fs::temp_directory_path() / ("gyre-pg-root-" + Sha256().update(certificate).hex() + ".pem");
+  std::error_code error;
+  if (!fs::exists(file, error)) {
+    // Written aside and renamed, so a concurrent reader never sees half of it.
+    const fs::path part = file.string() + "." + std::to_string(::getpid()) + ".part";
+    std::ofstream(part, std::ios::binary) << certificate;
+    fs::rename(part, file, error);
+    if (error) return "cannot write the root certificate: " + error.message();
+  }
+  return file;
 }
 
 }  // namespace gyre::spin::postgres

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,14 +57,24 @@ struct PgError {
   std::optional<PgDbError> db_error;  // kQueryFailed from the server
 };
 
-// Idle connections by connection string, for every component of one app.
+// Where to connect: a libpq connection string or URI, and the file of a root
+// certificate to trust beside the system's (a connection-builder's set-ca-root).
+struct PgTarget {
+  std::string address;
+  std::string root_ca_file;
+  // The pool's key: connections to one address with different roots are not shared.
+  std::string key() const { return root_ca_file.empty() ? address : address + '\n' + root_ca_file; }
+};
+
+// Idle connections by target, for every component of one app.
 class PgPool : public std::enable_shared_from_this<PgPool> {
  public:
   ~PgPool();
-  // An idle connection to `address`, or a new one.
-  Result<PGconn*, PgError> acquire(const std::string& address);
-  // Takes back a connection that is still healthy and outside a transaction.
-  void release(const std::string& address, PGconn* connection);
+  // An idle connection to `target`, or a new one.
+  Result<PGconn*, PgError> acquire(const PgTarget& target);
+  // Takes back a connection (acquired for the target whose key is `key`) that is still
+  // healthy and outside a transaction.
+  void release(const std::string& key, PGconn* connection);
 
  private:
   std::mutex mutex_;
@@ -73,7 +84,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
 // A guest's open connection; back to the pool when the guest drops it.
 class PgConnection {
  public:
-  PgConnection(std::shared_ptr<PgPool> pool, std::string address, PGconn* connection);
+  PgConnection(std::shared_ptr<PgPool> pool, std::string key, PGconn* connection);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -85,7 +96,7 @@ class PgConnection {
   std::string type_name(uint32_t oid);
 
   std::shared_ptr<PgPool> pool_;
-  std::string address_;
+  std::string key_;  // the pool's
   PGconn* connection_;
   std::map<uint32_t, std::string> type_names_;
 };
@@ -94,5 +105,9 @@ class PgConnection {
 // "host:port" as Spin checks them; an error when the string does not parse, names no host
 // (libpq would fall back to a unix socket) or names a unix socket.
 Result<std::vector<std::string>, std::string> connection_hosts(const std::string& address);
+
+// The file holding PEM `certificate` (one or more certificates), written once under the
+// temporary folder and named by its digest; an error when the text holds none.
+Result<std::filesystem::path, std::string> root_ca_file(const std::string& certificate);
 
 }  // namespace gyre::spin::postgres

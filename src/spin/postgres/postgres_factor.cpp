@@ -34,7 +34,8 @@ struct WitType<spin::postgres::WitParams> {
 template <>
 struct WitType<spin::postgres::WitValue> {
   static bool matches(const ValueType& t) {
-    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant;
+    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant ||
+           t.kind == ValueKind::kList;
   }
   static Val to(spin::postgres::WitValue v, Context&) { return std::move(v.value); }
 };
@@ -107,6 +108,23 @@ const Version& version_4() {
     out.values.push_back("db-null");
     out.values.push_back("unsupported");
     out.types.push_back("other");
+    return out;
+  }();
+  return v;
+}
+// 4.1 adds the connection builder, 4.2 the async functions; the types are 4.0's.
+const Version& version_4_1() {
+  static const Version v = [] {
+    Version out = version_4();
+    out.interface = "spin:postgres/postgres@4.1.0";
+    return out;
+  }();
+  return v;
+}
+const Version& version_4_2() {
+  static const Version v = [] {
+    Version out = version_4();
+    out.interface = "spin:postgres/postgres@4.2.0";
     return out;
   }();
   return v;
@@ -611,41 +629,120 @@ std::optional<PgError> check_allowed(const Shared& shared, const std::string& ad
   return std::nullopt;
 }
 
+using Opened = host::Result<Own<PgConnection>, WitValue>;
+
+// A connection for the guest, if every host of the address is allowed.
+Opened open(const Shared& shared, const Version& v, PgTarget target) {
+  if (auto denied = check_allowed(shared, target.address))
+    return Opened::err(WitValue{error_val(v, *denied)});
+  auto connection = shared.pool->acquire(target);
+  if (!connection) return Opened::err(WitValue{error_val(v, connection.error())});
+  return Opened::ok(
+      Own<PgConnection>{std::make_unique<PgConnection>(shared.pool, target.key(), *connection)});
+}
+
+// A query's row set, or the guest's error.
+host::Result<Val, WitValue> query(const Version& v, PgConnection& connection,
+                                  std::string_view statement, const WitParams& params) {
+  using R = host::Result<Val, WitValue>;
+  auto converted = to_params(v, params.items);
+  if (!converted) return R::err(WitValue{param_error(v, converted.error())});
+  auto rows = connection.query(statement, *converted);
+  if (!rows) return R::err(WitValue{error_val(v, rows.error())});
+  return R::ok(row_set(v, *rows));
+}
+
+host::Result<uint64_t, WitValue> execute(const Version& v, PgConnection& connection,
+                                         std::string_view statement, const WitParams& params) {
+  using R = host::Result<uint64_t, WitValue>;
+  auto converted = to_params(v, params.items);
+  if (!converted) return R::err(WitValue{conversion_failed(v, converted.error())});
+  auto count = connection.execute(statement, *converted);
+  if (!count) return R::err(WitValue{error_val(v, count.error())});
+  return R::ok(*count);
+}
+
 void add_version(component::HostImports& imports, const Version& v,
                  std::shared_ptr<const Shared> shared) {
-  using Error = WitValue;
   const char* iface = v.interface;
   host::define_resource<PgConnection>(imports, iface, "connection");
-  host::define(
-      imports, iface, "[static]connection.open", [shared, &v](Context&, std::string address) {
-        using R = host::Result<Own<PgConnection>, Error>;
-        if (auto denied = check_allowed(*shared, address))
-          return R::err(Error{error_val(v, *denied)});
-        auto connection = shared->pool->acquire(address);
-        if (!connection) return R::err(Error{error_val(v, connection.error())});
-        return R::ok(Own<PgConnection>{
-            std::make_unique<PgConnection>(shared->pool, std::move(address), *connection)});
-      });
+  host::define(imports, iface, "[static]connection.open",
+               [shared, &v](Context&, std::string address) {
+                 return open(*shared, v, PgTarget{std::move(address), {}});
+               });
   host::define(
       imports, iface, "[method]connection.query",
       [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
-        using R = host::Result<WitValue, Error>;
-        auto converted = to_params(v, params.items);
-        if (!converted) return R::err(Error{param_error(v, converted.error())});
-        auto rows = self->query(statement, *converted);
-        if (!rows) return R::err(Error{error_val(v, rows.error())});
-        return R::ok(WitValue{row_set(v, *rows)});
+        auto rows = query(v, *self, statement, params);
+        if (!rows.is_ok()) return host::Result<WitValue, WitValue>::err(std::get<1>(rows.value));
+        return host::Result<WitValue, WitValue>::ok(WitValue{std::get<0>(std::move(rows.value))});
       });
+  host::define(imports, iface, "[method]connection.execute",
+               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return execute(v, *self, statement, params); });
+}
+
+// 4.1's connection-builder: an address, and a root certificate to trust, then build.
+struct Builder {
+  std::string address;
+  std::string root_ca_file;
+};
+
+void add_builder(component::HostImports& imports, const Version& v,
+                 std::shared_ptr<const Shared> shared, bool with_async) {
+  const char* iface = v.interface;
+  host::define_resource<Builder>(imports, iface, "connection-builder");
+  host::define(imports, iface, "[constructor]connection-builder",
+               [](Context&, std::string address) {
+                 return Own<Builder>{std::make_unique<Builder>(Builder{std::move(address), {}})};
+               });
   host::define(
-      imports, iface, "[method]connection.execute",
-      [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
-        using R = host::Result<uint64_t, Error>;
-        auto converted = to_params(v, params.items);
-        if (!converted) return R::err(Error{conversion_failed(v, converted.error())});
-        auto count = self->execute(statement, *converted);
-        if (!count) return R::err(Error{error_val(v, count.error())});
-        return R::ok(*count);
+      imports, iface, "[method]connection-builder.set-ca-root",
+      [&v](Context&, Borrow<Builder> self, std::string certificate) {
+        using R = host::Result<host::Unit, WitValue>;
+        auto file = root_ca_file(certificate);
+        if (!file) {
+          return R::err(WitValue{error_val(
+              v, {PgError::Kind::kOther, "invalid root certificate: " + file.error(), {}})});
+        }
+        self->root_ca_file = file->string();
+        return R::ok({});
       });
+  auto build = [shared, &v](Context&, Borrow<Builder> self) {
+    return open(*shared, v, PgTarget{self->address, self->root_ca_file});
+  };
+  host::define(imports, iface, "[method]connection-builder.build", build);
+  if (with_async) host::define(imports, iface, "[method]connection-builder.build-async", build);
+}
+
+// 4.2's async functions. query-async gives the columns at once, the rows through a
+// stream and the outcome through a future; the query has run to its end before the
+// guest reads a row, so an error is the call's own.
+void add_async(component::HostImports& imports, const Version& v,
+               std::shared_ptr<const Shared> shared) {
+  const char* iface = v.interface;
+  host::define(imports, iface, "[static]connection.open-async",
+               [shared, &v](Context&, std::string address) {
+                 return open(*shared, v, PgTarget{std::move(address), {}});
+               });
+  host::define(
+      imports, iface, "[method]connection.query-async",
+      [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
+        using Done = host::Result<host::Unit, WitValue>;
+        using Rows = std::tuple<WitValue, host::Stream<WitValue>, host::Future<Done>>;
+        using R = host::Result<Rows, WitValue>;
+        auto rows = query(v, *self, statement, params);
+        if (!rows.is_ok()) return R::err(std::get<1>(std::move(rows.value)));
+        Val set = std::get<0>(std::move(rows.value));  // record { columns, rows }
+        host::Stream<WitValue> stream;
+        for (Val& row : set.items[1].items)
+          stream.values.push_back(WitValue{std::move(row)});
+        return R::ok(Rows{WitValue{std::move(set.items[0])}, std::move(stream),
+                          host::Future<Done>{Done::ok({})}});
+      });
+  host::define(imports, iface, "[method]connection.execute-async",
+               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return execute(v, *self, statement, params); });
 }
 
 // Spin 1: every call opens a connection to `address` for itself.
@@ -654,9 +751,10 @@ void add_version_1(component::HostImports& imports, std::shared_ptr<const Shared
   auto open =
       [shared](const std::string& address) -> Result<std::unique_ptr<PgConnection>, PgError> {
     if (auto denied = check_allowed(*shared, address)) return *denied;
-    auto connection = shared->pool->acquire(address);
+    const PgTarget target{address, {}};
+    auto connection = shared->pool->acquire(target);
     if (!connection) return std::move(connection).error();
-    return std::make_unique<PgConnection>(shared->pool, address, *connection);
+    return std::make_unique<PgConnection>(shared->pool, target.key(), *connection);
   };
   host::define(
       imports, v.interface, "query",
@@ -699,6 +797,11 @@ class PostgresFactor final : public Factor {
     add_version(imports, version_2(), shared);
     add_version(imports, version_3(), shared);
     add_version(imports, version_4(), shared);
+    for (const Version* v : {&version_4_1(), &version_4_2()}) {
+      add_version(imports, *v, shared);
+      add_builder(imports, *v, shared, v == &version_4_2());
+    }
+    add_async(imports, version_4_2(), shared);
     return {};
   }
 

@@ -66,6 +66,8 @@ using host::Unit;
 constexpr const char* kV1 = "fermyon:spin/redis";
 constexpr const char* kV1Types = "fermyon:spin/redis-types";
 constexpr const char* kV2 = "fermyon:spin/redis@2.0.0";
+// Spin 4: the same functions as `async func`s.
+constexpr const char* kV3 = "spin:redis/redis@3.0.0";
 // Spin's resource table holds this many connections per instance.
 constexpr size_t kMaxConnections = 1024;
 
@@ -270,7 +272,7 @@ Outcome<std::vector<RedisResult>> execute(Connection& c, std::string_view comman
   return out;
 }
 
-// ---- fermyon:spin/redis@2.0.0 ----------------------------------------------------------
+// ---- fermyon:spin/redis@2.0.0 and spin:redis/redis@3.0.0 --------------------------------
 
 template <class T>
 host::Result<T, V2Error> answer(Outcome<T> outcome) {
@@ -278,11 +280,11 @@ host::Result<T, V2Error> answer(Outcome<T> outcome) {
   return host::Result<T, V2Error>::ok(std::move(outcome).value());
 }
 
-void add_v2(component::HostImports& imports, AccessPtr access) {
+void add_connection(component::HostImports& imports, const char* iface, AccessPtr access) {
   using Opened = host::Result<Own<Connection>, V2Error>;
   using Conn = Borrow<Connection>;
-  host::define_resource<Connection>(imports, kV2, "connection");
-  define(imports, kV2, "[static]connection.open",
+  host::define_resource<Connection>(imports, iface, "connection");
+  define(imports, iface, "[static]connection.open",
          [access](Context& cx, std::string address) -> Opened {
            if (!access->allows(address))
              return Opened::err(to_v2({Failure::Kind::kInvalidAddress, {}}));
@@ -292,31 +294,31 @@ void add_v2(component::HostImports& imports, AccessPtr access) {
            if (!connection) return Opened::err(to_v2(std::move(connection).error()));
            return Opened::ok(Own<Connection>{std::move(*connection)});
          });
-  define(imports, kV2, "[method]connection.publish",
+  define(imports, iface, "[method]connection.publish",
          [](Context&, Conn c, std::string_view channel, Blob payload) {
            return answer(publish(*c, channel, payload));
          });
-  define(imports, kV2, "[method]connection.get",
+  define(imports, iface, "[method]connection.get",
          [](Context&, Conn c, std::string_view key) { return answer(get(*c, key)); });
-  define(imports, kV2, "[method]connection.set",
+  define(imports, iface, "[method]connection.set",
          [](Context&, Conn c, std::string_view key, Blob value) {
            return answer(set(*c, key, value));
          });
-  define(imports, kV2, "[method]connection.incr",
+  define(imports, iface, "[method]connection.incr",
          [](Context&, Conn c, std::string_view key) { return answer(incr(*c, key)); });
-  define(imports, kV2, "[method]connection.del",
+  define(imports, iface, "[method]connection.del",
          [](Context&, Conn c, std::vector<std::string> keys) { return answer(del(*c, keys)); });
-  define(imports, kV2, "[method]connection.sadd",
+  define(imports, iface, "[method]connection.sadd",
          [](Context&, Conn c, std::string_view key, std::vector<std::string> values) {
            return answer(sadd(*c, key, values));
          });
-  define(imports, kV2, "[method]connection.smembers",
+  define(imports, iface, "[method]connection.smembers",
          [](Context&, Conn c, std::string_view key) { return answer(smembers(*c, key)); });
-  define(imports, kV2, "[method]connection.srem",
+  define(imports, iface, "[method]connection.srem",
          [](Context&, Conn c, std::string_view key, std::vector<std::string> values) {
            return answer(srem(*c, key, values));
          });
-  define(imports, kV2, "[method]connection.execute",
+  define(imports, iface, "[method]connection.execute",
          [](Context&, Conn c, std::string_view command, std::vector<RedisParameter> arguments) {
            return answer(execute(*c, command, arguments));
          });
@@ -409,7 +411,8 @@ class RedisFactor final : public Factor {
     auto access =
         std::make_shared<const Access>(Access{pool_, component.allowed_hosts, component.log});
     add_v1(imports, access);
-    add_v2(imports, access);
+    add_connection(imports, kV2, access);
+    add_connection(imports, kV3, access);
     return {};
   }
 

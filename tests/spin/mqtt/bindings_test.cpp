@@ -1,7 +1,8 @@
 // Outbound MQTT as a guest sees it: a C component (fixtures/c/outmqtt) opens a connection
-// and publishes through fermyon:spin/mqtt@2.0.0. The host is the real factor, given the
-// component's allowed_outbound_hosts from a spin.toml, talking to a real mosquitto; a
-// subscriber in the test receives what the guest published.
+// and publishes through fermyon:spin/mqtt@2.0.0 (export `publish`) or through Spin 4's
+// spin:mqtt/mqtt@3.0.0, whose async functions the guest lowers async (`publish-v3`). The
+// host is the real factor, given the component's allowed_outbound_hosts from a spin.toml,
+// talking to a real mosquitto; a subscriber in the test receives what the guest published.
 #include <gtest/gtest.h>
 
 #include "app/manifest.hpp"
@@ -18,6 +19,15 @@ namespace {
 using component::Val;
 using gyre::testing::MqttMessage;
 using gyre::testing::MqttSubscriber;
+
+// The guest's exports, one per interface version: Spin 2's, and Spin 4's 3.0.0 (the same
+// functions and errors, async, lowered async). Each must behave exactly alike.
+const char* const kVersions[] = {"publish", "publish-v3"};
+
+// A client id of its own for each version, so that each opens its own connection.
+std::string client_id(const std::string& name, const std::string& version) {
+  return name + "-" + version;
+}
 
 class MqttBindings : public ::testing::Test {
  protected:
@@ -58,7 +68,8 @@ allowed_outbound_hosts = )" +
     uint64_t keep_alive = 30;
   };
 
-  std::string publish(const Publish& p) {
+  // Runs the export `version`.
+  std::string publish(const std::string& version, const Publish& p) {
     std::vector<Val> items;
     for (const std::string& payload : p.payloads)
       items.push_back(Val::string(payload));
@@ -69,7 +80,7 @@ allowed_outbound_hosts = )" +
                           Val::string(p.topic),
                           Val::list(std::move(items)),
                           Val::u8(static_cast<uint8_t>(p.qos))};
-    return harness_.call("publish", params);
+    return harness_.call(version, params);
   }
 
   std::string allowed() const {
@@ -86,18 +97,21 @@ TEST_F(MqttBindings, ASubscriberReceivesWhatTheGuestPublishesAtEachQos) {
   ASSERT_EQ(start(allowed()), "");
   MqttSubscriber subscriber(broker_.port(), "gyre/#");
   ASSERT_TRUE(subscriber.subscribed()) << broker_.output();
-  for (int qos : {0, 1, 2}) {
-    const std::string payload = "message at qos " + std::to_string(qos);
-    EXPECT_EQ(publish({.address = broker_.url("gyre-guest"),
-                       .topic = "gyre/q" + std::to_string(qos),
-                       .payloads = {payload},
-                       .qos = qos}),
-              "ok");
-    std::optional<MqttMessage> message = subscriber.next();
-    ASSERT_TRUE(message.has_value()) << "qos " << qos;
-    EXPECT_EQ(message->topic, "gyre/q" + std::to_string(qos));
-    EXPECT_EQ(message->payload, payload);
-    EXPECT_EQ(message->qos, qos);
+  for (const char* version : kVersions) {
+    SCOPED_TRACE(version);
+    for (int qos : {0, 1, 2}) {
+      const std::string payload = "message at qos " + std::to_string(qos);
+      EXPECT_EQ(publish(version, {.address = broker_.url(client_id("gyre-guest", version)),
+                                  .topic = "gyre/q" + std::to_string(qos),
+                                  .payloads = {payload},
+                                  .qos = qos}),
+                "ok");
+      std::optional<MqttMessage> message = subscriber.next();
+      ASSERT_TRUE(message.has_value()) << "qos " << qos;
+      EXPECT_EQ(message->topic, "gyre/q" + std::to_string(qos));
+      EXPECT_EQ(message->payload, payload);
+      EXPECT_EQ(message->qos, qos);
+    }
   }
   EXPECT_EQ(log_, "");
 }
@@ -106,24 +120,28 @@ TEST_F(MqttBindings, ManyMessagesOnOneConnectionArriveInOrder) {
   ASSERT_EQ(start(allowed()), "");
   MqttSubscriber subscriber(broker_.port(), "gyre/test", 1);
   ASSERT_TRUE(subscriber.subscribed()) << broker_.output();
-  EXPECT_EQ(publish({.address = broker_.url("gyre-many"),
-                     .payloads = {"one", std::string("two\0bytes", 9), ""},
-                     .qos = 1,
-                     .username = "user",
-                     .password = "secret"}),
-            "ok");
-  for (const std::string& expected :
-       {std::string("one"), std::string("two\0bytes", 9), std::string()}) {
-    auto message = subscriber.next();
-    ASSERT_TRUE(message.has_value());
-    EXPECT_EQ(message->payload, expected);
-    EXPECT_EQ(message->qos, 1);
+  for (const char* version : kVersions) {
+    SCOPED_TRACE(version);
+    const std::string address = broker_.url(client_id("gyre-many", version));
+    EXPECT_EQ(publish(version, {.address = address,
+                                .payloads = {"one", std::string("two\0bytes", 9), ""},
+                                .qos = 1,
+                                .username = "user",
+                                .password = "secret"}),
+              "ok");
+    for (const std::string& expected :
+         {std::string("one"), std::string("two\0bytes", 9), std::string()}) {
+      auto message = subscriber.next();
+      ASSERT_TRUE(message.has_value());
+      EXPECT_EQ(message->payload, expected);
+      EXPECT_EQ(message->qos, 1);
+    }
+    // Again, on the app's pooled connection.
+    EXPECT_EQ(publish(version, {.address = address, .payloads = {"again"}, .qos = 1}), "ok");
+    auto again = subscriber.next();
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->payload, "again");
   }
-  // Again, on the app's pooled connection.
-  EXPECT_EQ(publish({.address = broker_.url("gyre-many"), .payloads = {"again"}, .qos = 1}), "ok");
-  auto again = subscriber.next();
-  ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(again->payload, "again");
 }
 
 // An address the component may not reach: Spin's warning on the terminal and its
@@ -133,35 +151,45 @@ TEST_F(MqttBindings, AddressesNotAllowedAreRefusedWithSpinsWarning) {
   MqttSubscriber subscriber(broker_.port(), "gyre/#", 0);
   ASSERT_TRUE(subscriber.subscribed());
   const std::string address = broker_.url("denied");
-  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}),
-            "err(connection-failed: address " + address + " is not permitted)");
-  EXPECT_EQ(log_, app::denied_message("mqtt", "127.0.0.1:" + std::to_string(broker_.port())));
-  log_.clear();
-  EXPECT_EQ(publish({.address = "no url"}),
-            "err(connection-failed: address no url is not permitted)");
-  EXPECT_EQ(log_, "");
+  for (const char* version : kVersions) {
+    SCOPED_TRACE(version);
+    EXPECT_EQ(publish(version, {.address = address, .payloads = {"x"}}),
+              "err(connection-failed: address " + address + " is not permitted)");
+    EXPECT_EQ(log_, app::denied_message("mqtt", "127.0.0.1:" + std::to_string(broker_.port())));
+    log_.clear();
+    EXPECT_EQ(publish(version, {.address = "no url"}),
+              "err(connection-failed: address no url is not permitted)");
+    EXPECT_EQ(log_, "");
+  }
 }
 
 TEST_F(MqttBindings, AnAddressWithoutAClientIdIsInvalid) {
   ASSERT_EQ(start(allowed()), "");
   const std::string address = "mqtt://127.0.0.1:" + std::to_string(broker_.port());
-  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}), "err(invalid-address)");
-  EXPECT_EQ(publish({.address = address + "?client_id=id&clean_session=maybe"}),
-            "err(invalid-address)");
+  for (const char* version : kVersions) {
+    SCOPED_TRACE(version);
+    EXPECT_EQ(publish(version, {.address = address, .payloads = {"x"}}), "err(invalid-address)");
+    EXPECT_EQ(publish(version, {.address = address + "?client_id=id&clean_session=maybe"}),
+              "err(invalid-address)");
+  }
 }
 
 // As in Spin, open only checks the address: the broker is first reached by a publish.
 TEST_F(MqttBindings, ABrokerThatIsNotThereFailsThePublish) {
   ASSERT_EQ(start("[\"mqtt://127.0.0.1:*\"]"), "");
-  std::string address;
+  std::vector<std::string> addresses;  // one per version
   {
     gyre::testing::MosquittoServer gone;  // a port that was just free, and is again
     ASSERT_NE(gone.port(), 0);
-    address = gone.url("nobody");
+    for (const char* version : kVersions)
+      addresses.push_back(gone.url(client_id("nobody", version)));
   }
-  EXPECT_EQ(publish({.address = address}), "ok");
-  EXPECT_EQ(publish({.address = address, .payloads = {"x"}}),
-            "err(connection-failed: I/O: Connection refused)");
+  for (size_t i = 0; i < std::size(kVersions); ++i) {
+    SCOPED_TRACE(kVersions[i]);
+    EXPECT_EQ(publish(kVersions[i], {.address = addresses[i]}), "ok");
+    EXPECT_EQ(publish(kVersions[i], {.address = addresses[i], .payloads = {"x"}}),
+              "err(connection-failed: I/O: Connection refused)");
+  }
 }
 
 }  // namespace
