@@ -165,6 +165,56 @@ uint32_t wait_or_poll(bool wait, const CanonContext& cx, std::span<const RawValu
 
 }  // namespace
 
+std::string async_builtin_name(uint8_t opcode) {
+  // Binary.md's canon opcodes from task.cancel (0x05) to thread.yield-then-promote (0x2d).
+  static constexpr const char* kNames[] = {"task.cancel",
+                                           "subtask.cancel",
+                                           "unassigned",
+                                           "unassigned",
+                                           "task.return",
+                                           "context.get",
+                                           "context.set",
+                                           "thread.yield",
+                                           "subtask.drop",
+                                           "stream.new",
+                                           "stream.read",
+                                           "stream.write",
+                                           "stream.cancel-read",
+                                           "stream.cancel-write",
+                                           "stream.drop-readable",
+                                           "stream.drop-writable",
+                                           "future.new",
+                                           "future.read",
+                                           "future.write",
+                                           "future.cancel-read",
+                                           "future.cancel-write",
+                                           "future.drop-readable",
+                                           "future.drop-writable",
+                                           "error-context.new",
+                                           "error-context.debug-message",
+                                           "error-context.drop",
+                                           "waitable-set.new",
+                                           "waitable-set.wait",
+                                           "waitable-set.poll",
+                                           "waitable-set.drop",
+                                           "waitable.join",
+                                           "backpressure.inc",
+                                           "backpressure.dec",
+                                           "thread.index",
+                                           "thread.new-indirect",
+                                           "thread.resume-later",
+                                           "thread.suspend",
+                                           "thread.suspend-then-resume",
+                                           "thread.yield-then-resume",
+                                           "thread.suspend-then-promote",
+                                           "thread.yield-then-promote"};
+  std::string name = "canonical built-in";
+  if (opcode >= 0x05 && opcode - 0x05 < std::size(kNames)) name = kNames[opcode - 0x05];
+  if (opcode >= 0x40 && opcode <= 0x42) name = "a shared-everything thread built-in";
+  static constexpr char kHex[] = "0123456789abcdef";
+  return name + " (0x" + kHex[opcode >> 4] + kHex[opcode & 15] + ")";
+}
+
 std::optional<wasm::FuncType> async_builtin_signature(const CanonBuiltin& b) {
   const wasm::ValType i = wasm::ValType::kI32;
   switch (b.opcode) {
@@ -258,7 +308,7 @@ void run_async_builtin(const CanonBuiltin& b, const ValueType* channel, const Ca
     case kWaitableSetPoll:
       return result(wait_or_poll(b.opcode == kWaitableSetWait, cx, slots));
     default:
-      trap("canonical built-in " + std::to_string(b.opcode) + " is not provided");
+      trap(async_builtin_name(b.opcode) + " is not provided");
   }
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "component/abi.hpp"
 #include "component/model.hpp"
@@ -25,6 +26,9 @@ struct TaskState {
   uint32_t context[2] = {};  // context.get / context.set
   uint32_t backpressure = 0;
 };
+
+// Built-in `opcode`'s name in the text format ("stream.read"), for messages.
+std::string async_builtin_name(uint8_t opcode);
 
 // The core signature of built-in `b`, or nullopt when Gyre does not provide it.
 std::optional<wasm::FuncType> async_builtin_signature(const CanonBuiltin& b);

@@ -826,8 +826,9 @@ class Instantiator {
       return;
     }
     if (current_->canon == nullptr) {
-      fail("canonical built-in " + std::to_string(std::get<CanonBuiltin>(canon).opcode) +
-           " (component-model async) is not supported yet");
+      fail(async_builtin_name(std::get<CanonBuiltin>(canon).opcode) +
+           " (component-model async) is not supported yet: Gyre serves async-lowered imports, "
+           "not async exports or streams and futures a guest makes");
     }
     const auto* builtin = std::get_if<CanonBuiltin>(&canon);
     const CanonPlan& plan = *current_->canon;
