@@ -1149,7 +1149,8 @@ void plan_shim_bypass(const CoreSpaces& spaces, wasm::Engine& engine, Plan& plan
       const auto& import = fixup.functions[fixup.elements[m]];
       const CoreInstantiateArg* arg = argument(fixup_inst, import.module);
       const CanonPlan* p = arg ? plan_of(arg->instance, import.name) : nullptr;
-      all_plans = p != nullptr && p->kind == CanonPlan::kLower;
+      all_plans =
+          p != nullptr && (p->kind == CanonPlan::kLower || p->kind == CanonPlan::kAsyncBuiltin);
       slots[fixup.offset + static_cast<uint32_t>(m)] = p;
     }
     std::unordered_map<std::string_view, const CanonPlan*> functions;
