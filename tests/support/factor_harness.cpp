@@ -104,4 +104,11 @@ std::string GuestApp::start(FactorHarness& harness, const std::string& manifest,
   return harness.instantiate(fixture);
 }
 
+std::string guest_manifest(const std::string& app, const std::string& grants) {
+  return "spin_manifest_version = 2\n[application]\nname = \"" + app +
+         "\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"guest\"\n"
+         "[component.guest]\nsource = \"guest.wasm\"\n" +
+         grants + "\n";
+}
+
 }  // namespace gyre::testing

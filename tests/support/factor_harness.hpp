@@ -57,6 +57,11 @@ class FactorHarness {
   std::unique_ptr<component::ComponentInstance> instance_;
 };
 
+// The spin.toml of a one-component app named `app`: component "guest" (source guest.wasm)
+// behind the HTTP route "/...", with `grants` (TOML lines such as
+// `allowed_outbound_hosts = [...]`) in its table.
+std::string guest_manifest(const std::string& app, const std::string& grants);
+
 // Where a GuestApp's app lives.
 struct GuestDirs {
   std::filesystem::path app_dir = ".";

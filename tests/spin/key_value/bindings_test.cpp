@@ -116,16 +116,7 @@ class KeyValueBindings : public ::testing::Test {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor(std::move(setup.options)));
     return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "kv"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-key_value_stores = )" + setup.grants +
-                          "\n",
+                      gyre::testing::guest_manifest("kv", "key_value_stores = " + setup.grants),
                       std::move(factors), "c-keyvalue", setup.runtime_config,
                       {base_, setup.state_dir, base_ / "runtime-config.toml"});
   }

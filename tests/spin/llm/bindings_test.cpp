@@ -49,15 +49,7 @@ class LlmBindings : public ::testing::Test {
                     const std::string& models = R"(["llama2-chat", "all-minilm-l6-v2"])") {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
-    return app_.start(harness_, R"(spin_manifest_version = 2
-[application]
-name = "llm"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-ai_models = )" + models + "\n",
+    return app_.start(harness_, gyre::testing::guest_manifest("llm", "ai_models = " + models),
                       std::move(factors), "c-llm", runtime_config);
   }
 

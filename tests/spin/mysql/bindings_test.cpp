@@ -35,19 +35,10 @@ class MysqlV1 : public ::testing::Test {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
     factors.push_back(postgres::make_factor());  // the guest imports postgres too
-    return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "mysql"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-allowed_outbound_hosts = [")" +
-                          allowed + R"("]
-)",
-                      std::move(factors), "c-outpg");
+    return app_.start(
+        harness_,
+        gyre::testing::guest_manifest("mysql", "allowed_outbound_hosts = [\"" + allowed + "\"]"),
+        std::move(factors), "c-outpg");
   }
 
   void TearDown() override {

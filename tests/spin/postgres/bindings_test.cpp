@@ -39,19 +39,10 @@ class PostgresV1 : public ::testing::Test {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
     factors.push_back(mysql::make_factor());  // the guest imports mysql too
-    return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "pg"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-allowed_outbound_hosts = [")" +
-                          allowed + R"("]
-)",
-                      std::move(factors), "c-outpg");
+    return app_.start(
+        harness_,
+        gyre::testing::guest_manifest("pg", "allowed_outbound_hosts = [\"" + allowed + "\"]"),
+        std::move(factors), "c-outpg");
   }
 
   void TearDown() override {
@@ -136,19 +127,10 @@ class PostgresV4 : public ::testing::Test {
   std::string start(const std::string& allowed) {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
-    return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "pg4"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-allowed_outbound_hosts = [")" +
-                          allowed + R"("]
-)",
-                      std::move(factors), "c-outpg4");
+    return app_.start(
+        harness_,
+        gyre::testing::guest_manifest("pg4", "allowed_outbound_hosts = [\"" + allowed + "\"]"),
+        std::move(factors), "c-outpg4");
   }
 
   void TearDown() override {

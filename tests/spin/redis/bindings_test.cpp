@@ -39,16 +39,7 @@ class RedisBindings : public ::testing::Test {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
     return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "redis"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-allowed_outbound_hosts = )" +
-                          allowed + "\n",
+                      gyre::testing::guest_manifest("redis", "allowed_outbound_hosts = " + allowed),
                       std::move(factors), "c-outredis");
   }
 

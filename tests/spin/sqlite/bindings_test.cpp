@@ -97,16 +97,7 @@ class SqliteBindings : public ::testing::Test {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor(std::move(setup.options)));
     return app_.start(harness_,
-                      R"(spin_manifest_version = 2
-[application]
-name = "sqlite"
-[[trigger.http]]
-route = "/..."
-component = "guest"
-[component.guest]
-source = "guest.wasm"
-sqlite_databases = )" + setup.grants +
-                          "\n",
+                      gyre::testing::guest_manifest("sqlite", "sqlite_databases = " + setup.grants),
                       std::move(factors), "c-sqlitedb", setup.runtime_config,
                       {base_, setup.state_dir, base_ / "runtime-config.toml"});
   }
