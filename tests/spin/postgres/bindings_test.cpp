@@ -26,7 +26,8 @@ namespace {
 using component::Val;
 using gyre::testing::PostgresServer;
 
-class PostgresV1 : public ::testing::Test {
+// A guest (a C fixture) over the suite's PostgreSQL server.
+class PostgresGuest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new PostgresServer(); }
   static void TearDownTestSuite() {
@@ -34,30 +35,21 @@ class PostgresV1 : public ::testing::Test {
     server_ = nullptr;
   }
 
-  // Instantiates the guest with `allowed` as its allowed_outbound_hosts; "" when ready.
-  std::string start(const std::string& allowed) {
+  // Instantiates `fixture` with `allowed` as its allowed_outbound_hosts, served by the
+  // PostgreSQL factor (and the MySQL one, for a guest that imports both); "" when ready.
+  std::string start_guest(const std::string& fixture, const std::string& allowed, bool with_mysql) {
     std::vector<std::unique_ptr<Factor>> factors;
     factors.push_back(make_factor());
-    factors.push_back(mysql::make_factor());  // the guest imports mysql too
+    if (with_mysql) factors.push_back(mysql::make_factor());
     return app_.start(
         harness_,
         gyre::testing::guest_manifest("pg", "allowed_outbound_hosts = [\"" + allowed + "\"]"),
-        std::move(factors), "c-outpg");
+        std::move(factors), fixture);
   }
 
   void TearDown() override {
     harness_.reset();
     app_.stop();
-  }
-
-  std::string call(const std::string& function, const std::string& statement,
-                   const std::vector<std::string>& params = {},
-                   const std::string& address = server_->url()) {
-    std::vector<Val> list;
-    for (const std::string& p : params)
-      list.push_back(Val::string(p));
-    const Val args[] = {Val::string(address), Val::string(statement), Val::list(std::move(list))};
-    return harness_.call(function, args);
   }
 
   static std::string allowed() { return "postgres://127.0.0.1:" + std::to_string(server_->port()); }
@@ -68,7 +60,22 @@ class PostgresV1 : public ::testing::Test {
   gyre::testing::FactorHarness harness_;
 };
 
-PostgresServer* PostgresV1::server_ = nullptr;
+PostgresServer* PostgresGuest::server_ = nullptr;
+
+class PostgresV1 : public PostgresGuest {
+ protected:
+  std::string start(const std::string& allowed) { return start_guest("c-outpg", allowed, true); }
+
+  std::string call(const std::string& function, const std::string& statement,
+                   const std::vector<std::string>& params = {},
+                   const std::string& address = server_->url()) {
+    std::vector<Val> list;
+    for (const std::string& p : params)
+      list.push_back(Val::string(p));
+    const Val args[] = {Val::string(address), Val::string(statement), Val::list(std::move(list))};
+    return harness_.call(function, args);
+  }
+};
 
 TEST_F(PostgresV1, QueryAndExecuteWithEveryParameterType) {
   ASSERT_NE(server_->port(), 0) << server_->output();
@@ -116,27 +123,9 @@ TEST_F(PostgresV1, HostsTheManifestDoesNotAllowAreRefused) {
 // lowered async): a C component (fixtures/c/outpg4) opens a connection each way and runs
 // one statement. The value types are 4.0's, which the Python fixture covers over
 // `gyre up`; these tests cover the functions.
-class PostgresV4 : public ::testing::Test {
+class PostgresV4 : public PostgresGuest {
  protected:
-  static void SetUpTestSuite() { server_ = new PostgresServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  std::string start(const std::string& allowed) {
-    std::vector<std::unique_ptr<Factor>> factors;
-    factors.push_back(make_factor());
-    return app_.start(
-        harness_,
-        gyre::testing::guest_manifest("pg4", "allowed_outbound_hosts = [\"" + allowed + "\"]"),
-        std::move(factors), "c-outpg4");
-  }
-
-  void TearDown() override {
-    harness_.reset();
-    app_.stop();
-  }
+  std::string start(const std::string& allowed) { return start_guest("c-outpg4", allowed, false); }
 
   std::string run(const std::string& how, const std::string& statement,
                   const std::vector<std::string>& params = {}, const std::string& ca = "",
@@ -148,16 +137,7 @@ class PostgresV4 : public ::testing::Test {
                         Val::string(statement), Val::list(std::move(list))};
     return harness_.call("run", args);
   }
-
-  static std::string allowed() { return "postgres://127.0.0.1:" + std::to_string(server_->port()); }
-
-  static PostgresServer* server_;
-  gyre::testing::GuestApp app_;
-  std::string& log_ = app_.log();
-  gyre::testing::FactorHarness harness_;
 };
-
-PostgresServer* PostgresV4::server_ = nullptr;
 
 // Every way of opening: 4.1's open and builder, 4.2's open, open-async and builder with
 // build-async; each runs query and execute (4.2's async ones where the way is async).
