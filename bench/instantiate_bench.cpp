@@ -182,4 +182,60 @@ BENCHMARK(BM_CHttpHandle)->Apply(on_one_and_two_threads);
 
 }  // namespace
 
+// One host call through `canon lower` against the same through `canon lower async` (which
+// returns RETURNED at once and leaves the result in guest memory), and a stream of u32 the
+// guest reads 64 at a time: bench/components/async_calls.wat, 1000 calls or numbers per
+// export call, on one instance.
+struct AsyncCalls {
+  std::shared_ptr<const component::ComponentPre> pre;
+  static AsyncCalls& get() {
+    static AsyncCalls calls = [] {
+      component::HostImports host;
+      auto& iface = host.interface("gyre:bench/host").functions;
+      iface["next"] = [](component::HostCall&, std::span<const component::Val> args)
+          -> Result<std::optional<component::Val>, std::string> {
+        return std::optional(component::Val::u32(static_cast<uint32_t>(args[0].bits) + 1));
+      };
+      iface["numbers"] = [](component::HostCall&, std::span<const component::Val> args)
+          -> Result<std::optional<component::Val>, std::string> {
+        std::vector<component::Val> values(args[0].bits, component::Val::u32(1));
+        return std::optional(component::Val::stream(std::move(values)));
+      };
+      std::ifstream in(std::string(GYRE_BENCH_COMPONENT_DIR) + "/async_calls.wasm",
+                       std::ios::binary);
+      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+      return AsyncCalls{std::move(component::ComponentPre::create(engine(), bytes, host)).value()};
+    }();
+    return calls;
+  }
+};
+
+void run_async_calls(benchmark::State& state, const char* name) {
+  wasm::Store store(engine());
+  auto instance = std::move(AsyncCalls::get().pre->instantiate(store)).value();
+  const component::ComponentFunction& function = *instance->function(name);
+  const std::vector<component::Val> args{component::Val::u32(1000)};
+  for (auto _ : state) {
+    auto result = instance->call(function, args);
+    if (!result) state.SkipWithError(result.error().describe().c_str());
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+
+void BM_HostCallLoweredSync(benchmark::State& state) {
+  run_async_calls(state, "sync-calls");
+}
+BENCHMARK(BM_HostCallLoweredSync)->Unit(benchmark::kMicrosecond);
+
+void BM_HostCallLoweredAsync(benchmark::State& state) {
+  run_async_calls(state, "async-calls");
+}
+BENCHMARK(BM_HostCallLoweredAsync)->Unit(benchmark::kMicrosecond);
+
+void BM_HostStreamRead(benchmark::State& state) {
+  run_async_calls(state, "stream-sum");
+}
+BENCHMARK(BM_HostStreamRead)->Unit(benchmark::kMicrosecond);
+
 BENCHMARK_MAIN();

@@ -1,0 +1,76 @@
+;; The same host function called through `canon lower` and `canon lower async`, and a
+;; stream of numbers read from the host, for bench/instantiate_bench.cpp: each export
+;; makes `n` calls (or reads `n` numbers) and returns the sum of what came back.
+(component
+  (import "gyre:bench/host" (instance $h
+    (export "next" (func async (param "x" u32) (result u32)))
+    (export "numbers" (func async (param "count" u32) (result (stream u32))))
+  ))
+  (type $s (stream u32))
+  (core module $libc (memory (export "mem") 1))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "mem" (core memory $mem))
+  (alias export $h "next" (func $next))
+  (alias export $h "numbers" (func $numbers))
+  (core func $next-sync (canon lower (func $next)))
+  (core func $next-async (canon lower (func $next) async (memory $mem)))
+  (core func $numbers (canon lower (func $numbers) async (memory $mem)))
+  (core func $read (canon stream.read $s async (memory $mem)))
+  (core func $drop (canon stream.drop-readable $s))
+  (core module $m
+    (import "h" "next-sync" (func $next-sync (param i32) (result i32)))
+    (import "h" "next-async" (func $next-async (param i32 i32) (result i32)))
+    (import "h" "numbers" (func $numbers (param i32 i32) (result i32)))
+    (import "h" "read" (func $read (param i32 i32 i32) (result i32)))
+    (import "h" "drop" (func $drop (param i32)))
+    (import "libc" "mem" (memory 1))
+    (func (export "sync-calls") (param $n i32) (result i32)
+      (local $sum i32)
+      (block $done (loop $more
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $sum (i32.add (local.get $sum) (call $next-sync (local.get $n))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $more)))
+      (local.get $sum))
+    (func (export "async-calls") (param $n i32) (result i32)
+      (local $sum i32)
+      (block $done (loop $more
+        (br_if $done (i32.eqz (local.get $n)))
+        ;; RETURNED (2): the result is at 256.
+        (if (i32.ne (call $next-async (local.get $n) (i32.const 256)) (i32.const 2))
+          (then unreachable))
+        (local.set $sum (i32.add (local.get $sum) (i32.load (i32.const 256))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $more)))
+      (local.get $sum))
+    ;; Reads the stream 64 numbers at a time into memory at 1024.
+    (func (export "stream-sum") (param $n i32) (result i32)
+      (local $s i32) (local $status i32) (local $count i32) (local $i i32) (local $sum i32)
+      (if (i32.ne (call $numbers (local.get $n) (i32.const 256)) (i32.const 2))
+        (then unreachable))
+      (local.set $s (i32.load (i32.const 256)))
+      (block $done (loop $more
+        (local.set $status (call $read (local.get $s) (i32.const 1024) (i32.const 64)))
+        (br_if $done (i32.eq (i32.and (local.get $status) (i32.const 15)) (i32.const 1)))
+        (local.set $count (i32.shr_u (local.get $status) (i32.const 4)))
+        (local.set $i (i32.const 0))
+        (block $row (loop $each
+          (br_if $row (i32.ge_u (local.get $i) (local.get $count)))
+          (local.set $sum (i32.add (local.get $sum)
+            (i32.load (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+        (br $more)))
+      (call $drop (local.get $s))
+      (local.get $sum))
+  )
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "h" (instance
+      (export "next-sync" (func $next-sync)) (export "next-async" (func $next-async))
+      (export "numbers" (func $numbers)) (export "read" (func $read))
+      (export "drop" (func $drop))))))
+  (func (export "sync-calls") (param "n" u32) (result u32) (canon lift (core func $i "sync-calls")))
+  (func (export "async-calls") (param "n" u32) (result u32) (canon lift (core func $i "async-calls")))
+  (func (export "stream-sum") (param "n" u32) (result u32) (canon lift (core func $i "stream-sum")))
+)
