@@ -307,6 +307,7 @@ uint32_t lower_channel(const CanonContext& cx, const Val& value, const ValueType
   entry.kind =
       type.kind == ValueKind::kStream ? HandleKind::kReadableStream : HandleKind::kReadableFuture;
   entry.channel = std::make_shared<HostChannel>(HostChannel{value.items, 0});
+  entry.channel_type = &type;
   auto index = cx.handles->add(std::move(entry));
   if (!index) trap("the handle table is full");
   return *index;

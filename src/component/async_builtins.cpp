@@ -71,20 +71,32 @@ void check_buffer(const CanonContext& cx, const ValueType* element, uint32_t ptr
   }
 }
 
-// A stream or future end the guest is about to read: idle, and not in a waitable set
-// unless the read is async (a sync read would have nothing to wake it).
-HandleEntry& readable(const CanonContext& cx, uint32_t index, HandleKind kind, bool async) {
+// A readable stream or future end, of the built-in's type `channel` (CanonicalABI.md's
+// trap_if(e.shared.t != stream_t.t)).
+HandleEntry& end_of(const CanonContext& cx, uint32_t index, HandleKind kind,
+                    const ValueType* channel) {
   HandleEntry& end = entry_of(
       cx, index, kind,
       kind == HandleKind::kReadableStream ? "a readable stream end" : "a readable future end");
+  if (channel != nullptr && end.channel_type != nullptr && !same_type(*end.channel_type, *channel))
+    trap("handle " + std::to_string(index) + " is a stream or future of another type");
+  return end;
+}
+
+// A stream or future end the guest is about to read: idle, and not in a waitable set
+// unless the read is async (a sync read would have nothing to wake it).
+HandleEntry& readable(const CanonContext& cx, uint32_t index, HandleKind kind,
+                      const ValueType* channel, bool async) {
+  HandleEntry& end = end_of(cx, index, kind, channel);
   if (end.done) trap("handle " + std::to_string(index) + " has already delivered its end");
   if (end.set != 0 && !async) trap("a synchronous read of a stream or future in a waitable set");
   return end;
 }
 
-uint32_t stream_read(const CanonBuiltin& b, const ValueType* element, const CanonContext& cx,
-                     std::span<const RawValue> slots) {
-  HandleEntry& end = readable(cx, arg(slots, 0), HandleKind::kReadableStream, b.options.async);
+uint32_t stream_read(const CanonBuiltin& b, const ValueType* type, const ValueType* element,
+                     const CanonContext& cx, std::span<const RawValue> slots) {
+  HandleEntry& end =
+      readable(cx, arg(slots, 0), HandleKind::kReadableStream, type, b.options.async);
   const uint32_t ptr = arg(slots, 1);
   const uint32_t n = arg(slots, 2);
   check_buffer(cx, element, ptr, n);
@@ -104,9 +116,10 @@ uint32_t stream_read(const CanonBuiltin& b, const ValueType* element, const Cano
   return kCompleted | (count << 4);
 }
 
-uint32_t future_read(const CanonBuiltin& b, const ValueType* element, const CanonContext& cx,
-                     std::span<const RawValue> slots) {
-  HandleEntry& end = readable(cx, arg(slots, 0), HandleKind::kReadableFuture, b.options.async);
+uint32_t future_read(const CanonBuiltin& b, const ValueType* type, const ValueType* element,
+                     const CanonContext& cx, std::span<const RawValue> slots) {
+  HandleEntry& end =
+      readable(cx, arg(slots, 0), HandleKind::kReadableFuture, type, b.options.async);
   const uint32_t ptr = arg(slots, 1);
   check_buffer(cx, element, ptr, 1);
   HostChannel& channel = *end.channel;
@@ -125,8 +138,9 @@ void leave_set(const CanonContext& cx, HandleEntry& waitable) {
   waitable.set = 0;
 }
 
-void drop_readable(const CanonContext& cx, uint32_t index, HandleKind kind) {
-  HandleEntry& end = entry_of(cx, index, kind, "a readable end of this kind");
+void drop_readable(const CanonContext& cx, uint32_t index, HandleKind kind,
+                   const ValueType* channel) {
+  HandleEntry& end = end_of(cx, index, kind, channel);
   leave_set(cx, end);
   cx.handles->remove(index);
 }
@@ -278,16 +292,16 @@ void run_async_builtin(const CanonBuiltin& b, const ValueType* channel, const Ca
       // Every host call returned before the guest saw it: there are no subtasks.
       trap("handle " + std::to_string(arg(slots, 0)) + " is not a subtask");
     case kStreamRead:
-      return result(stream_read(b, element, cx, slots));
+      return result(stream_read(b, channel, element, cx, slots));
     case kFutureRead:
-      return result(future_read(b, element, cx, slots));
+      return result(future_read(b, channel, element, cx, slots));
     case kStreamCancelRead:
     case kFutureCancelRead:
       trap("handle " + std::to_string(arg(slots, 0)) + " has no read in progress to cancel");
     case kStreamDropReadable:
-      return drop_readable(cx, arg(slots, 0), HandleKind::kReadableStream);
+      return drop_readable(cx, arg(slots, 0), HandleKind::kReadableStream, channel);
     case kFutureDropReadable:
-      return drop_readable(cx, arg(slots, 0), HandleKind::kReadableFuture);
+      return drop_readable(cx, arg(slots, 0), HandleKind::kReadableFuture, channel);
     case kWaitableSetNew: {
       HandleEntry set;
       set.kind = HandleKind::kWaitableSet;

@@ -34,6 +34,7 @@ struct HandleEntry {
   // A stream or future end: its values, whether its last read ended it (the writer was
   // dropped, or the future delivered), and the waitable set it joined (0: none).
   std::shared_ptr<HostChannel> channel;
+  const ValueType* channel_type = nullptr;  // the stream or future type it was lowered as
   bool done = false;
   uint32_t set = 0;
   uint32_t members = 0;  // a waitable set: the waitables that joined it

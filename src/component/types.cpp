@@ -39,6 +39,20 @@ ValueTypePtr primitive_type(PrimType p) {
   return kPrimitives[static_cast<size_t>(p)];
 }
 
+bool same_type(const ValueType& a, const ValueType& b) {
+  if (&a == &b) return true;
+  if (a.kind != b.kind || a.labels != b.labels || a.fixed_length != b.fixed_length ||
+      a.resource != b.resource || a.types.size() != b.types.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.types.size(); ++i) {
+    const ValueType* x = a.types[i].get();
+    const ValueType* y = b.types[i].get();
+    if ((x == nullptr) != (y == nullptr) || (x != nullptr && !same_type(*x, *y))) return false;
+  }
+  return true;
+}
+
 namespace {
 
 struct Failure {

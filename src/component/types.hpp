@@ -154,6 +154,10 @@ struct ResolvedComponent {
 // The primitive node for a kind (shared, so primitives compare by pointer too).
 ValueTypePtr primitive_type(PrimType p);
 
+// Whether two value types are the same type: the same structure, labels included, and
+// the same resources (by identity). Two type indices can name one type.
+bool same_type(const ValueType& a, const ValueType& b);
+
 // Resolves every index of a decoded component into its imports and exports. Indices
 // out of range and sorts that do not match are errors naming the definition.
 Result<ComponentTypeInfo, TypeError> resolve_types(const Component& component);

@@ -25,6 +25,7 @@ constexpr const char* kGuest = R"wat(
   ))
   (type $s (stream u32))
   (type $f (future u32))
+  (type $bytes (stream u8))
   (core module $libc (memory (export "mem") 1))
   (core instance $libc (instantiate $libc))
   (alias core export $libc "mem" (core memory $mem))
@@ -36,6 +37,7 @@ constexpr const char* kGuest = R"wat(
   (core func $add (canon lower (func $add) async (memory $mem)))
   (core func $read (canon stream.read $s async (memory $mem)))
   (core func $drop (canon stream.drop-readable $s))
+  (core func $read-bytes (canon stream.read $bytes async (memory $mem)))
   (core func $fread (canon future.read $f async (memory $mem)))
   (core func $fdrop (canon future.drop-readable $f))
   (core func $ws-new (canon waitable-set.new))
@@ -52,6 +54,7 @@ constexpr const char* kGuest = R"wat(
     (import "h" "add" (func $add (param i32 i32) (result i32)))
     (import "h" "read" (func $read (param i32 i32 i32) (result i32)))
     (import "h" "drop" (func $drop (param i32)))
+    (import "h" "read-bytes" (func $read-bytes (param i32 i32 i32) (result i32)))
     (import "h" "fread" (func $fread (param i32 i32) (result i32)))
     (import "h" "fdrop" (func $fdrop (param i32)))
     (import "h" "ws-new" (func $ws-new (result i32)))
@@ -93,6 +96,8 @@ constexpr const char* kGuest = R"wat(
       (local.set $s (call $open (i32.const 0)))
       (drop (call $read (local.get $s) (i32.const 512) (i32.const 2)))
       (call $read (local.get $s) (i32.const 512) (i32.const 2)))
+    (func (export "read-other-type") (result i32)
+      (call $read-bytes (call $open (i32.const 3)) (i32.const 512) (i32.const 2)))
     (func (export "answer") (result i32)
       (local $f i32)
       (if (i32.ne (call $answer (i32.const 256)) (i32.const 2)) (then unreachable))
@@ -149,6 +154,7 @@ constexpr const char* kGuest = R"wat(
     (with "h" (instance
       (export "numbers" (func $numbers)) (export "answer" (func $answer)) (export "add" (func $add))
       (export "read" (func $read)) (export "drop" (func $drop))
+      (export "read-bytes" (func $read-bytes))
       (export "fread" (func $fread)) (export "fdrop" (func $fdrop))
       (export "ws-new" (func $ws-new)) (export "ws-wait" (func $ws-wait))
       (export "ws-poll" (func $ws-poll)) (export "ws-drop" (func $ws-drop))
@@ -157,6 +163,7 @@ constexpr const char* kGuest = R"wat(
   (func (export "sum") (param "count" u32) (result u32) (canon lift (core func $i "sum")))
   (func (export "read-after-end") (result u32) (canon lift (core func $i "read-after-end")))
   (func (export "answer") (result u32) (canon lift (core func $i "answer")))
+  (func (export "read-other-type") (result u32) (canon lift (core func $i "read-other-type")))
   (func (export "add") (result u32) (canon lift (core func $i "add")))
   (func (export "poll") (result u32) (canon lift (core func $i "poll")))
   (func (export "wait") (result u32) (canon lift (core func $i "wait")))
@@ -229,6 +236,12 @@ TEST_F(AsyncAbi, AStreamDeliversEveryValueThenEnds) {
 TEST_F(AsyncAbi, ReadingAStreamAfterItsEndTraps) {
   const std::string got = call("read-after-end");
   EXPECT_NE(got.find("has already delivered its end"), std::string::npos) << got;
+}
+
+// A stream<u32> read as a stream<u8> traps, as the canonical ABI's type check does.
+TEST_F(AsyncAbi, ReadingAStreamAsAnotherTypeTraps) {
+  const std::string got = call("read-other-type");
+  EXPECT_NE(got.find("is a stream or future of another type"), std::string::npos) << got;
 }
 
 // Nothing is ever pending: polling finds no event, and waiting would never end.
