@@ -240,4 +240,32 @@ TEST(SqliteUp, SqliteFlagsRunStatementsAndFilesBeforeServing) {
       << failing.output();
 }
 
+// A component built against Spin 4's WIT (fixtures/c/spin4http) runs statements through
+// spin:sqlite@3.1.0's execute-async, lowered async, and reads the rows from a stream,
+// over real HTTP; the table comes from `--sqlite`, and the rows survive a restart.
+TEST(SqliteUp, ASpin4ComponentReadsRowsFromAStream) {
+  const fs::path app = gyre::testing::make_fixture_app(
+      "sqlite-spin4", "sqlite4", "web", "c-spin4http", "sqlite_databases = [\"default\"]\n");
+  const std::vector<std::string> args = {"--sqlite",
+                                         "CREATE TABLE IF NOT EXISTS notes (body TEXT)"};
+  auto get = [](const GyreUp& gyre, const std::string& path) {
+    auto response = gyre::testing::http_request(gyre.port(), "GET", path);
+    return std::pair(response.status, response.body);
+  };
+  {
+    GyreUp gyre(app, args);
+    ASSERT_NE(gyre.port(), 0) << gyre.output();
+    EXPECT_EQ(get(gyre, "/notes"), std::pair(200, std::string("")));
+    EXPECT_EQ(get(gyre, "/add/first"), std::pair(200, std::string("1")));
+    EXPECT_EQ(get(gyre, "/add/second"), std::pair(200, std::string("2")));
+    EXPECT_EQ(get(gyre, "/add/third"), std::pair(200, std::string("3")));
+    EXPECT_EQ(get(gyre, "/notes"), std::pair(200, std::string("first,second,third")));
+    EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  }
+  GyreUp again(app, args);
+  ASSERT_NE(again.port(), 0) << again.output();
+  EXPECT_EQ(get(again, "/notes"), std::pair(200, std::string("first,second,third")));
+  EXPECT_EQ(again.stop(), 0) << again.output();
+}
+
 }  // namespace
