@@ -3,16 +3,14 @@
 #include "host/define.hpp"
 #include "spin/mysql/mysql_client.hpp"
 #include "spin/outbound_address.hpp"
+#include "spin/rdbms_values.hpp"
 
 namespace gyre::spin::mysql {
 
-// rdbms-types values crossing as component values: the parameter list as the guest sent
-// it, and row sets and errors built here.
+// rdbms-types parameters crossing as component values, as the guest sent them (row sets
+// and errors are built here as spin::WitValue).
 struct WitParams {
   std::vector<component::Val> items;
-};
-struct WitValue {
-  component::Val value;
 };
 
 }  // namespace gyre::spin::mysql
@@ -25,14 +23,6 @@ struct WitType<spin::mysql::WitParams> {
            t.types[0]->labels.size() == 14;
   }
   static spin::mysql::WitParams from(const Val& v, Context&) { return {v.items}; }
-};
-template <>
-struct WitType<spin::mysql::WitValue> {
-  static bool matches(const ValueType& t) {
-    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant ||
-           t.kind == ValueKind::kList;
-  }
-  static Val to(spin::mysql::WitValue v, Context&) { return std::move(v.value); }
 };
 }  // namespace gyre::host
 
@@ -205,24 +195,16 @@ void add_v2(component::HostImports& imports, std::shared_ptr<const Shared> share
       });
 }
 
-// The columns at once, the rows through a stream and the outcome through a future. The
-// query has run to its end before the guest reads a row, so an error is the call's own.
+// Spin 4: query's rows come through a stream (streamed_rows).
 void add_v3(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
   add_connection(imports, kV3, shared);
   host::define(
       imports, kV3, "[method]connection.query",
       [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
-        using Done = host::Result<host::Unit, WitValue>;
-        using Rows = std::tuple<WitValue, host::Stream<WitValue>, host::Future<Done>>;
-        using R = host::Result<Rows, WitValue>;
+        using R = host::Result<StreamedRows, WitValue>;
         auto rows = self->query(statement, to_values(params));
         if (!rows) return R::err(WitValue{error_val(rows.error(), 0)});
-        Val set = row_set(*rows);  // record { columns, rows }
-        host::Stream<WitValue> stream;
-        for (Val& row : set.items[1].items)
-          stream.values.push_back(WitValue{std::move(row)});
-        return R::ok(Rows{WitValue{std::move(set.items[0])}, std::move(stream),
-                          host::Future<Done>{Done::ok({})}});
+        return R::ok(streamed_rows(row_set(*rows)));
       });
 }
 

@@ -8,6 +8,7 @@
 #include "host/define.hpp"
 #include "spin/outbound_address.hpp"
 #include "spin/postgres/pg_client.hpp"
+#include "spin/rdbms_values.hpp"
 
 namespace gyre::spin::postgres {
 
@@ -16,9 +17,6 @@ namespace gyre::spin::postgres {
 struct WitParams {
   std::vector<component::Val> items;
   std::vector<std::string> labels;  // the declared parameter-value cases
-};
-struct WitValue {
-  component::Val value;
 };
 
 }  // namespace gyre::spin::postgres
@@ -30,14 +28,6 @@ struct WitType<spin::postgres::WitParams> {
     return t.kind == ValueKind::kList && t.types[0]->kind == ValueKind::kVariant;
   }
   static spin::postgres::WitParams from(const Val& v, Context&) { return {v.items, {}}; }
-};
-template <>
-struct WitType<spin::postgres::WitValue> {
-  static bool matches(const ValueType& t) {
-    return t.kind == ValueKind::kRecord || t.kind == ValueKind::kVariant ||
-           t.kind == ValueKind::kList;
-  }
-  static Val to(spin::postgres::WitValue v, Context&) { return std::move(v.value); }
 };
 }  // namespace gyre::host
 
@@ -113,20 +103,17 @@ const Version& version_4() {
   return v;
 }
 // 4.1 adds the connection builder, 4.2 the async functions; the types are 4.0's.
+Version version_4_as(const char* interface) {
+  Version out = version_4();
+  out.interface = interface;
+  return out;
+}
 const Version& version_4_1() {
-  static const Version v = [] {
-    Version out = version_4();
-    out.interface = "spin:postgres/postgres@4.1.0";
-    return out;
-  }();
+  static const Version v = version_4_as("spin:postgres/postgres@4.1.0");
   return v;
 }
 const Version& version_4_2() {
-  static const Version v = [] {
-    Version out = version_4();
-    out.interface = "spin:postgres/postgres@4.2.0";
-    return out;
-  }();
+  static const Version v = version_4_as("spin:postgres/postgres@4.2.0");
   return v;
 }
 
@@ -642,14 +629,14 @@ Opened open(const Shared& shared, const Version& v, PgTarget target) {
 }
 
 // A query's row set, or the guest's error.
-host::Result<Val, WitValue> query(const Version& v, PgConnection& connection,
-                                  std::string_view statement, const WitParams& params) {
-  using R = host::Result<Val, WitValue>;
+host::Result<WitValue, WitValue> query(const Version& v, PgConnection& connection,
+                                       std::string_view statement, const WitParams& params) {
+  using R = host::Result<WitValue, WitValue>;
   auto converted = to_params(v, params.items);
   if (!converted) return R::err(WitValue{param_error(v, converted.error())});
   auto rows = connection.query(statement, *converted);
   if (!rows) return R::err(WitValue{error_val(v, rows.error())});
-  return R::ok(row_set(v, *rows));
+  return R::ok(WitValue{row_set(v, *rows)});
 }
 
 host::Result<uint64_t, WitValue> execute(const Version& v, PgConnection& connection,
@@ -670,13 +657,9 @@ void add_version(component::HostImports& imports, const Version& v,
                [shared, &v](Context&, std::string address) {
                  return open(*shared, v, PgTarget{std::move(address), {}});
                });
-  host::define(
-      imports, iface, "[method]connection.query",
-      [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
-        auto rows = query(v, *self, statement, params);
-        if (!rows.is_ok()) return host::Result<WitValue, WitValue>::err(std::get<1>(rows.value));
-        return host::Result<WitValue, WitValue>::ok(WitValue{std::get<0>(std::move(rows.value))});
-      });
+  host::define(imports, iface, "[method]connection.query",
+               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return query(v, *self, statement, params); });
   host::define(imports, iface, "[method]connection.execute",
                [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
                     WitParams params) { return execute(v, *self, statement, params); });
@@ -715,9 +698,7 @@ void add_builder(component::HostImports& imports, const Version& v,
   if (with_async) host::define(imports, iface, "[method]connection-builder.build-async", build);
 }
 
-// 4.2's async functions. query-async gives the columns at once, the rows through a
-// stream and the outcome through a future; the query has run to its end before the
-// guest reads a row, so an error is the call's own.
+// 4.2's async functions; query-async's rows come through a stream (streamed_rows).
 void add_async(component::HostImports& imports, const Version& v,
                std::shared_ptr<const Shared> shared) {
   const char* iface = v.interface;
@@ -728,17 +709,10 @@ void add_async(component::HostImports& imports, const Version& v,
   host::define(
       imports, iface, "[method]connection.query-async",
       [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
-        using Done = host::Result<host::Unit, WitValue>;
-        using Rows = std::tuple<WitValue, host::Stream<WitValue>, host::Future<Done>>;
-        using R = host::Result<Rows, WitValue>;
+        using R = host::Result<StreamedRows, WitValue>;
         auto rows = query(v, *self, statement, params);
         if (!rows.is_ok()) return R::err(std::get<1>(std::move(rows.value)));
-        Val set = std::get<0>(std::move(rows.value));  // record { columns, rows }
-        host::Stream<WitValue> stream;
-        for (Val& row : set.items[1].items)
-          stream.values.push_back(WitValue{std::move(row)});
-        return R::ok(Rows{WitValue{std::move(set.items[0])}, std::move(stream),
-                          host::Future<Done>{Done::ok({})}});
+        return R::ok(streamed_rows(std::get<0>(std::move(rows.value)).value));
       });
   host::define(imports, iface, "[method]connection.execute-async",
                [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
