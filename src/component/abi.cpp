@@ -39,6 +39,16 @@ void check_aligned(uint32_t ptr, uint32_t alignment, const char* what) {
   }
 }
 
+}  // namespace
+
+void check_elements(const CanonContext& cx, uint32_t ptr, uint64_t count, const ValueType& element,
+                    const char* what) {
+  check_aligned(ptr, alignment(element), what);
+  check_range(cx, ptr, count * size(element), what);
+}
+
+namespace {
+
 template <class T>
 T read(const CanonContext& cx, uint32_t ptr) {
   check_range(cx, ptr, sizeof(T), "a value");
@@ -223,8 +233,7 @@ Val load_list_from_range(const CanonContext& cx, uint32_t ptr, uint32_t length,
   const uint64_t element_size = size(element);
   const uint64_t bytes = element_size * length;
   if (bytes > kMaxListBytes) trap("list of " + std::to_string(bytes) + " bytes is too long");
-  check_aligned(ptr, alignment(element), "list");
-  check_range(cx, ptr, bytes, "list");
+  check_elements(cx, ptr, length, element, "list");
   if (is_byte(element)) {
     return Val::byte_list(
         std::string(reinterpret_cast<const char*>(memory(cx).data() + ptr), length));

@@ -75,6 +75,11 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
 void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
                 std::vector<wasm::RawValue>& out);
 
+// Checks that `count` values of `element` at `ptr` are aligned and lie inside the memory;
+// `what` names them in the trap.
+void check_elements(const CanonContext& cx, uint32_t ptr, uint64_t count, const ValueType& element,
+                    const char* what);
+
 // Calls realloc(0, 0, alignment, size) and checks the result fits in memory.
 uint32_t allocate(const CanonContext& cx, uint32_t alignment, uint32_t size);
 

@@ -46,6 +46,11 @@ uint32_t arg(std::span<const RawValue> slots, size_t i) {
   return static_cast<uint32_t>(slots[i].i32);
 }
 
+// What a stream or future type carries (null: nothing).
+const ValueType* element_of(const ValueType* channel) {
+  return channel != nullptr && !channel->types.empty() ? channel->types[0].get() : nullptr;
+}
+
 HandleEntry& entry_of(const CanonContext& cx, uint32_t index, HandleKind kind, const char* what) {
   HandleEntry* entry = cx.handles->get(index);
   if (entry == nullptr || entry->kind != kind) {
@@ -58,17 +63,7 @@ HandleEntry& entry_of(const CanonContext& cx, uint32_t index, HandleKind kind, c
 void check_buffer(const CanonContext& cx, const ValueType* element, uint32_t ptr, uint32_t count) {
   if (count > kMaxBufferLength)
     trap("a buffer of " + std::to_string(count) + " values is too long");
-  if (element == nullptr || count == 0) return;
-  if (!cx.memory) trap("the canonical option `memory` is required here but was not given");
-  if (ptr % alignment(*element) != 0) {
-    trap("buffer pointer " + std::to_string(ptr) + " is not " +
-         std::to_string(alignment(*element)) + "-byte aligned");
-  }
-  const uint64_t end = uint64_t{ptr} + uint64_t{count} * size(*element);
-  if (end > cx.memory_view().size()) {
-    trap("a buffer of " + std::to_string(count) + " values at " + std::to_string(ptr) +
-         " runs past the end of linear memory");
-  }
+  if (element != nullptr && count != 0) check_elements(cx, ptr, count, *element, "buffer");
 }
 
 // A readable stream or future end, of the built-in's type `channel` (CanonicalABI.md's
@@ -93,10 +88,11 @@ HandleEntry& readable(const CanonContext& cx, uint32_t index, HandleKind kind,
   return end;
 }
 
-uint32_t stream_read(const CanonBuiltin& b, const ValueType* type, const ValueType* element,
-                     const CanonContext& cx, std::span<const RawValue> slots) {
+uint32_t stream_read(const CanonBuiltin& b, const ValueType* type, const CanonContext& cx,
+                     std::span<const RawValue> slots) {
   HandleEntry& end =
       readable(cx, arg(slots, 0), HandleKind::kReadableStream, type, b.options.async);
+  const ValueType* element = element_of(type);
   const uint32_t ptr = arg(slots, 1);
   const uint32_t n = arg(slots, 2);
   check_buffer(cx, element, ptr, n);
@@ -116,10 +112,11 @@ uint32_t stream_read(const CanonBuiltin& b, const ValueType* type, const ValueTy
   return kCompleted | (count << 4);
 }
 
-uint32_t future_read(const CanonBuiltin& b, const ValueType* type, const ValueType* element,
-                     const CanonContext& cx, std::span<const RawValue> slots) {
+uint32_t future_read(const CanonBuiltin& b, const ValueType* type, const CanonContext& cx,
+                     std::span<const RawValue> slots) {
   HandleEntry& end =
       readable(cx, arg(slots, 0), HandleKind::kReadableFuture, type, b.options.async);
+  const ValueType* element = element_of(type);
   const uint32_t ptr = arg(slots, 1);
   check_buffer(cx, element, ptr, 1);
   HostChannel& channel = *end.channel;
@@ -229,6 +226,11 @@ std::string async_builtin_name(uint8_t opcode) {
   return name + " (0x" + kHex[opcode >> 4] + kHex[opcode & 15] + ")";
 }
 
+std::optional<uint32_t> async_builtin_memory(const CanonBuiltin& b) {
+  if (b.opcode == kWaitableSetWait || b.opcode == kWaitableSetPoll) return b.second;
+  return b.options.memory;
+}
+
 std::optional<wasm::FuncType> async_builtin_signature(const CanonBuiltin& b) {
   const wasm::ValType i = wasm::ValType::kI32;
   switch (b.opcode) {
@@ -269,8 +271,6 @@ std::optional<wasm::FuncType> async_builtin_signature(const CanonBuiltin& b) {
 
 void run_async_builtin(const CanonBuiltin& b, const ValueType* channel, const CanonContext& cx,
                        TaskState& task, std::span<RawValue> slots) {
-  const ValueType* element =
-      channel != nullptr && !channel->types.empty() ? channel->types[0].get() : nullptr;
   auto result = [&](uint32_t v) { slots[0] = RawValue::from_i32(static_cast<int32_t>(v)); };
   switch (b.opcode) {
     case kContextGet:
@@ -292,9 +292,9 @@ void run_async_builtin(const CanonBuiltin& b, const ValueType* channel, const Ca
       // Every host call returned before the guest saw it: there are no subtasks.
       trap("handle " + std::to_string(arg(slots, 0)) + " is not a subtask");
     case kStreamRead:
-      return result(stream_read(b, channel, element, cx, slots));
+      return result(stream_read(b, channel, cx, slots));
     case kFutureRead:
-      return result(future_read(b, channel, element, cx, slots));
+      return result(future_read(b, channel, cx, slots));
     case kStreamCancelRead:
     case kFutureCancelRead:
       trap("handle " + std::to_string(arg(slots, 0)) + " has no read in progress to cancel");

@@ -30,6 +30,10 @@ struct TaskState {
 // Built-in `opcode`'s name in the text format ("stream.read"), for messages.
 std::string async_builtin_name(uint8_t opcode);
 
+// The core memory built-in `b` reads and writes, if any: its `memory` option, or for
+// waitable-set.wait and poll the memory index they name.
+std::optional<uint32_t> async_builtin_memory(const CanonBuiltin& b);
+
 // The core signature of built-in `b`, or nullopt when Gyre does not provide it.
 std::optional<wasm::FuncType> async_builtin_signature(const CanonBuiltin& b);
 

@@ -850,9 +850,8 @@ class Instantiator {
       b.frame = &frame;
       if (builtin != nullptr) {
         b.task = &out_.task_;
-        const bool waits = builtin->opcode == 0x20 || builtin->opcode == 0x21;  // wait, poll
-        const std::optional<uint32_t> memory = waits ? builtin->second : builtin->options.memory;
-        if (memory) b.memory = wasm::Memory(at(frame.core_memories, *memory, "core memory").handle);
+        if (const std::optional<uint32_t> memory = async_builtin_memory(*builtin))
+          b.memory = wasm::Memory(at(frame.core_memories, *memory, "core memory").handle);
         if (builtin->options.realloc) b.realloc = func_option(frame, *builtin->options.realloc);
       }
       if (plan.kind == CanonPlan::kResourceDrop && plan.resource && plan.resource->destructor) {
