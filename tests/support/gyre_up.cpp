@@ -99,9 +99,13 @@ source = ")" + fixture_path(fixture) +
                             "\"\n" + settings);
 }
 
-std::pair<int, std::string> get_query(const GyreUp& gyre, const std::string& query) {
-  auto r = http_request(gyre.port(), "GET", "/?" + query);
+std::pair<int, std::string> get_path(const GyreUp& gyre, const std::string& target) {
+  auto r = http_request(gyre.port(), "GET", target);
   return {r.status, r.body};
+}
+
+std::pair<int, std::string> get_query(const GyreUp& gyre, const std::string& query) {
+  return get_path(gyre, "/?" + query);
 }
 
 }  // namespace gyre::testing

@@ -49,7 +49,9 @@ std::filesystem::path make_fixture_app(const std::string& name, const std::strin
                                        const std::string& component, const std::string& fixture,
                                        const std::string& settings);
 
-// GET "/?query" through `gyre`: the status and the body.
+// GET `target` ("/path?query") through `gyre`: the status and the body.
+std::pair<int, std::string> get_path(const GyreUp& gyre, const std::string& target);
+// GET "/?query" through `gyre`.
 std::pair<int, std::string> get_query(const GyreUp& gyre, const std::string& query);
 
 }  // namespace gyre::testing

@@ -187,27 +187,23 @@ TEST(KeyValueUp, KeyValueFlagsSeedTheDefaultStoreBeforeServing) {
 // A component built against Spin 4's WIT (fixtures/c/spin4http) lowers
 // spin:key-value@3.0.0's async functions async and reads get-keys from a stream, over
 // real HTTP; its data survives a restart like any other.
-std::pair<int, std::string> get(const GyreUp& gyre, const std::string& path) {
-  auto response = gyre::testing::http_request(gyre.port(), "GET", path);
-  return {response.status, response.body};
-}
-
 TEST(KeyValueUp, ASpin4ComponentUsesTheStoreAsync) {
+  using gyre::testing::get_path;
   const fs::path app = gyre::testing::make_fixture_app("kv-spin4", "kv4", "web", "c-spin4http",
                                                        "key_value_stores = [\"default\"]\n");
   {
     GyreUp gyre(app);
     ASSERT_NE(gyre.port(), 0) << gyre.output();
-    EXPECT_EQ(get(gyre, "/get/a"), std::pair(404, std::string("none")));
-    EXPECT_EQ(get(gyre, "/set/b/two"), std::pair(200, std::string("ok")));
-    EXPECT_EQ(get(gyre, "/set/a/one"), std::pair(200, std::string("ok")));
-    EXPECT_EQ(get(gyre, "/get/a"), std::pair(200, std::string("one")));
-    EXPECT_EQ(get(gyre, "/keys"), std::pair(200, std::string("a,b")));
+    EXPECT_EQ(get_path(gyre, "/get/a"), std::pair(404, std::string("none")));
+    EXPECT_EQ(get_path(gyre, "/set/b/two"), std::pair(200, std::string("ok")));
+    EXPECT_EQ(get_path(gyre, "/set/a/one"), std::pair(200, std::string("ok")));
+    EXPECT_EQ(get_path(gyre, "/get/a"), std::pair(200, std::string("one")));
+    EXPECT_EQ(get_path(gyre, "/keys"), std::pair(200, std::string("a,b")));
     EXPECT_EQ(gyre.stop(), 0) << gyre.output();
   }
   GyreUp again(app);
   ASSERT_NE(again.port(), 0) << again.output();
-  EXPECT_EQ(get(again, "/get/b"), std::pair(200, std::string("two")));
+  EXPECT_EQ(get_path(again, "/get/b"), std::pair(200, std::string("two")));
   EXPECT_EQ(again.stop(), 0) << again.output();
 }
 

@@ -248,23 +248,20 @@ TEST(SqliteUp, ASpin4ComponentReadsRowsFromAStream) {
       "sqlite-spin4", "sqlite4", "web", "c-spin4http", "sqlite_databases = [\"default\"]\n");
   const std::vector<std::string> args = {"--sqlite",
                                          "CREATE TABLE IF NOT EXISTS notes (body TEXT)"};
-  auto get = [](const GyreUp& gyre, const std::string& path) {
-    auto response = gyre::testing::http_request(gyre.port(), "GET", path);
-    return std::pair(response.status, response.body);
-  };
+  using gyre::testing::get_path;
   {
     GyreUp gyre(app, args);
     ASSERT_NE(gyre.port(), 0) << gyre.output();
-    EXPECT_EQ(get(gyre, "/notes"), std::pair(200, std::string("")));
-    EXPECT_EQ(get(gyre, "/add/first"), std::pair(200, std::string("1")));
-    EXPECT_EQ(get(gyre, "/add/second"), std::pair(200, std::string("2")));
-    EXPECT_EQ(get(gyre, "/add/third"), std::pair(200, std::string("3")));
-    EXPECT_EQ(get(gyre, "/notes"), std::pair(200, std::string("first,second,third")));
+    EXPECT_EQ(get_path(gyre, "/notes"), std::pair(200, std::string("")));
+    EXPECT_EQ(get_path(gyre, "/add/first"), std::pair(200, std::string("1")));
+    EXPECT_EQ(get_path(gyre, "/add/second"), std::pair(200, std::string("2")));
+    EXPECT_EQ(get_path(gyre, "/add/third"), std::pair(200, std::string("3")));
+    EXPECT_EQ(get_path(gyre, "/notes"), std::pair(200, std::string("first,second,third")));
     EXPECT_EQ(gyre.stop(), 0) << gyre.output();
   }
   GyreUp again(app, args);
   ASSERT_NE(again.port(), 0) << again.output();
-  EXPECT_EQ(get(again, "/notes"), std::pair(200, std::string("first,second,third")));
+  EXPECT_EQ(get_path(again, "/notes"), std::pair(200, std::string("first,second,third")));
   EXPECT_EQ(again.stop(), 0) << again.output();
 }
 
