@@ -1,6 +1,7 @@
 // The ceiling for Gyre's HTTP stack: the same server (Beast, gyre_http) answering every
 // request itself, with no WebAssembly, on as many network threads as `gyre up` uses (one
-// per core). bench/http.sh runs it beside `gyre up`.
+// per core). bench/http.sh runs it beside `gyre up`; bench/echo.sh streams bodies through
+// its `/stream` path, which writes each request body chunk back as it arrives.
 //
 //   native_server 127.0.0.1:3100
 #include <signal.h>
@@ -12,6 +13,37 @@
 #include "http/handler.hpp"
 #include "http/server.hpp"
 
+namespace {
+
+using namespace gyre::http;
+
+// `/stream...` echoes the body as it arrives; anything else gets the static answer.
+class NativeHandler : public Handler {
+ public:
+  void handle(Request request, std::shared_ptr<ResponseWriter> response) override {
+    if (!request.head.target.starts_with("/stream"))
+      return hello_.handle(std::move(request), response);
+    response->start(ResponseHead{200, {{"content-type", "application/octet-stream"}}});
+    pump(request.body, response);
+  }
+
+ private:
+  static void pump(std::shared_ptr<BodyReader> body, std::shared_ptr<ResponseWriter> response) {
+    body->read([body, response](BodyChunk chunk) {
+      if (!chunk.error.empty()) return response->abort();
+      const bool end = chunk.end;
+      response->write(std::move(chunk.data), [body, response, end](bool ok) {
+        if (!ok) return;
+        if (end) return response->finish();
+        pump(body, response);
+      });
+    });
+  }
+  StaticHandler hello_{200, Headers{{"content-type", "text/plain"}}, "hello from native\n"};
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   gyre::http::ServerConfig config;
   config.listen = argc > 1 ? argv[1] : "127.0.0.1:3100";
@@ -21,8 +53,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto handler = std::make_shared<gyre::http::StaticHandler>(
-      200, gyre::http::Headers{{"content-type", "text/plain"}}, "hello from native\n");
+  auto handler = std::make_shared<NativeHandler>();
   auto server = gyre::http::Server::start(config, handler);
   if (!server) {
     std::cerr << "cannot listen: " << server.error().message << "\n";

@@ -1,10 +1,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <memory>
+#include <thread>
 
+#include "base/duration.hpp"
+#include "base/log.hpp"
 #include "cli/build.hpp"
 #include "cli/commands.hpp"
 #include "trigger/http_app.hpp"
@@ -23,7 +28,11 @@ struct UpArgs {
   std::optional<std::string> state_dir;
   std::vector<std::string> follow;
   bool truncate_logs = false;
-  unsigned deadline_ms = 0;
+  std::string deadline;
+  std::string shutdown_timeout = "10s";
+  std::string header_read_timeout = "30s";
+  std::string keep_alive_timeout = "75s";
+  size_t max_connections = trigger::UpOptions{}.max_connections;
   std::string tls_cert;
   std::string tls_key;
   bool build = false;
@@ -39,6 +48,63 @@ std::filesystem::path default_cache() {
   if (const char* home = std::getenv("HOME"); home && *home)
     return std::filesystem::path(home) / ".cache" / "gyre" / "compile-cache";
   return {};
+}
+
+// A duration option's value (`1s`, `500ms`; a bare number is milliseconds), or an error
+// printed for it.
+std::optional<std::chrono::milliseconds> duration_option(std::string_view option,
+                                                         const std::string& text) {
+  const auto parsed = parse_duration(text);
+  if (!parsed) {
+    std::cerr << "error: " << option << ": `" << text
+              << "` is not a duration (such as 1s, 500ms or 2m)\n";
+    return std::nullopt;
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(*parsed);
+}
+
+// After the first SIGINT or SIGTERM: no new connections, and the requests in flight get
+// `grace` to finish. Then they are cancelled (their guests stop at the next epoch tick)
+// and get a few seconds more; a guest blocked in a host call past that, or a second
+// signal at any time, ends the process at once.
+int shut_down(std::unique_ptr<trigger::RunningApp> running, const sigset_t& signals,
+              std::chrono::milliseconds grace) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kAfterCancel = std::chrono::seconds(5);
+  std::cout << "\nShutting down: finishing requests in flight (press Ctrl-C again to stop now)\n"
+            << std::flush;
+  running->stop_accepting();
+  auto give_up = Clock::now() + grace;
+  bool cancelled = false;
+  const timespec no_wait{0, 0};
+  while (!running->wait_idle(std::chrono::milliseconds(50))) {
+    if (const int again = sigtimedwait(&signals, nullptr, &no_wait); again > 0) {
+      std::cerr << "Stopping now: requests still in flight are dropped\n";
+      std::_Exit(128 + again);
+    }
+    if (Clock::now() < give_up) continue;
+    if (cancelled) {
+      std::cerr << "Stopping now: requests did not end after they were cancelled\n";
+      std::_Exit(1);
+    }
+    std::cerr << "Stopping the requests still running after " << grace.count() << " ms\n";
+    running->cancel_requests();
+    cancelled = true;
+    give_up = Clock::now() + kAfterCancel;
+  }
+  // Idle: what is left is the app itself, whose workers may still hold a cancelled
+  // guest that is blocked in a host call.
+  std::promise<void> released;
+  auto done = released.get_future();
+  std::thread([app = std::move(running), &released]() mutable {
+    app.reset();
+    released.set_value();
+  }).detach();
+  if (done.wait_for(kAfterCancel) != std::future_status::ready) {
+    std::cerr << "Stopping now: a guest did not return\n";
+    std::_Exit(1);
+  }
+  return 0;
 }
 
 int up(const UpArgs& args) {
@@ -90,7 +156,19 @@ int up(const UpArgs& args) {
     }
   }
   options.print = [](std::string_view text) { std::cout << text << std::flush; };
-  if (args.deadline_ms > 0) options.deadline = std::chrono::milliseconds(args.deadline_ms);
+  options.log = make_stderr_logger("gyre");
+  if (!args.deadline.empty()) {
+    const auto deadline = duration_option("--deadline", args.deadline);
+    if (!deadline) return 2;
+    if (deadline->count() > 0) options.deadline = *deadline;
+  }
+  const auto grace = duration_option("--shutdown-timeout", args.shutdown_timeout);
+  const auto header_timeout = duration_option("--header-read-timeout", args.header_read_timeout);
+  const auto idle_timeout = duration_option("--keep-alive-timeout", args.keep_alive_timeout);
+  if (!grace || !header_timeout || !idle_timeout) return 2;
+  options.header_read_timeout = *header_timeout;
+  options.keep_alive_timeout = *idle_timeout;
+  options.max_connections = args.max_connections;
 
   // Signals are taken synchronously below, so block them before any thread starts.
   sigset_t signals;
@@ -106,9 +184,7 @@ int up(const UpArgs& args) {
   }
   int received = 0;
   sigwait(&signals, &received);
-  std::cout << "\nShutting down: finishing requests in flight\n" << std::flush;
-  (*running)->shutdown();
-  return 0;
+  return shut_down(std::move(running).value(), signals, *grace);
 }
 
 }  // namespace
@@ -137,9 +213,26 @@ void add_up_command(CLI::App& app) {
   command->get_option("--quiet")->excludes(follow);
   command->add_flag("--truncate-logs", args->truncate_logs,
                     "Empty the component log files before starting");
-  command->add_option("--deadline", args->deadline_ms,
-                      "End a request whose component runs longer than this many milliseconds "
-                      "(the client gets a 500); default: no deadline, as Spin");
+  command->add_option("--deadline", args->deadline,
+                      "End a request whose component runs longer than this (1s, 500ms; a bare "
+                      "number is milliseconds); the client gets a 500. Default: none, as Spin");
+  command
+      ->add_option("--shutdown-timeout", args->shutdown_timeout,
+                   "On SIGINT/SIGTERM, how long requests in flight may take to finish before "
+                   "their guests are stopped")
+      ->default_val("10s");
+  command
+      ->add_option("--header-read-timeout", args->header_read_timeout,
+                   "How long a client may take to send a request head (0: no limit)")
+      ->default_val("30s");
+  command
+      ->add_option("--keep-alive-timeout", args->keep_alive_timeout,
+                   "How long an idle keep-alive connection stays open (0: no limit)")
+      ->default_val("75s");
+  command
+      ->add_option("--max-connections", args->max_connections,
+                   "Connections beyond this many are closed at once (0: no limit)")
+      ->default_val(args->max_connections);
   // As Spin: both TLS files or neither, also from SPIN_TLS_CERT and SPIN_TLS_KEY.
   auto* cert = command
                    ->add_option("--tls-cert", args->tls_cert,

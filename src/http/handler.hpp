@@ -23,6 +23,7 @@
 //   answers a component error), after start the connection is aborted.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -107,6 +108,9 @@ struct Request {
   // The server lane (network thread) that read it. A handler may keep state per lane
   // (an engine, for one) so that requests of different lanes share nothing.
   unsigned lane = 0;
+  // Set, from any thread, once nobody waits for the answer: the client closed or reset
+  // its connection, or the server closed it (shutdown). A handler stops work it can stop.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 class Handler {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/ascii.hpp"
+#include "http/request_framing.hpp"
 
 namespace gyre::http {
 namespace {
@@ -35,7 +36,8 @@ struct Transfer {
   bool write_paused = false;
   Clock::time_point started = Clock::now();
   Clock::time_point last_byte = Clock::now();
-  std::optional<ErrorCode> failure;  // ended by us (a timeout) rather than by curl
+  std::optional<ErrorCode> failure;  // ended by us (a timeout, a head too large), not by curl
+  size_t head_bytes = 0;
 
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -52,10 +54,35 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// A response head the guest could not pass on as it came (a field Beast cannot carry), or
+// larger than hyper's client reads (its buffer limit), ends the exchange with the error
+// wasi:http names for it. Returning 0 makes curl abort the transfer.
+size_t refuse_head(Transfer* t, ErrorCode error) {
+  t->failure = std::move(error);
+  return 0;
+}
+
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::string_view line = trim({data, size * count});
   if (t->head_done) return size * count;  // trailers: not passed on
+  constexpr size_t kMaxHeadBytes = 8192 + 4096 * 100;
+  t->head_bytes += size * count;
+  if (t->head_bytes > kMaxHeadBytes) {
+    return refuse_head(
+        t, ErrorCode::of(ErrorCode::kHttpResponseHeaderSectionSize,
+                         "the response head is over " + std::to_string(kMaxHeadBytes) + " bytes"));
+  }
+  if (line.size() > kMaxFieldBytes) {
+    ErrorCode error =
+        ErrorCode::of(ErrorCode::kHttpResponseHeaderSize,
+                      "a response header is over " + std::to_string(kMaxFieldBytes) + " bytes");
+    using component::Val;
+    const std::string_view name = line.substr(0, std::min(line.find(':'), line.size()));
+    error.payload = Val::record({Val::some(Val::string(ascii_lower(trim(name)))),
+                                 Val::some(Val::u32(static_cast<uint32_t>(line.size())))});
+    return refuse_head(t, std::move(error));
+  }
   if (line.rfind("HTTP/", 0) == 0) {
     t->head.clear();
     const size_t space = line.find(' ');
@@ -288,6 +315,8 @@ class HttpClient::Driver {
       t.exchange->end_response();
     } else if (code == CURLE_OK) {
       t.exchange->fail(ErrorCode::of(ErrorCode::kHttpProtocolError, "no response head"));
+    } else if (t.failure) {
+      t.exchange->fail(*t.failure);  // a callback of ours refused the transfer
     } else if (code == CURLE_ABORTED_BY_CALLBACK) {
       t.exchange->fail(ErrorCode::of(ErrorCode::kInternalError, "the request body was abandoned"));
     } else {

@@ -44,9 +44,8 @@ Result<IncomingHandler, std::string> IncomingHandler::create(
   return std::string("the component exports no wasi:http/incoming-handler@0.2.x");
 }
 
-Result<void, wasm::Error> IncomingHandler::handle(
-    wasm::Engine& engine, IncomingRequestData request, ResponseSink& out,
-    std::optional<std::chrono::nanoseconds> deadline) const {
+Result<void, wasm::Error> IncomingHandler::handle(wasm::Engine& engine, IncomingRequestData request,
+                                                  ResponseSink& out, wasm::StopWhen stop) const {
   TrackingSink sink(out);
   wasm::Store store(engine);
   auto instantiated = pre_->instantiate(store);
@@ -56,7 +55,7 @@ Result<void, wasm::Error> IncomingHandler::handle(
   }
   component::ComponentInstance& instance = **instantiated;
   instance.host_state<wasi::BeforeBlocking>().hooks.push_back([&sink] { sink.flush(); });
-  if (deadline) store.set_deadline(*deadline);
+  store.stop_when(std::move(stop));
   auto& requests = instance.host_state<host::ResourceTable<IncomingRequest>>();
   auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();
   const uint32_t request_rep =

@@ -13,6 +13,7 @@
 #include "http/wasi_types.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/error.hpp"
+#include "wasm/store.hpp"
 
 namespace gyre::http {
 
@@ -25,10 +26,10 @@ class IncomingHandler {
   // Handles one request. The sink sees head, body chunks and finish, or fail: a trap, or a
   // guest that returns without setting a response, ends in fail (a 500 if nothing was sent
   // yet; a cut body otherwise). The error is returned too, for the log.
-  // A deadline, if given, ends a guest still running after it (a 500 for the client).
+  // `stop` ends a guest still running after its deadline or once its flag is set (a 500
+  // for the client if nothing was sent yet).
   Result<void, wasm::Error> handle(wasm::Engine& engine, IncomingRequestData request,
-                                   ResponseSink& sink,
-                                   std::optional<std::chrono::nanoseconds> deadline = {}) const;
+                                   ResponseSink& sink, wasm::StopWhen stop = {}) const;
 
   const std::string& export_name() const { return export_; }
 

@@ -1,14 +1,18 @@
 #include "http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <ctime>
@@ -20,6 +24,9 @@
 
 #include "base/ascii.hpp"
 #include "base/task_threads.hpp"
+#include "http/protocol_text.hpp"
+#include "http/request_framing.hpp"
+#include "http/server_exchange.hpp"
 
 namespace gyre::http {
 
@@ -33,270 +40,32 @@ namespace {
 
 constexpr size_t kMaxTargetLength = 65534;  // the http crate's URI limit; hyper answers 414
 
-// hyper writes the http crate's canonical reason phrase, "<none>" for codes it lacks.
-std::string_view reason_phrase(unsigned status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 101:
-      return "Switching Protocols";
-    case 102:
-      return "Processing";
-    case 103:
-      return "Early Hints";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 203:
-      return "Non Authoritative Information";
-    case 204:
-      return "No Content";
-    case 205:
-      return "Reset Content";
-    case 206:
-      return "Partial Content";
-    case 207:
-      return "Multi-Status";
-    case 208:
-      return "Already Reported";
-    case 226:
-      return "IM Used";
-    case 300:
-      return "Multiple Choices";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 305:
-      return "Use Proxy";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 402:
-      return "Payment Required";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 407:
-      return "Proxy Authentication Required";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 411:
-      return "Length Required";
-    case 412:
-      return "Precondition Failed";
-    case 413:
-      return "Payload Too Large";
-    case 414:
-      return "URI Too Long";
-    case 415:
-      return "Unsupported Media Type";
-    case 416:
-      return "Range Not Satisfiable";
-    case 417:
-      return "Expectation Failed";
-    case 418:
-      return "I'm a teapot";
-    case 421:
-      return "Misdirected Request";
-    case 422:
-      return "Unprocessable Entity";
-    case 423:
-      return "Locked";
-    case 424:
-      return "Failed Dependency";
-    case 425:
-      return "Too Early";
-    case 426:
-      return "Upgrade Required";
-    case 428:
-      return "Precondition Required";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 451:
-      return "Unavailable For Legal Reasons";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    case 505:
-      return "HTTP Version Not Supported";
-    case 506:
-      return "Variant Also Negotiates";
-    case 507:
-      return "Insufficient Storage";
-    case 508:
-      return "Loop Detected";
-    case 510:
-      return "Not Extended";
-    case 511:
-      return "Network Authentication Required";
-    default:
-      return "<none>";
-  }
-}
-
-// IMF-fixdate, as hyper's `date` header. Built from the clock by arithmetic: no locale
-// can change it, and no gmtime_r, which takes glibc's time-zone lock on every response.
-std::string http_date() {
-  static constexpr char kDays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
-  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  const int64_t now = std::time(nullptr);
-  int64_t days = now / 86400;
-  int64_t second_of_day = now % 86400;
-  if (second_of_day < 0) {
-    second_of_day += 86400;
-    --days;
-  }
-  const int64_t weekday = ((days % 7) + 7) % 7;
-  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-  std::string out = "Thu, 01 Jan 1970 00:00:00 GMT";
-  auto two = [&](size_t at, int64_t value) {
-    out[at] = static_cast<char>('0' + value / 10);
-    out[at + 1] = static_cast<char>('0' + value % 10);
-  };
-  out.replace(0, 3, kDays + 3 * weekday, 3);
-  two(5, day);
-  out.replace(8, 3, kMonths + 3 * (month - 1), 3);
-  two(12, year / 100 % 100);
-  two(14, year % 100);
-  two(17, second_of_day / 3600);
-  two(20, second_of_day / 60 % 60);
-  two(23, second_of_day % 60);
-  return out;
-}
-
-std::optional<uint64_t> parse_length(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
 void report(const ServerConfig& config, std::string_view what, const error_code& ec) {
-  if (config.log) config.log(std::string(what) + ": " + ec.message());
+  config.log->error("{}: {}", what, ec.message());
 }
 
 }  // namespace
-
-std::optional<tcp::endpoint> parse_listen_address(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  uint16_t port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port_text.empty()) {
-    return std::nullopt;
-  }
-  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (bracketed) host = host.substr(1, host.size() - 2);
-  error_code parse_error;
-  if (bracketed) {
-    const auto address = net::ip::make_address_v6(std::string(host), parse_error);
-    if (parse_error) return std::nullopt;
-    return tcp::endpoint(address, port);
-  }
-  const auto address = net::ip::make_address_v4(std::string(host), parse_error);
-  if (parse_error) return std::nullopt;
-  return tcp::endpoint(address, port);
-}
-
-std::string format_socket_address(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  const std::string port = std::to_string(endpoint.port());
-  if (address.is_v4()) return address.to_v4().to_string() + ":" + port;
-
-  // Rust's Ipv6Addr display: `::ffff:a.b.c.d` for IPv4-mapped addresses, else RFC 5952
-  // (lower-case hex, the longest run of two or more zero groups, the first on a tie, as
-  // `::`). glibc's inet_ntop differs for IPv4-compatible addresses, hence our own.
-  const auto v6 = address.to_v6();
-  const auto bytes = v6.to_bytes();
-  uint16_t groups[8];
-  for (int i = 0; i < 8; ++i)
-    groups[i] = static_cast<uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
-  std::string text;
-  if (v6.is_v4_mapped()) {
-    text = "::ffff:" + net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
-  } else {
-    int best_start = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-      if (groups[i] != 0) {
-        ++i;
-        continue;
-      }
-      int j = i;
-      while (j < 8 && groups[j] == 0)
-        ++j;
-      if (j - i > best_len) best_start = i, best_len = j - i;
-      i = j;
-    }
-    if (best_len < 2) best_start = -1;
-    auto hex = [](uint16_t g) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "%x", g);
-      return std::string(buf);
-    };
-    for (int i = 0; i < 8; ++i) {
-      if (i == best_start) {
-        text += "::";
-        i += best_len - 1;
-        continue;
-      }
-      if (!text.empty() && text.back() != ':') text += ':';
-      text += hex(groups[i]);
-    }
-  }
-  std::string out = "[" + text;
-  if (v6.scope_id() != 0) out += "%" + std::to_string(v6.scope_id());
-  return out + "]:" + port;
-}
 
 // ---------------------------------------------------------------------------------------
 // Connections and exchanges.
 
 namespace {
 
-class Connection;
+// Runs a lane's loop (or a turn of it). An exception that escapes a completion handler
+// (none should: connections catch their own) is logged and false returned, so that the
+// caller goes on serving: one connection's fault never ends the process.
+template <class Fn>
+bool run_guarded(const ServerConfig& config, Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    config.log->error("a connection failed: {}", e.what());
+  } catch (...) {
+    config.log->error("a connection failed with an unknown exception");
+  }
+  return false;
+}
 
 // One io_context and the threads running it: normally one thread. Handlers may run a short
 // task on it (a component's guest, see Handler); when every thread of the lane has been
@@ -366,7 +135,10 @@ struct Server::State {
         lane->calls_seen = calls;
         if (!stuck) continue;
         ++lane->running;
-        helpers.start([l = lane.get()] { l->help(); });
+        helpers.start([this, l = lane.get()] {
+          while (!run_guarded(config, [l] { l->help(); })) {
+          }
+        });
       }
     }
   }
@@ -376,8 +148,19 @@ struct Server::State {
 
   std::mutex mutex;  // guards connections
   std::condition_variable idle;
-  std::map<uint64_t, std::weak_ptr<Connection>> connections;
+  std::map<uint64_t, std::weak_ptr<server_detail::Connection>> connections;
   uint64_t next_connection = 0;
+
+  // The accept loop's back-off while the process is out of file descriptors.
+  std::optional<net::steady_timer> accept_timer;  // on the acceptor's strand
+  std::chrono::milliseconds accept_delay{0};
+  std::atomic<bool> limit_reported{false};  // said once per time the limit is reached
+
+  bool at_connection_limit() {
+    if (config.max_connections == 0) return false;
+    std::lock_guard lock(mutex);
+    return connections.size() >= config.max_connections;
+  }
 
   // Counts a request in, unless the limit is reached.
   bool admit() {
@@ -393,108 +176,7 @@ struct Server::State {
 namespace {
 
 using State = Server::State;
-using Done = ResponseWriter::Done;
-
-struct Op {
-  // whole: a head and the entire body, written at once (one write for both).
-  enum class Kind { continue100, start, chunk, finish, whole };
-  Kind kind;
-  ResponseHead head;
-  std::string data;
-  Done done;
-};
-
-void complete(Done& done, bool ok) {
-  if (done) std::exchange(done, {})(ok);
-}
-
-// What an exchange needs from its connection; implemented once per stream type.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  virtual ~Connection() = default;
-
-  // Runs `fn` on the connection's strand unless the connection is gone (false then).
-  bool try_post(std::function<void()> fn) {
-    std::lock_guard lock(post_mutex_);
-    if (gone_) return false;
-    net::post(strand(), std::move(fn));
-    return true;
-  }
-
-  virtual void body_read(uint64_t exchange, std::function<void(BodyChunk)> done) = 0;
-  virtual void response_op(uint64_t exchange, Op op) = 0;
-  virtual void abort_exchange(uint64_t exchange) = 0;
-  virtual void abandon(uint64_t exchange) = 0;
-  virtual void on_shutdown() = 0;
-  virtual void force_close() = 0;
-
- protected:
-  virtual net::any_io_executor strand() = 0;
-  void mark_gone() {
-    std::lock_guard lock(post_mutex_);
-    gone_ = true;
-  }
-
- private:
-  std::mutex post_mutex_;
-  bool gone_ = false;
-};
-
-BodyChunk failed_chunk(std::string why) {
-  return BodyChunk{{}, true, std::move(why)};
-}
-
-// The handler's view of one request: its body and its response.
-class Exchange final : public BodyReader, public ResponseWriter {
- public:
-  Exchange(std::shared_ptr<Connection> connection, uint64_t id)
-      : connection_(std::move(connection)), id_(id) {}
-
-  ~Exchange() override {
-    // A response the handler finished needs nothing more (abandon would do nothing).
-    if (!finished_) connection_->try_post([c = connection_, id = id_] { c->abandon(id); });
-  }
-
-  void read(std::function<void(BodyChunk)> done) override {
-    auto shared = std::make_shared<std::function<void(BodyChunk)>>(std::move(done));
-    if (!connection_->try_post(
-            [c = connection_, id = id_, shared] { c->body_read(id, std::move(*shared)); })) {
-      (*shared)(failed_chunk("the connection is closed"));
-    }
-  }
-
-  void start(ResponseHead head, Done done) override {
-    submit(Op{Op::Kind::start, std::move(head), {}, std::move(done)});
-  }
-  void write(std::string chunk, Done done) override {
-    submit(Op{Op::Kind::chunk, {}, std::move(chunk), std::move(done)});
-  }
-  void finish(Done done) override {
-    finished_ = submit(Op{Op::Kind::finish, {}, {}, std::move(done)});
-  }
-  void respond(ResponseHead head, std::string body, Done done) override {
-    finished_ = submit(Op{Op::Kind::whole, std::move(head), std::move(body), std::move(done)});
-  }
-  void abort() override {
-    connection_->try_post([c = connection_, id = id_] { c->abort_exchange(id); });
-  }
-
- private:
-  // False if the connection is gone (the op's done callback is then told so).
-  bool submit(Op op) {
-    auto shared = std::make_shared<Op>(std::move(op));
-    if (!connection_->try_post(
-            [c = connection_, id = id_, shared] { c->response_op(id, std::move(*shared)); })) {
-      complete(shared->done, false);
-      return false;
-    }
-    return true;
-  }
-
-  std::shared_ptr<Connection> connection_;
-  uint64_t id_;
-  bool finished_ = false;  // a finish or whole response was handed to the connection
-};
+using namespace server_detail;
 
 template <class Stream>
 class Session final : public Connection {
@@ -512,6 +194,7 @@ class Session final : public Connection {
   }
 
   void run() {
+    arm_timeout(config().header_read_timeout);
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       phase_ = Phase::handshake;
       stream_.async_handshake(net::ssl::stream_base::server, [self = self()](error_code ec) {
@@ -576,7 +259,8 @@ class Session final : public Connection {
 
   void on_shutdown() override {
     keep_alive_ = false;
-    if (phase_ == Phase::reading_head) close();
+    // A connection between requests closes; one whose next head is arriving finishes it.
+    if (phase_ == Phase::reading_head && !head_started_) close();
   }
 
   void force_close() override { close(); }
@@ -593,6 +277,9 @@ class Session final : public Connection {
 
   const ServerConfig& config() const { return state_->config; }
 
+  // Reads the next request head. Until its first byte the connection is idle (the
+  // keep-alive timeout, or the header timeout for a connection's first request); from the
+  // first byte the whole head must arrive within the header timeout (slowloris).
   void read_head() {
     if (closed_) return;
     if (state_->shutting_down) return close();
@@ -601,8 +288,44 @@ class Session final : public Connection {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(config().header_limit, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(boost::none);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = self()](error_code ec, size_t) { self->on_head(ec); });
+    fold_.reset();
+    head_started_ = false;
+    if (served_ > 0) arm_timeout(config().keep_alive_timeout);
+    parse_head();
+  }
+
+  // Parses what is buffered; reads more while the head is incomplete.
+  void parse_head() {
+    if (buffer_.size() > 0) {
+      if (!head_started_ && served_ > 0) arm_timeout(config().header_read_timeout);
+      head_started_ = true;
+      const auto bytes = buffer_.data();
+      const std::string_view view(static_cast<const char*>(bytes.data()), bytes.size());
+      fold_.feed(view.substr(fold_.scanned()));
+      if (fold_.found()) return reject(400);
+      error_code ec;
+      const size_t used = parser_->put(bytes, ec);
+      buffer_.consume(used);
+      fold_.consumed(used);
+      if (ec != bhttp::error::need_more) return on_head(ec);
+    }
+    const size_t room =
+        std::max<size_t>(4096, std::min<size_t>(config().read_chunk_size, config().header_limit));
+    stream_.async_read_some(buffer_.prepare(room), [self = self()](error_code ec, size_t n) {
+      if (ec) return self->on_head(ec);
+      self->buffer_.commit(n);
+      self->parse_head();
+    });
+  }
+
+  // The connection's reads and writes fail with a timeout after `after`; zero: never.
+  void arm_timeout(std::chrono::milliseconds after) {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if (after.count() > 0) {
+      lowest.expires_after(after);
+    } else {
+      lowest.expires_never();
+    }
   }
 
   void on_head(error_code ec) {
@@ -610,7 +333,7 @@ class Session final : public Connection {
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
           ec == net::error::eof || ec == net::error::connection_reset ||
-          ec == bhttp::error::partial_message) {
+          ec == bhttp::error::partial_message || ec == beast::error::timeout) {
         return close();
       }
       if (ec == bhttp::error::header_limit) return reject(431);
@@ -620,6 +343,7 @@ class Session final : public Connection {
       report(config(), "reading a request head", ec);
       return close();
     }
+    if (breaks_framing_rules(*parser_)) return reject(400);
     auto& message = parser_->get();
     RequestHead head;
     head.method = std::string(message.method_string());
@@ -636,10 +360,15 @@ class Session final : public Connection {
     if (!state_->admit()) return reject(503, "Too many requests in flight\n");
 
     phase_ = Phase::exchange;
+    arm_timeout(std::chrono::milliseconds(0));  // a handler takes as long as it takes
     ++exchange_id_;
+    ++served_;
     exchange_active_ = true;
+    cancelled_ = std::make_shared<std::atomic<bool>>(false);
+    set_cancel_flag(cancelled_);
     queued_ = Queued::none;
     written_ = 0;
+    replaced_ = false;
     expected_length_.reset();
     reading_ = false;
     end_pending_ = false;
@@ -659,17 +388,45 @@ class Session final : public Connection {
     request.target = std::move(target);
     request.body_empty = parser_->is_done();
     request.lane = lane_.index;
+    request.cancelled = cancelled_;
     std::shared_ptr<ResponseWriter> writer(exchange, exchange.get());
     exchange.reset();
+    if (request.body_empty) watch_client();
     ++lane_.in_handler;
     ++lane_.handler_calls;
     try {
       state_->handler->handle(std::move(request), std::move(writer));
     } catch (const std::exception& e) {
       // The exchange is abandoned when the handler's references go: a 500, or an abort.
-      if (config().log) config().log(std::string("handler threw: ") + e.what());
+      config().log->error("a handler threw: {}", e.what());
+    } catch (...) {
+      config().log->error("a handler threw an unknown exception");
     }
     --lane_.in_handler;
+  }
+
+  // Once a request is read whole, the socket turning readable means the client sent its
+  // next request, or left: a client that closes or resets its connection while its
+  // request runs has nobody left to answer (hyper's default, half-close off), so the
+  // exchange is cancelled and the connection closed. Looked at off the strand, which a
+  // guest run in place may hold, with a peek that consumes nothing.
+  void watch_client() {
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    auto flag = cancelled_;
+    const int fd = socket.native_handle();
+    socket.async_wait(
+        tcp::socket::wait_read,
+        net::bind_executor(lane_.io->get_executor(), [self = self(), flag, fd](error_code ec) {
+          if (ec || flag->load()) return;
+          char byte;
+          const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n > 0) return;  // the next request: the client is still there
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+          flag->store(true);
+          self->try_post([self, flag] {
+            if (flag == self->cancelled_ && self->exchange_active_) self->close();
+          });
+        }));
   }
 
   // An answer the server gives on its own, after which the connection closes.
@@ -738,6 +495,7 @@ class Session final : public Connection {
       chunk.error = *body_error_;
     } else {
       chunk.end = parser_->is_done();
+      if (chunk.end && exchange_active_) watch_client();
     }
     done(std::move(chunk));
     if (end_pending_) {
@@ -814,8 +572,17 @@ class Session final : public Connection {
   // whole body comes with it (a content-length instead of chunked framing).
   void prepare_head(std::optional<size_t> whole_length) {
     ResponseHead& head = current_.head;
+    if (!fits_a_field(head.headers)) {
+      // Beast cannot carry it, and a peer would refuse it: the handler's answer is lost.
+      config().log->error("a response header is over {} bytes; answering 500 instead",
+                          kMaxFieldBytes);
+      head = ResponseHead{500, {}};
+      whole_length = 0;
+      replaced_ = true;
+    }
     const unsigned status = head.status;
-    body_allowed_ = !(request_is_head_ || status / 100 == 1 || status == 204 || status == 304);
+    body_allowed_ =
+        !(replaced_ || request_is_head_ || status / 100 == 1 || status == 204 || status == 304);
     response_.emplace();
     auto& res = *response_;
     res.version(request_version_);
@@ -891,6 +658,7 @@ class Session final : public Connection {
   void release_request() {
     if (!exchange_active_) return;
     exchange_active_ = false;
+    set_cancel_flag(nullptr);
     state_->in_flight.fetch_sub(1);
   }
 
@@ -939,6 +707,8 @@ class Session final : public Connection {
     if (closed_) return;
     closed_ = true;
     phase_ = Phase::closed;
+    // A request still being answered has nobody to answer now.
+    if (exchange_active_ && cancelled_) cancelled_->store(true);
     mark_gone();
     error_code ignored;
     auto& socket = beast::get_lowest_layer(stream_).socket();
@@ -962,7 +732,11 @@ class Session final : public Connection {
   Stream stream_;
   std::string client_address_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::optional<RequestParser> parser_;
+  ObsFoldScanner fold_;
+  bool head_started_ = false;                     // a byte of the next head has arrived
+  uint64_t served_ = 0;                           // requests read on this connection
+  std::shared_ptr<std::atomic<bool>> cancelled_;  // the current exchange's
   std::vector<char> read_buffer_;
   std::optional<bhttp::response<bhttp::buffer_body>> response_;
   std::optional<bhttp::response_serializer<bhttp::buffer_body>> serializer_;
@@ -985,6 +759,7 @@ class Session final : public Connection {
   bool continue_sent_ = false;
   bool body_allowed_ = true;
   std::optional<uint64_t> expected_length_;
+  bool replaced_ = false;  // the handler's head could not be sent: a 500 went instead
   uint64_t written_ = 0;
   size_t drained_ = 0;
 };
@@ -1002,14 +777,49 @@ void launch(const std::shared_ptr<State>& state, Lane& lane, Stream stream, std:
   session->start();
 }
 
+void accept_next(const std::shared_ptr<State>& state);
+
+// Out of file descriptors (or kernel memory): the pending connection stays in the backlog,
+// so accepting again at once would spin. Wait, longer each time (5 ms up to 1 s, as Go's
+// net/http), until a connection closes and frees one; say so once per episode.
+void back_off(const std::shared_ptr<State>& state, const error_code& ec) {
+  if (state->accept_delay.count() == 0) {
+    report(state->config, "accepting connections (waiting for one to close)", ec);
+    state->accept_delay = std::chrono::milliseconds(5);
+  } else {
+    state->accept_delay =
+        std::min<std::chrono::milliseconds>(2 * state->accept_delay, std::chrono::seconds(1));
+  }
+  state->accept_timer->expires_after(state->accept_delay);
+  state->accept_timer->async_wait([state](error_code wait_error) {
+    if (wait_error || !state->acceptor->is_open()) return;
+    accept_next(state);
+  });
+}
+
+bool out_of_descriptors(const error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec.value() == ENFILE;
+}
+
 void accept_next(const std::shared_ptr<State>& state) {
   Lane* lane = state->lanes[state->next_lane++ % state->lanes.size()].get();
   state->acceptor->async_accept(
       net::make_strand(*lane->io), [state, lane](error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !state->acceptor->is_open()) return;
+        if (ec && out_of_descriptors(ec)) return back_off(state, ec);
+        state->accept_delay = std::chrono::milliseconds(0);
         if (ec) {
           report(state->config, "accepting a connection", ec);
+        } else if (state->at_connection_limit()) {
+          error_code ignored;
+          socket.close(ignored);
+          if (!state->limit_reported.exchange(true)) {
+            state->config.log->warn("refusing connections: {} are open (the connection limit)",
+                                    state->config.max_connections);
+          }
         } else if (!state->shutting_down) {
+          state->limit_reported = false;
           error_code endpoint_error;
           const auto remote = socket.remote_endpoint(endpoint_error);
           if (!endpoint_error) {
@@ -1078,6 +888,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
   }
 
   state->acceptor.emplace(net::make_strand(*state->lanes.front()->io));
+  state->accept_timer.emplace(state->acceptor->get_executor());
   error_code ec;
   state->acceptor->open(endpoint->protocol(), ec);
   if (!ec) state->acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -1095,8 +906,9 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
   accept_next(state);
   for (const auto& lane : state->lanes) {
     lane->running = 1;
-    state->threads.emplace_back([l = lane.get()] {
-      l->io->run();
+    state->threads.emplace_back([s = state.get(), l = lane.get()] {
+      while (!run_guarded(s->config, [l] { l->io->run(); })) {
+      }
       --l->running;
     });
   }
@@ -1120,6 +932,7 @@ void Server::shutdown() {
   run_and_wait(state_, state_->acceptor->get_executor(), [state = state_] {
     error_code ignored;
     state->acceptor->close(ignored);
+    state->accept_timer->cancel();
   });
   std::vector<std::shared_ptr<Connection>> live;
   {
@@ -1150,8 +963,10 @@ void Server::close_all() {
       if (auto c = weak.lock()) live.push_back(std::move(c));
     }
   }
-  for (auto& c : live)
+  for (auto& c : live) {
+    c->cancel_exchange();  // reaches a guest even while it holds the connection's strand
     c->try_post([c] { c->force_close(); });
+  }
 }
 
 Server::~Server() {

@@ -4,11 +4,13 @@
 // that a client announced with `Expect`, a `date` header, lower-case header names.
 //
 // Errors answered before any handler runs, as hyper answers them (then the connection
-// closes): 431 for a request head over `header_limit` bytes or with more than
-// `max_headers` fields, 414 for a target over 65534 bytes, 400 for anything else Beast
-// or the http crate's URI rules reject. Past `max_concurrent_requests`, a request gets
-// 503 with a short text body and the connection closes (Spin has no such limit; 0 turns
-// it off). HTTP/2 is not served.
+// closes): 431 for a request head over `header_limit` bytes, with more than `max_headers`
+// fields or with a field over 64 KiB, 414 for a target over 65534 bytes, 400 for what
+// RFC 9112 forbids (http/request_framing.hpp) and anything else Beast or the http
+// crate's URI rules reject. A response head with a field over 64 KiB is replaced by an
+// empty 500. Nothing a peer sends escapes a connection as an exception. Past
+// `max_concurrent_requests`, a request gets 503 with a short text body and the connection closes
+// (Spin has no such limit; 0 turns it off). HTTP/2 is not served.
 #pragma once
 
 #include <atomic>
@@ -21,8 +23,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "http/handler.hpp"
+#include "http/socket_address.hpp"
 
 namespace gyre::http {
 
@@ -40,24 +44,26 @@ struct ServerConfig {
   size_t header_limit = 8192 + 4096 * 100;
   size_t max_headers = 100;
   size_t max_concurrent_requests = 0;  // 0: no limit
+  // Connections past this many are closed as soon as they are accepted (a line in the
+  // log says so); 0: no limit. nginx's worker_connections is of this order.
+  size_t max_connections = 10000;
+  // A request head must arrive whole within this time of its first byte (of the
+  // connection's start, for its first request), else the connection closes: slowloris.
+  // hyper's default. Zero: no limit.
+  std::chrono::milliseconds header_read_timeout{30'000};
+  // A keep-alive connection with no request for this long closes (nginx's default).
+  std::chrono::milliseconds keep_alive_timeout{75'000};
   size_t read_chunk_size = 64 * 1024;  // most bytes a request body chunk carries
   // After a response, a request body the handler did not read is drained up to this many
   // bytes to keep the connection; past it the connection closes.
   size_t drain_limit = 1024 * 1024;
-  // Where connection-level errors are reported; none by default.
-  std::function<void(std::string_view)> log;
+  // Where connection-level errors and the server's warnings go; nowhere by default.
+  Logger log = null_logger();
 };
 
 struct ServerError {
   std::string message;
 };
-
-// Parses `host:port` with a numeric IPv4 or bracketed IPv6 host.
-std::optional<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
-
-// Rust's SocketAddr display (`1.2.3.4:80`, `[::1]:80`, `[fe80::1%2]:80`): what Spin puts
-// in `spin-client-addr`.
-std::string format_socket_address(const boost::asio::ip::tcp::endpoint& endpoint);
 
 class Server {
  public:
@@ -74,7 +80,7 @@ class Server {
   void shutdown();
   // Blocks until no connection is left, or the timeout passes (false then).
   bool wait_idle(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-  // Aborts every remaining connection.
+  // Aborts every remaining connection; the requests still running see Request::cancelled.
   void close_all();
 
   // Requests whose response is not finished yet.

@@ -435,7 +435,7 @@ Result<CgiResponse, std::string> WagiModule::run(const Request& request, std::st
 
   wasi::Preview1Ctx ctx(std::move(config));
   wasm::Store store(engine_, &ctx);
-  if (options_.deadline) store.set_deadline(*options_.deadline);
+  store.stop_when(wasm::StopWhen{options_.deadline, request.cancelled});
   auto instance = pre_.instantiate(store);
   if (!instance) return "instantiation failed: " + instance.error().describe();
   const auto start = instance->func(store.context(), options_.entrypoint);
@@ -456,7 +456,7 @@ Result<CgiResponse, std::string> WagiModule::run(const Request& request, std::st
 // ---- WagiHandler -------------------------------------------------------------------
 
 WagiHandler::WagiHandler(std::string component_id, std::shared_ptr<const WagiModule> module,
-                         WorkerPool& workers, Log log)
+                         WorkerPool& workers, Logger log)
     : id_(std::move(component_id)),
       module_(std::move(module)),
       workers_(workers),
@@ -478,7 +478,7 @@ void WagiHandler::run(Request request, std::shared_ptr<ResponseWriter> response)
   while (request.body) {
     BodyChunk chunk = request.body->read_wait();
     if (!chunk.error.empty()) {
-      if (log_) log_("component " + id_ + ": reading the request body failed: " + chunk.error);
+      log_->error("component {}: reading the request body failed: {}", id_, chunk.error);
       response->respond(ResponseHead{500, {}}, "");
       return;
     }
@@ -487,11 +487,11 @@ void WagiHandler::run(Request request, std::shared_ptr<ResponseWriter> response)
   }
   auto outcome = module_->run(request, std::move(body));
   if (!outcome) {
-    if (log_) log_("component " + id_ + " failed: " + outcome.error());
+    log_->error("component {} failed: {}", id_, outcome.error());
     response->respond(ResponseHead{500, {}}, "");
     return;
   }
-  if (outcome->invalid && log_) log_("component " + id_ + ": " + *outcome->invalid);
+  if (outcome->invalid) log_->error("component {}: {}", id_, *outcome->invalid);
   response->respond(std::move(outcome->head), std::move(outcome->body));
 }
 

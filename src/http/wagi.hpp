@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "base/worker_pool.hpp"
 #include "http/handler.hpp"
@@ -128,10 +129,8 @@ class WagiModule {
 // reads the body, runs the module and sends the response.
 class WagiHandler final : public Handler {
  public:
-  using Log = std::function<void(std::string_view)>;
-
   WagiHandler(std::string component_id, std::shared_ptr<const WagiModule> module,
-              WorkerPool& workers, Log log);
+              WorkerPool& workers, Logger log);
 
   void handle(Request request, std::shared_ptr<ResponseWriter> response) override;
   // The work handle() posts; blocks, so call it on a worker thread only.
@@ -141,7 +140,7 @@ class WagiHandler final : public Handler {
   std::string id_;
   std::shared_ptr<const WagiModule> module_;
   WorkerPool& workers_;
-  Log log_;
+  Logger log_;
 };
 
 }  // namespace gyre::http

@@ -200,6 +200,8 @@ ErrorCode ErrorCode::of(Case which, std::string detail) {
   out.detail = std::move(detail);
   using component::Val;
   if (which == kDnsError) out.payload = Val::record({Val::none(), Val::none()});
+  if (which == kHttpResponseHeaderSectionSize) out.payload = Val::none();
+  if (which == kHttpResponseHeaderSize) out.payload = Val::record({Val::none(), Val::none()});
   if (which == kInternalError) {
     out.payload = out.detail.empty() ? Val::none() : Val::some(Val::string(out.detail));
   }

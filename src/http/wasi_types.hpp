@@ -64,6 +64,8 @@ struct ErrorCode {
     kHttpRequestDenied = 15,
     kHttpRequestUriInvalid = 19,
     kHttpResponseIncomplete = 25,
+    kHttpResponseHeaderSectionSize = 26,  // payload: option<u32>, the section's size
+    kHttpResponseHeaderSize = 27,         // payload: field-size-payload
     kHttpResponseTimeout = 33,
     kHttpProtocolError = 35,
     kInternalError = 38,

@@ -146,7 +146,7 @@ std::chrono::nanoseconds thread_cpu_time() {
 }  // namespace
 
 ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepared> prepared,
-                                   WorkerPool& workers, Log log,
+                                   WorkerPool& workers, Logger log,
                                    std::optional<std::chrono::nanoseconds> deadline,
                                    bool may_run_in_place)
     : id_(std::move(component_id)),
@@ -210,8 +210,9 @@ bool ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
 
   WriterSink sink(response);
   const Prepared& lane = prepared_[request.lane % prepared_.size()];
-  auto handled = lane.handler.handle(*lane.engine, std::move(data), sink, deadline_);
-  if (!handled && log_) log_("component " + id_ + " failed: " + handled.error().describe());
+  auto handled = lane.handler.handle(*lane.engine, std::move(data), sink,
+                                     wasm::StopWhen{deadline_, request.cancelled});
+  if (!handled) log_->error("component {} failed: {}", id_, handled.error().describe());
   return sink.waited();
 }
 

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/worker_pool.hpp"
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
@@ -30,8 +31,6 @@ namespace gyre::trigger {
 
 class ComponentHandler final : public http::Handler {
  public:
-  using Log = std::function<void(std::string_view)>;
-
   // The component prepared in one engine. There is one engine per server lane: engines
   // share nothing (instance pools, module code and its reference counts), so two lanes'
   // guests do not move each other's cache lines between cores.
@@ -42,7 +41,7 @@ class ComponentHandler final : public http::Handler {
 
   // A request runs in prepared[request.lane % prepared.size()] (never empty).
   ComponentHandler(std::string component_id, std::vector<Prepared> prepared, WorkerPool& workers,
-                   Log log, std::optional<std::chrono::nanoseconds> deadline,
+                   Logger log, std::optional<std::chrono::nanoseconds> deadline,
                    bool may_run_in_place);
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
@@ -57,7 +56,7 @@ class ComponentHandler final : public http::Handler {
   std::string id_;
   std::vector<Prepared> prepared_;
   WorkerPool& workers_;
-  Log log_;
+  Logger log_;
   std::optional<std::chrono::nanoseconds> deadline_;
   std::atomic<bool> inline_;  // runs on the network thread while it answers at once
   std::atomic<unsigned> slow_runs_ = 0;

@@ -56,6 +56,15 @@ class OutputLog {
 class App final : public RunningApp {
  public:
   boost::asio::ip::tcp::endpoint endpoint() const override { return server->local_endpoint(); }
+  void stop_accepting() override {
+    if (server) server->shutdown();
+  }
+  bool wait_idle(std::chrono::milliseconds timeout) override {
+    return !server || server->wait_idle(timeout);
+  }
+  void cancel_requests() override {
+    if (server) server->close_all();
+  }
   void shutdown() override {
     if (!server) return;
     server->shutdown();
@@ -255,7 +264,7 @@ struct Loader {
     }
     running.imports.push_back(std::move(imports));
     return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
-        id, std::move(prepared), *running.workers, print, deadline(),
+        id, std::move(prepared), *running.workers, options.log, deadline(),
         allowed.entries().empty() && component.ai_models.empty()));
   }
 
@@ -279,7 +288,7 @@ struct Loader {
     auto module = http::WagiModule::create(*running.engines.front(), id, *bytes, std::move(wagi));
     if (!module) return manifest.file + ": component `" + id + "`: " + module.error().message;
     return std::shared_ptr<http::Handler>(std::make_shared<http::WagiHandler>(
-        id, std::move(module).value(), *running.workers, print));
+        id, std::move(module).value(), *running.workers, options.log));
   }
 };
 
@@ -387,7 +396,10 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   server.listen = options.listen;
   server.tls = options.tls;
   server.threads = lanes;
-  server.log = print;
+  server.log = options.log;
+  server.header_read_timeout = options.header_read_timeout;
+  server.keep_alive_timeout = options.keep_alive_timeout;
+  server.max_connections = options.max_connections;
   auto routing =
       std::make_shared<http::RoutingHandler>(std::move(router).value(), std::move(targets), "{}");
   auto started = http::Server::start(server, routing);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "http/server.hpp"
@@ -38,8 +39,14 @@ struct UpOptions {
   // A request whose guest runs longer than this ends with a 500. None by default, as Spin.
   std::optional<std::chrono::milliseconds> deadline;
   unsigned network_threads = 0;  // 0: one per core
+  // The server's limits (http::ServerConfig says what each means).
+  std::chrono::milliseconds header_read_timeout = http::ServerConfig{}.header_read_timeout;
+  std::chrono::milliseconds keep_alive_timeout = http::ServerConfig{}.keep_alive_timeout;
+  size_t max_connections = http::ServerConfig{}.max_connections;
   // Where gyre's own messages go (the terminal).
   std::function<void(std::string_view)> print;
+  // Where errors go while serving (a failed guest, a refused connection): stderr.
+  Logger log = null_logger();
   // `--variable` flags as given ("key=value", "key=@file", "@file.json"): the values win
   // over every provider.
   std::vector<std::string> variable_flags;
@@ -57,6 +64,13 @@ class RunningApp {
  public:
   virtual ~RunningApp() = default;
   virtual boost::asio::ip::tcp::endpoint endpoint() const = 0;
+  // Stops accepting and closes idle connections; requests in flight go on.
+  virtual void stop_accepting() = 0;
+  // Blocks until no connection is left, or the timeout passes (false then).
+  virtual bool wait_idle(std::chrono::milliseconds timeout) = 0;
+  // Ends every request still running: connections close, and each guest stops at its
+  // next epoch tick (or when its host call returns).
+  virtual void cancel_requests() = 0;
   // Stops accepting, finishes the requests in flight, then returns.
   virtual void shutdown() = 0;
 };

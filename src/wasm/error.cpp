@@ -17,6 +17,8 @@ const char* to_string(ErrorKind kind) {
       return "trap";
     case ErrorKind::kDeadline:
       return "deadline exceeded";
+    case ErrorKind::kInterrupted:
+      return "interrupted";
     case ErrorKind::kMemoryLimit:
       return "memory limit exceeded";
     case ErrorKind::kCache:

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -19,6 +20,7 @@ enum class ErrorKind {
   kInstantiate,  // instantiation failed (resources, start function)
   kTrap,         // the guest trapped, or a host function it called failed
   kDeadline,     // the store's epoch deadline passed while the guest ran
+  kInterrupted,  // the host stopped the guest: its client went away, or the server stops
   kMemoryLimit,  // the guest tried to grow a memory past the store's limit
   kCache,        // the on-disk compile cache could not be read or written
   kUsage,        // the embedder called the API wrongly (wrong arity, unknown export)
@@ -73,6 +75,12 @@ class Error {
 };
 
 const char* to_string(ErrorKind kind);
+
+// The messages a store's stop check (Store::stop_when) ends a guest with; errors carrying
+// them are classified kDeadline and kInterrupted.
+inline constexpr std::string_view kDeadlineText = "the request's deadline passed";
+inline constexpr std::string_view kInterruptedText =
+    "the guest was stopped: its client went away, or the server is shutting down";
 
 template <class T>
 using Result = gyre::Result<T, Error>;

@@ -1,17 +1,41 @@
 #include "wasm/store.hpp"
 
+#include <string>
+
 #include "wasm/engine.hpp"
+#include "wasm/error.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
 // Defined by Gyre's engine crate (deps/wasmtime-capi), which adds what the C API lacks.
 extern "C" void gyre_context_set_memory_limit(wasmtime_context_t* context, uint64_t bytes);
 
 namespace gyre::wasm {
+
+struct Store::Stop {
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+};
+
 namespace {
 
 // "No deadline": far enough that the epoch never reaches it, small enough that
 // Wasmtime's current-epoch + delta cannot overflow.
 constexpr uint64_t kNoDeadline = UINT64_MAX / 2;
+
+// Runs on the guest's thread each time its epoch deadline (one tick ahead) passes.
+wasmtime_error_t* check_stop(wasmtime_context_t*, void* data, uint64_t* delta,
+                             wasmtime_update_deadline_kind_t* kind) {
+  const auto* stop = static_cast<const Store::Stop*>(data);
+  if (stop->cancelled && stop->cancelled->load(std::memory_order_relaxed)) {
+    return wasmtime_error_new(std::string(kInterruptedText).c_str());
+  }
+  if (std::chrono::steady_clock::now() >= stop->at) {
+    return wasmtime_error_new(std::string(kDeadlineText).c_str());
+  }
+  *delta = 1;
+  *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  return nullptr;
+}
 
 }  // namespace
 
@@ -43,6 +67,15 @@ void Store::set_deadline(std::chrono::nanoseconds from_now) {
 void Store::clear_deadline() {
   if (engine_.config().epoch_interruption)
     wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
+}
+
+void Store::stop_when(StopWhen stop) {
+  if (!engine_.config().epoch_interruption || (!stop.deadline && !stop.cancelled)) return;
+  stop_ = std::make_unique<Stop>();
+  if (stop.deadline) stop_->at = std::chrono::steady_clock::now() + *stop.deadline;
+  stop_->cancelled = std::move(stop.cancelled);
+  wasmtime_store_epoch_deadline_callback(store_, check_stop, stop_.get(), nullptr);
+  wasmtime_context_set_epoch_deadline(context_, 1);
 }
 
 void Store::set_memory_limit(uint64_t bytes) {

@@ -2,14 +2,25 @@
 // allocate; dropping it frees them all. Not thread-safe: one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 
 #include "wasm/wasmtime_fwd.hpp"
 
 namespace gyre::wasm {
 
 class Engine;
+
+// What ends a guest before it returns, checked on every epoch tick while it runs, so a
+// guest computing in a loop is stopped within a tick: a deadline, or a flag another thread
+// sets (the request's client went away, the server is shutting down).
+struct StopWhen {
+  std::optional<std::chrono::nanoseconds> deadline;  // from the stop_when call
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+};
 
 class Store {
  public:
@@ -24,6 +35,9 @@ class Store {
   // Granularity is the engine's epoch tick. Without a call there is no deadline.
   void set_deadline(std::chrono::nanoseconds from_now);
   void clear_deadline();
+  // Stops the guest (ErrorKind::kDeadline or kInterrupted) when either condition holds;
+  // replaces set_deadline. Conditions that are both empty change nothing.
+  void stop_when(StopWhen stop);
 
   // Each linear memory may grow to at most this many bytes; instantiating a module that
   // needs more, or growing past it, fails with ErrorKind::kMemoryLimit.
@@ -35,12 +49,15 @@ class Store {
   void set_data(void* data);
   wasmtime_context* context() const { return context_; }
 
+  struct Stop;  // what stop_when set, read by the epoch callback on the guest's thread
+
  private:
   Engine& engine_;
   wasmtime_store* store_;
   wasmtime_context* context_;
   void* data_;
   uint64_t memory_limit_ = UINT64_MAX;
+  std::unique_ptr<Stop> stop_;
 };
 
 }  // namespace gyre::wasm

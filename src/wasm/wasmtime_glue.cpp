@@ -35,6 +35,8 @@ std::vector<Frame> to_frames(const wasm_frame_vec_t& trace) {
 // Wasmtime reports without a code.
 ErrorKind classify(ErrorKind fallback, std::optional<TrapCode> code, const std::string& message) {
   if (code == TrapCode::kInterrupt) return ErrorKind::kDeadline;
+  if (message.find(kDeadlineText) != std::string::npos) return ErrorKind::kDeadline;
+  if (message.find(kInterruptedText) != std::string::npos) return ErrorKind::kInterrupted;
   if (message.find(kMemoryLimitText) != std::string::npos) return ErrorKind::kMemoryLimit;
   return fallback;
 }
@@ -60,6 +62,9 @@ Error take_error(wasmtime_error_t* error, ErrorKind kind) {
   wasm_frame_vec_delete(&trace);
   wasmtime_error_delete(error);
   const ErrorKind classified = classify(kind, std::nullopt, text);
+  // A stop the host asked for says only why; the frames say where.
+  if (classified == ErrorKind::kInterrupted) text = kInterruptedText;
+  if (classified == ErrorKind::kDeadline) text = kDeadlineText;
   return Error(classified, std::move(text), std::move(frames));
 }
 
@@ -154,8 +159,16 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* raw_caller, wasmtime_
                              size_t count) {
   auto* binding = static_cast<Binding*>(env);
   Caller caller(raw_caller);
-  HostResult result =
-      binding->callback(binding->env, caller, {reinterpret_cast<RawValue*>(slots), count});
+  HostResult result;
+  // No C++ exception may unwind through Wasmtime's frames: whatever a host function
+  // throws ends the guest's call as a trap that names it, and the host goes on.
+  try {
+    result = binding->callback(binding->env, caller, {reinterpret_cast<RawValue*>(slots), count});
+  } catch (const std::exception& e) {
+    result = HostTrap{std::string("a host function failed: ") + e.what()};
+  } catch (...) {
+    result = HostTrap{"a host function failed with an unknown exception"};
+  }
   if (!result) return nullptr;
   return wasmtime_trap_new(result->message.data(), result->message.size());
 }

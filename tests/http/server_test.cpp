@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "support/certificate.hpp"
+#include "support/raw_connection.hpp"
 
 namespace gyre::http {
 namespace {
@@ -134,52 +135,7 @@ class BlockingHandler : public Handler {
 
 // --- A small client -----------------------------------------------------------------------
 
-class Client {
- public:
-  explicit Client(const tcp::endpoint& endpoint) : socket_(io_) { socket_.connect(endpoint); }
-
-  void send(std::string_view raw) { net::write(socket_, net::buffer(raw.data(), raw.size())); }
-
-  Response request(std::string_view method, std::string_view target, std::string body = {},
-                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-    bhttp::request<bhttp::string_body> req;
-    req.method_string(method);
-    req.target(target);
-    req.version(11);
-    req.set(bhttp::field::host, "localhost");
-    for (auto& [name, value] : headers)
-      req.set(name, value);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    bhttp::write(socket_, req);
-    return read(method == "HEAD");
-  }
-
-  Response read(bool head_request = false) {
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(boost::none);
-    parser.skip(head_request);
-    bhttp::read(socket_, buffer_, parser);
-    return parser.release();
-  }
-
-  // True if the server closed the connection (nothing more arrives).
-  bool at_eof() {
-    if (buffer_.size() != 0) return false;
-    char byte;
-    beast::error_code ec;
-    const size_t n = socket_.read_some(net::buffer(&byte, 1), ec);
-    return n == 0 && (ec == net::error::eof || ec == net::error::connection_reset);
-  }
-
-  tcp::socket& socket() { return socket_; }
-  beast::flat_buffer& buffer() { return buffer_; }
-
- private:
-  net::io_context io_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
+using Client = testing::RawConnection;
 
 std::unique_ptr<Server> start(std::shared_ptr<Handler> handler, ServerConfig config = {}) {
   config.listen = "127.0.0.1:0";

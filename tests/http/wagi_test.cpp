@@ -16,6 +16,7 @@
 #include "http/server.hpp"
 #include "support/engine.hpp"
 #include "support/http_client.hpp"
+#include "support/log_lines.hpp"
 #include "support/process.hpp"
 #include "wasi/preview1.hpp"
 #include "wasm/store.hpp"
@@ -85,12 +86,8 @@ class WagiApp {
       auto module = WagiModule::create(*engine_, route.id, bytes, std::move(route.options));
       EXPECT_TRUE(module.ok()) << (module.ok() ? "" : module.error().message);
       if (!module.ok()) return;
-      auto log = [this](std::string_view line) {
-        std::lock_guard lock(mutex_);
-        log_.emplace_back(line);
-      };
       targets.push_back(
-          {route.id, std::make_shared<WagiHandler>(route.id, *module, *workers_, log)});
+          {route.id, std::make_shared<WagiHandler>(route.id, *module, *workers_, log_.logger())});
     }
     auto router = Router::build("/", entries);
     EXPECT_TRUE(router.ok());
@@ -110,10 +107,7 @@ class WagiApp {
     return http_request(port(), method, target, body, headers);
   }
 
-  std::vector<std::string> log() {
-    std::lock_guard lock(mutex_);
-    return log_;
-  }
+  std::vector<std::string> log() { return log_.lines(); }
   std::string stderr_of(const std::string& id) {
     std::lock_guard lock(mutex_);
     return stderr_[id];
@@ -123,7 +117,7 @@ class WagiApp {
   // Destroyed bottom-up: the workers finish their guests while the server and engine live.
   std::unique_ptr<wasm::Engine> engine_;
   std::mutex mutex_;
-  std::vector<std::string> log_;
+  testing::LogLines log_;
   std::map<std::string, std::string> stderr_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<WorkerPool> workers_ = std::make_unique<WorkerPool>(2);

@@ -1,9 +1,11 @@
 #include "support/gyre_up.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <regex>
 
@@ -13,7 +15,8 @@
 namespace gyre::testing {
 
 GyreUp::GyreUp(const std::filesystem::path& app, std::vector<std::string> args,
-               std::vector<std::pair<std::string, std::string>> env) {
+               std::vector<std::pair<std::string, std::string>> env,
+               std::optional<unsigned> fd_limit) {
   std::vector<std::string> argv = {GYRE_BINARY,  "up",       "-f",
                                    app.string(), "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -26,6 +29,10 @@ GyreUp::GyreUp(const std::filesystem::path& app, std::vector<std::string> args,
     close(out[0]);
     for (const auto& [name, value] : env)
       setenv(name.c_str(), value.c_str(), 1);
+    if (fd_limit) {
+      const rlimit limit{*fd_limit, *fd_limit};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
     std::vector<char*> raw;
     for (auto& a : argv)
       raw.push_back(a.data());
@@ -35,16 +42,25 @@ GyreUp::GyreUp(const std::filesystem::path& app, std::vector<std::string> args,
   }
   close(out[1]);
   stdout_ = fdopen(out[0], "r");
-  char line[4096];
+  reader_ = std::thread([this] { read_output(); });
   const std::regex serving(R"(Serving https?://127\.0\.0\.1:(\d+))");
-  while (fgets(line, sizeof line, stdout_) != nullptr) {
-    output_ += line;
-    std::smatch m;
-    const std::string text = line;
-    if (std::regex_search(text, m, serving)) {
-      port_ = static_cast<uint16_t>(std::stoi(m[1]));
-      break;
-    }
+  std::unique_lock lock(mutex_);
+  std::smatch m;
+  more_.wait(lock, [&] { return ended_ || std::regex_search(output_, m, serving); });
+  if (std::regex_search(output_, m, serving)) port_ = static_cast<uint16_t>(std::stoi(m[1]));
+}
+
+void GyreUp::read_output() {
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fileno(stdout_), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) n = 0;
+    std::lock_guard lock(mutex_);
+    output_.append(buffer, static_cast<size_t>(n));
+    if (n == 0) ended_ = true;
+    more_.notify_all();
+    if (n == 0) return;
   }
 }
 
@@ -53,17 +69,44 @@ GyreUp::~GyreUp() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  if (reader_.joinable()) reader_.join();
   if (stdout_) fclose(stdout_);
+}
+
+std::string GyreUp::output() const {
+  std::lock_guard lock(mutex_);
+  return output_;
+}
+
+bool GyreUp::wait_for_output(const std::string& text, std::chrono::seconds limit) const {
+  std::unique_lock lock(mutex_);
+  more_.wait_for(lock, limit, [&] { return ended_ || output_.find(text) != std::string::npos; });
+  return output_.find(text) != std::string::npos;
+}
+
+void GyreUp::signal(int number) const {
+  kill(pid_, number);
+}
+
+std::optional<int> GyreUp::wait_exit(std::chrono::seconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > give_up) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopped_ = true;
+  if (reader_.joinable()) reader_.join();
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int GyreUp::stop() {
   kill(pid_, SIGTERM);
-  char line[4096];
-  while (fgets(line, sizeof line, stdout_) != nullptr)
-    output_ += line;
   int status = 0;
   waitpid(pid_, &status, 0);
   stopped_ = true;
+  if (reader_.joinable()) reader_.join();
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -4,10 +4,15 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,25 +20,44 @@ namespace gyre::testing {
 
 class GyreUp {
  public:
-  // Runs `gyre up -f APP --listen 127.0.0.1:0 ARGS...` with ENV added to its environment.
+  // Runs `gyre up -f APP --listen 127.0.0.1:0 ARGS...` with ENV added to its environment,
+  // and at most `fd_limit` open files if given (as `ulimit -n`). Its output is read as it
+  // comes, so a chatty server never blocks on a full pipe.
   explicit GyreUp(const std::filesystem::path& app, std::vector<std::string> args = {},
-                  std::vector<std::pair<std::string, std::string>> env = {});
+                  std::vector<std::pair<std::string, std::string>> env = {},
+                  std::optional<unsigned> fd_limit = std::nullopt);
   ~GyreUp();
   GyreUp(const GyreUp&) = delete;
   GyreUp& operator=(const GyreUp&) = delete;
 
   uint16_t port() const { return port_; }  // 0 when it never started serving
-  const std::string& output() const { return output_; }
+  // All output so far (stdout and stderr).
+  std::string output() const;
+  // True once the output holds `text`; false if it did not within `limit` (a hang guard,
+  // not a measurement) or the process ended without it.
+  bool wait_for_output(const std::string& text,
+                       std::chrono::seconds limit = std::chrono::seconds(60)) const;
 
   // SIGTERM, then the exit status and the rest of the output (stdout and stderr).
   int stop();
+  // Sends a signal and returns at once.
+  void signal(int number) const;
+  // The exit status once the process ends (128 + N for a signal N), or nothing if it is
+  // still running after `limit`.
+  std::optional<int> wait_exit(std::chrono::seconds limit);
 
  private:
+  void read_output();
+
   pid_t pid_ = -1;
   FILE* stdout_ = nullptr;
   uint16_t port_ = 0;
   bool stopped_ = false;
-  std::string output_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable more_;
+  std::string output_;  // under mutex_
+  bool ended_ = false;  // under mutex_: the output reached its end
+  std::thread reader_;
 };
 
 // The `gyre` binary under test.

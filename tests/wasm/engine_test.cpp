@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "wasm/instance.hpp"
 #include "wasm/linker.hpp"
@@ -296,6 +299,41 @@ TEST(Deadline, StoresWithoutADeadlineRunUntouchedAndClearingOneWorks) {
   store.clear_deadline();
   std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(instance.func(store.context(), "quick")->call(store.context(), {}).ok());
+}
+
+TEST(StopWhen, ADeadlineEndsAGuestStuckInALoop) {
+  EngineConfig config;
+  config.epoch_tick = 5ms;
+  auto engine = make_engine(config);
+  Store store(*engine);
+  Instance instance = instantiate(*engine, store, kLoop);
+  store.stop_when(StopWhen{50ms, nullptr});
+  const auto start = std::chrono::steady_clock::now();
+  auto result = instance.func(store.context(), "forever")->call(store.context(), {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind(), ErrorKind::kDeadline) << result.error().describe();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 45ms);
+}
+
+TEST(StopWhen, AFlagSetFromAnotherThreadEndsAGuestStuckInALoop) {
+  EngineConfig config;
+  config.epoch_tick = 5ms;
+  auto engine = make_engine(config);
+  Store store(*engine);
+  Instance instance = instantiate(*engine, store, kLoop);
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  store.stop_when(StopWhen{std::nullopt, cancelled});
+  // Until the flag is set the guest runs on: quick calls return, however many ticks pass.
+  std::this_thread::sleep_for(30ms);
+  EXPECT_TRUE(instance.func(store.context(), "quick")->call(store.context(), {}).ok());
+  std::thread setter([cancelled] {
+    std::this_thread::sleep_for(50ms);
+    cancelled->store(true);
+  });
+  auto result = instance.func(store.context(), "forever")->call(store.context(), {});
+  setter.join();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind(), ErrorKind::kInterrupted) << result.error().describe();
 }
 
 constexpr std::string_view kGrow = R"((module

@@ -1,0 +1,141 @@
+// `gyre up` against what would take a server down: headers too large from the client and
+// from the guest, a guest that never returns (at shutdown, after its client left, past
+// its deadline), signals, running out of file descriptors. Real process, real sockets.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/gyre_up.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/raw_connection.hpp"
+
+namespace {
+
+using gyre::testing::GyreUp;
+using gyre::testing::http_request;
+using gyre::testing::RawConnection;
+using namespace std::chrono_literals;
+
+std::filesystem::path c_app(const std::string& name) {
+  return gyre::testing::make_fixture_app("hardening-" + name, "hardening", "c-http", "c-http", "");
+}
+
+void expect_hello(const GyreUp& gyre) {
+  auto r = http_request(gyre.port(), "GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "Hello, Fermyon!\n");
+}
+
+TEST(UpHardening, HeadersTooLargeFromTheClientOrTheGuestEndOnlyTheirRequest) {
+  GyreUp gyre(c_app("headers"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  {
+    RawConnection client(gyre.port());
+    client.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(65534, 'v') + "\r\n\r\n");
+    EXPECT_EQ(client.read().result_int(), 431);
+  }
+  expect_hello(gyre);
+  auto fits = http_request(gyre.port(), "GET", "/big-header/60000");
+  EXPECT_EQ(fits.status, 200);
+  EXPECT_EQ(fits.header("x-big").size(), 60000u);
+  for (const char* target : {"/big-header/65534", "/big-header/2000000"}) {
+    auto r = http_request(gyre.port(), "GET", target);
+    EXPECT_EQ(r.status, 500) << target;
+  }
+  expect_hello(gyre);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("response header is over 65533 bytes"), std::string::npos)
+      << gyre.output();
+}
+
+TEST(UpHardening, ShutdownEndsALoopingGuestAfterTheGracePeriod) {
+  GyreUp gyre(c_app("grace"), {"--shutdown-timeout", "300ms"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  RawConnection looping(gyre.port());
+  looping.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+  expect_hello(gyre);  // the loop holds one thread, not the server
+  gyre.signal(SIGTERM);
+  const auto status = gyre.wait_exit(60s);
+  ASSERT_TRUE(status.has_value()) << "still running: " << gyre.output();
+  EXPECT_EQ(*status, 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("Stopping the requests still running"), std::string::npos)
+      << gyre.output();
+  EXPECT_NE(gyre.output().find("interrupted"), std::string::npos) << gyre.output();
+}
+
+TEST(UpHardening, ASecondSignalExitsAtOnce) {
+  GyreUp gyre(c_app("twice"), {"--shutdown-timeout", "10m"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  RawConnection looping(gyre.port());
+  looping.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+  expect_hello(gyre);
+  gyre.signal(SIGINT);
+  ASSERT_TRUE(gyre.wait_for_output("Shutting down")) << gyre.output();
+  gyre.signal(SIGINT);
+  const auto status = gyre.wait_exit(60s);
+  ASSERT_TRUE(status.has_value()) << "still running: " << gyre.output();
+  EXPECT_EQ(*status, 128 + SIGINT) << gyre.output();
+  EXPECT_NE(gyre.output().find("Stopping now"), std::string::npos) << gyre.output();
+}
+
+TEST(UpHardening, AGuestLoopingAfterItsClientLeftIsStopped) {
+  GyreUp gyre(c_app("left"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  {
+    RawConnection client(gyre.port());
+    client.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_hello(gyre);  // the looping request has started by now
+  }
+  EXPECT_TRUE(gyre.wait_for_output("interrupted")) << gyre.output();
+  expect_hello(gyre);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  // It ended before the shutdown, which had nothing left to stop.
+  EXPECT_EQ(gyre.output().find("Stopping the requests"), std::string::npos) << gyre.output();
+}
+
+TEST(UpHardening, DeadlinesAreDurations) {
+  GyreUp gyre(c_app("deadline"), {"--deadline", "300ms"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/loop");
+  EXPECT_EQ(r.status, 500);
+  expect_hello(gyre);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("deadline exceeded"), std::string::npos) << gyre.output();
+
+  GyreUp wrong(c_app("deadline-wrong"), {"--deadline", "soon"});
+  EXPECT_EQ(wrong.port(), 0);
+  EXPECT_EQ(wrong.wait_exit(60s), 2);
+  EXPECT_NE(wrong.output().find("--deadline: `soon` is not a duration"), std::string::npos)
+      << wrong.output();
+}
+
+// Out of file descriptors: the accept loop waits for connections to close instead of
+// spinning, says so once, and serves again once they have closed.
+TEST(UpHardening, RunningOutOfFileDescriptorsIsSurvived) {
+  GyreUp gyre(c_app("emfile"), {}, {}, 128u);
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  expect_hello(gyre);
+  {
+    std::vector<std::unique_ptr<RawConnection>> flood;
+    for (int i = 0; i < 200; ++i)
+      flood.push_back(std::make_unique<RawConnection>(gyre.port()));
+    ASSERT_TRUE(gyre.wait_for_output("waiting for one to close")) << gyre.output();
+    std::this_thread::sleep_for(500ms);  // time in which a spinning loop would log a lot
+  }
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    served = http_request(gyre.port(), "GET", "/").status == 200;
+    if (!served) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(served);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output().substr(0, 4000);
+  EXPECT_LT(gyre.output().size(), 20000u) << gyre.output().substr(0, 4000);
+}
+
+}  // namespace
