@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Streaming throughput: MEGABYTES of request body streamed through a server and back, by
-# curl on loopback, through the native server's echo (the ceiling of the HTTP stack), the
+# bench/echo_client on loopback, through the native server's echo (the ceiling of the HTTP stack), the
 # C wasi:http component (fixtures/c/http, `/stream`) and the JS SDK echo component
 # (fixtures/js/echo, `/stream`), in one run, each ROUNDS times back to back:
 #
@@ -36,22 +36,21 @@ for pid in $native $gyre_c $gyre_js; do
 done
 
 bytes=$((megabytes * 1024 * 1024))
-run() {  # url -> MB/s, or "short" when the echo lost bytes
-  local out
-  out=$(head -c "$bytes" /dev/zero | curl -sS -X POST -T - -H 'content-type: application/octet-stream' \
-    -o /dev/null -w '%{size_download} %{time_total}' "$1")
-  read -r got seconds <<<"$out"
-  if [ "$got" != "$bytes" ]; then echo "short($got)"; return; fi
+run() {  # port -> MB/s, or "short" when the echo lost bytes
+  local got seconds
+  if ! read -r got seconds < <("$build/bench/echo_client" "$1" /stream "$megabytes"); then
+    echo short; return
+  fi
+  if [ "${got:-0}" -lt "$bytes" ]; then echo "short($got)"; return; fi
   awk -v b="$bytes" -v s="$seconds" 'BEGIN {printf "%.1f", b / 1048576 / s}'
 }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 declare -A all
-targets=("native http://127.0.0.1:3111/stream" "gyre-c http://127.0.0.1:3112/stream"
-         "gyre-js http://127.0.0.1:3113/stream")
+targets=("native 3111" "gyre-c 3112" "gyre-js 3113")
 for round in $(seq "$rounds"); do
   for target in "${targets[@]}"; do
-    read -r name url <<<"$target"
-    mbs=$(run "$url")
+    read -r name port <<<"$target"
+    mbs=$(run "$port")
     printf 'round %d: %-8s %10s MB/s (%d MB)\n' "$round" "$name" "$mbs" "$megabytes"
     all[$name]+="$mbs "
   done

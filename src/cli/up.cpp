@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/byte_size.hpp"
 #include "base/duration.hpp"
 #include "base/log.hpp"
 #include "cli/build.hpp"
@@ -29,6 +30,7 @@ struct UpArgs {
   std::vector<std::string> follow;
   bool truncate_logs = false;
   std::string deadline;
+  std::string max_instance_memory;
   std::string shutdown_timeout = "10s";
   std::string header_read_timeout = "30s";
   std::string keep_alive_timeout = "75s";
@@ -162,6 +164,14 @@ int up(const UpArgs& args) {
     if (!deadline) return 2;
     if (deadline->count() > 0) options.deadline = *deadline;
   }
+  if (!args.max_instance_memory.empty()) {
+    options.max_instance_memory = parse_byte_size(args.max_instance_memory);
+    if (!options.max_instance_memory) {
+      std::cerr << "error: --max-instance-memory: `" << args.max_instance_memory
+                << "` is not a size (such as 256MiB)\n";
+      return 2;
+    }
+  }
   const auto grace = duration_option("--shutdown-timeout", args.shutdown_timeout);
   const auto header_timeout = duration_option("--header-read-timeout", args.header_read_timeout);
   const auto idle_timeout = duration_option("--keep-alive-timeout", args.keep_alive_timeout);
@@ -216,6 +226,9 @@ void add_up_command(CLI::App& app) {
   command->add_option("--deadline", args->deadline,
                       "End a request whose component runs longer than this (1s, 500ms; a bare "
                       "number is milliseconds); the client gets a 500. Default: none, as Spin");
+  command->add_option("--max-instance-memory", args->max_instance_memory,
+                      "End a request whose component grows a linear memory past this size "
+                      "(256MiB, 1GB); the client gets a 500. Default: the engine's 4 GiB");
   command
       ->add_option("--shutdown-timeout", args->shutdown_timeout,
                    "On SIGINT/SIGTERM, how long requests in flight may take to finish before "

@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/byte_copy.hpp"
 #include "component/instance.hpp"
 #include "component/types.hpp"
 #include "component/value.hpp"
@@ -174,15 +175,27 @@ struct WitType<Bytes> {
   }
 };
 
+// list<u8> results the host already holds as text (a body chunk, a file's bytes): moved
+// into the value, never copied on the way.
+struct ByteString {
+  std::string data;
+  bool empty() const { return data.empty(); }
+  size_t size() const { return data.size(); }
+  Bytes view() const { return {reinterpret_cast<const uint8_t*>(data.data()), data.size()}; }
+};
+
+template <>
+struct WitType<ByteString> {
+  static bool matches(const ValueType& t) { return is_byte_list(t); }
+  static ByteString from(const Val& v, Context&) { return ByteString{v.bytes}; }
+  static Val to(ByteString v, Context&) { return Val::byte_list(std::move(v.data)); }
+};
+
 template <>
 struct WitType<std::vector<uint8_t>> {
   static bool matches(const ValueType& t) { return is_byte_list(t); }
-  static std::vector<uint8_t> from(const Val& v, Context&) {
-    return {v.bytes.begin(), v.bytes.end()};
-  }
-  static Val to(const std::vector<uint8_t>& v, Context&) {
-    return Val::byte_list(std::string(v.begin(), v.end()));
-  }
+  static std::vector<uint8_t> from(const Val& v, Context&) { return to_byte_vector(v.bytes); }
+  static Val to(const std::vector<uint8_t>& v, Context&) { return Val::byte_list(to_text(v)); }
 };
 
 // ---- compound types ---------------------------------------------------------------------

@@ -45,9 +45,11 @@ Result<IncomingHandler, std::string> IncomingHandler::create(
 }
 
 Result<void, wasm::Error> IncomingHandler::handle(wasm::Engine& engine, IncomingRequestData request,
-                                                  ResponseSink& out, wasm::StopWhen stop) const {
+                                                  ResponseSink& out, wasm::StopWhen stop,
+                                                  std::optional<uint64_t> memory_limit) const {
   TrackingSink sink(out);
   wasm::Store store(engine);
+  if (memory_limit) store.set_memory_limit(*memory_limit);
   auto instantiated = pre_->instantiate(store);
   if (!instantiated) {
     sink.fail("instantiation failed: " + instantiated.error().describe());

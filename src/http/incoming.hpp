@@ -26,10 +26,12 @@ class IncomingHandler {
   // Handles one request. The sink sees head, body chunks and finish, or fail: a trap, or a
   // guest that returns without setting a response, ends in fail (a 500 if nothing was sent
   // yet; a cut body otherwise). The error is returned too, for the log.
-  // `stop` ends a guest still running after its deadline or once its flag is set (a 500
-  // for the client if nothing was sent yet).
+  // `stop` ends a guest still running after its deadline or once its flag is set, and
+  // `memory_limit` one that grows a linear memory past it (a 500 for the client if nothing
+  // was sent yet).
   Result<void, wasm::Error> handle(wasm::Engine& engine, IncomingRequestData request,
-                                   ResponseSink& sink, wasm::StopWhen stop = {}) const;
+                                   ResponseSink& sink, wasm::StopWhen stop = {},
+                                   std::optional<uint64_t> memory_limit = {}) const;
 
   const std::string& export_name() const { return export_; }
 

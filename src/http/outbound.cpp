@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/byte_copy.hpp"
 #include "host/define.hpp"
 
 namespace gyre::http {
@@ -259,10 +260,10 @@ class ResponseBodyStream final : public wasi::InputStream {
   explicit ResponseBodyStream(std::shared_ptr<Exchange> exchange)
       : exchange_(std::move(exchange)) {}
   ~ResponseBodyStream() override { exchange_->cancel(); }
-  wasi::StreamResult<std::vector<uint8_t>> read(uint64_t max) override {
-    using R = wasi::StreamResult<std::vector<uint8_t>>;
+  wasi::StreamResult<host::ByteString> read(uint64_t max) override {
+    using R = wasi::StreamResult<host::ByteString>;
     auto got = exchange_->read_response(static_cast<size_t>(std::min<uint64_t>(max, 1 << 20)));
-    if (!got.data.empty()) return R::ok(std::vector<uint8_t>(got.data.begin(), got.data.end()));
+    if (!got.data.empty()) return R::ok(host::ByteString{std::move(got.data)});
     if (got.error) return R::err(wasi::StreamError::failed(got.error->describe()));
     if (got.end) return R::err(wasi::StreamError::closed());
     return R::ok({});

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/ascii.hpp"
+#include "base/byte_copy.hpp"
 #include "host/define.hpp"
 
 namespace gyre::http {
@@ -146,10 +147,10 @@ std::optional<HeaderError> check(const Fields& fields, std::string_view name) {
 }
 
 std::string as_string(const FieldValue& v) {
-  return std::string(v.begin(), v.end());
+  return to_text(v);
 }
 FieldValue as_bytes(const std::string& s) {
-  return FieldValue(s.begin(), s.end());
+  return to_byte_vector(s);
 }
 
 Own<Fields> copy_of(const Fields& fields, bool immutable) {

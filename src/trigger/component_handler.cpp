@@ -5,6 +5,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "base/byte_copy.hpp"
+
 namespace gyre::trigger {
 namespace {
 
@@ -14,8 +16,8 @@ class BodyInputStream final : public wasi::InputStream {
  public:
   explicit BodyInputStream(std::shared_ptr<http::BodyReader> reader) : reader_(std::move(reader)) {}
 
-  wasi::StreamResult<std::vector<uint8_t>> read(uint64_t max) override {
-    using R = wasi::StreamResult<std::vector<uint8_t>>;
+  wasi::StreamResult<host::ByteString> read(uint64_t max) override {
+    using R = wasi::StreamResult<host::ByteString>;
     if (buffer_.empty() && !ended_) {
       http::BodyChunk chunk = reader_ ? reader_->read_wait() : http::BodyChunk{{}, true, {}};
       if (!chunk.error.empty()) return R::err(wasi::StreamError::failed(chunk.error));
@@ -29,9 +31,14 @@ class BodyInputStream final : public wasi::InputStream {
       return R::ok({});
     }
     const size_t n = std::min<uint64_t>(max, buffer_.size() - offset_);
-    std::vector<uint8_t> out(buffer_.begin() + offset_, buffer_.begin() + offset_ + n);
+    if (offset_ == 0 && n == buffer_.size()) {
+      host::ByteString whole{std::move(buffer_)};  // handed over, not copied
+      buffer_.clear();
+      return R::ok(std::move(whole));
+    }
+    host::ByteString part{buffer_.substr(offset_, n)};
     offset_ += n;
-    return R::ok(std::move(out));
+    return R::ok(std::move(part));
   }
   std::unique_ptr<wasi::Pollable> subscribe() override {
     return std::make_unique<wasi::ReadyPollable>();
@@ -148,12 +155,13 @@ std::chrono::nanoseconds thread_cpu_time() {
 ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepared> prepared,
                                    WorkerPool& workers, Logger log,
                                    std::optional<std::chrono::nanoseconds> deadline,
-                                   bool may_run_in_place)
+                                   bool may_run_in_place, std::optional<uint64_t> memory_limit)
     : id_(std::move(component_id)),
       prepared_(std::move(prepared)),
       workers_(workers),
       log_(std::move(log)),
       deadline_(deadline),
+      memory_limit_(memory_limit),
       inline_(may_run_in_place) {}
 
 void ComponentHandler::handle(http::Request request,
@@ -211,7 +219,7 @@ bool ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
   WriterSink sink(response);
   const Prepared& lane = prepared_[request.lane % prepared_.size()];
   auto handled = lane.handler.handle(*lane.engine, std::move(data), sink,
-                                     wasm::StopWhen{deadline_, request.cancelled});
+                                     wasm::StopWhen{deadline_, request.cancelled}, memory_limit_);
   if (!handled) log_->error("component {} failed: {}", id_, handled.error().describe());
   return sink.waited();
 }

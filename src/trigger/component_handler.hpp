@@ -42,7 +42,7 @@ class ComponentHandler final : public http::Handler {
   // A request runs in prepared[request.lane % prepared.size()] (never empty).
   ComponentHandler(std::string component_id, std::vector<Prepared> prepared, WorkerPool& workers,
                    Logger log, std::optional<std::chrono::nanoseconds> deadline,
-                   bool may_run_in_place);
+                   bool may_run_in_place, std::optional<uint64_t> memory_limit = {});
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
@@ -58,7 +58,8 @@ class ComponentHandler final : public http::Handler {
   WorkerPool& workers_;
   Logger log_;
   std::optional<std::chrono::nanoseconds> deadline_;
-  std::atomic<bool> inline_;  // runs on the network thread while it answers at once
+  std::optional<uint64_t> memory_limit_;  // per linear memory of an instance
+  std::atomic<bool> inline_;              // runs on the network thread while it answers at once
   std::atomic<unsigned> slow_runs_ = 0;
   // Set when a run took longer than kInlineBudget of wall time: the next runs read the
   // thread's CPU clock (a system call, unlike the wall clock) to tell computing from being

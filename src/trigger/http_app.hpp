@@ -38,6 +38,8 @@ struct UpOptions {
   unsigned workers = 0;                 // guest threads; 0: twice the cores
   // A request whose guest runs longer than this ends with a 500. None by default, as Spin.
   std::optional<std::chrono::milliseconds> deadline;
+  // A request whose guest grows a linear memory past this many bytes ends with a 500.
+  std::optional<uint64_t> max_instance_memory;
   unsigned network_threads = 0;  // 0: one per core
   // The server's limits (http::ServerConfig says what each means).
   std::chrono::milliseconds header_read_timeout = http::ServerConfig{}.header_read_timeout;

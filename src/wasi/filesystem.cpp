@@ -390,11 +390,11 @@ class FileInputStream final : public InputStream {
   FileInputStream(std::shared_ptr<HostFile> file, uint64_t offset)
       : file_(std::move(file)), offset_(offset) {}
 
-  StreamResult<std::vector<uint8_t>> read(uint64_t max) override {
-    using Out = StreamResult<std::vector<uint8_t>>;
-    std::vector<uint8_t> buffer(std::min(max, kMaxRead));
+  StreamResult<host::ByteString> read(uint64_t max) override {
+    using Out = StreamResult<host::ByteString>;
+    std::string buffer(std::min(max, kMaxRead), '\0');
     if (buffer.empty()) return Out::ok({});
-    auto n = file_->read_at(buffer, offset_);
+    auto n = file_->read_at({reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()}, offset_);
     if (!n) {
       const std::errc error = n.error();
       return Out::err(StreamError::failed(std::string(kStreamErrorPrefix) +
@@ -404,7 +404,7 @@ class FileInputStream final : public InputStream {
     if (*n == 0) return Out::err(StreamError::closed());
     buffer.resize(*n);
     offset_ += *n;
-    return Out::ok(std::move(buffer));
+    return Out::ok(host::ByteString{std::move(buffer)});
   }
   std::unique_ptr<Pollable> subscribe() override { return std::make_unique<ReadyPollable>(); }
 

@@ -23,7 +23,7 @@ constexpr const char* kError = "wasi:io/error@0.2.0";
 constexpr const char* kStreams = "wasi:io/streams@0.2.0";
 
 // Reads until at least one byte (or the end) arrives.
-StreamResult<std::vector<uint8_t>> blocking_read(InputStream& stream, uint64_t len) {
+StreamResult<host::ByteString> blocking_read(InputStream& stream, uint64_t len) {
   for (;;) {
     auto result = stream.read(std::min(len, kMaxChunk));
     if (!result.is_ok() || !std::get<0>(result.value).empty() || len == 0) return result;
@@ -201,7 +201,7 @@ void add_io(component::HostImports& imports) {
            auto bytes = src->read(std::min({len, kMaxChunk, std::get<0>(budget.value)}));
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));
-           auto written = self->write(std::get<0>(bytes.value));
+           auto written = self->write(std::get<0>(bytes.value).view());
            if (!written.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(written.value)));
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());
@@ -212,7 +212,7 @@ void add_io(component::HostImports& imports) {
            auto bytes = blocking_read(*src, len);
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));
-           auto written = write_all(*self, std::get<0>(bytes.value));
+           auto written = write_all(*self, std::get<0>(bytes.value).view());
            if (!written.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(written.value)));
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());

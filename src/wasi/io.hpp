@@ -79,7 +79,7 @@ class InputStream {
  public:
   virtual ~InputStream() = default;
   // Up to `max` bytes available now (possibly none), or closed / failed.
-  virtual StreamResult<std::vector<uint8_t>> read(uint64_t max) = 0;
+  virtual StreamResult<host::ByteString> read(uint64_t max) = 0;
   virtual std::unique_ptr<Pollable> subscribe() = 0;
 };
 
@@ -97,8 +97,8 @@ class OutputStream {
 // An input stream that has ended (stdin of a component: Spin gives it nothing).
 class ClosedInputStream final : public InputStream {
  public:
-  StreamResult<std::vector<uint8_t>> read(uint64_t) override {
-    return StreamResult<std::vector<uint8_t>>::err(StreamError::closed());
+  StreamResult<host::ByteString> read(uint64_t) override {
+    return StreamResult<host::ByteString>::err(StreamError::closed());
   }
   std::unique_ptr<Pollable> subscribe() override { return std::make_unique<ReadyPollable>(); }
 };

@@ -44,7 +44,7 @@ struct EngineConfig {
   // and an app with larger tables should keep them (decommitting one costs page faults).
   uint64_t pool_table_keep_resident_bytes = 1 << 20;
   // Slots whose memory is returned to the kernel together, one shootdown for the batch.
-  uint32_t pool_decommit_batch = 32;
+  uint32_t pool_decommit_batch = 1;
 
   // Deadlines are enforced by epoch interruption; the clock ticks every epoch_tick.
   bool epoch_interruption = true;

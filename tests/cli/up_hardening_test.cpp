@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -136,6 +137,51 @@ TEST(UpHardening, RunningOutOfFileDescriptorsIsSurvived) {
   EXPECT_TRUE(served);
   EXPECT_EQ(gyre.stop(), 0) << gyre.output().substr(0, 4000);
   EXPECT_LT(gyre.output().size(), 20000u) << gyre.output().substr(0, 4000);
+}
+
+// Resident memory of a process, from /proc, in bytes.
+uint64_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+std::filesystem::path js_echo_app(const std::string& name) {
+  return gyre::testing::make_fixture_app("hardening-" + name, "hardening", "echo", "js-echo", "");
+}
+
+// Each 20 MB body takes the JS guest's memory past 60 MB; that memory goes back to the
+// kernel when its request ends, so resident memory stops growing after the first few.
+TEST(UpHardening, MemoryIsGivenBackAfterLargeBodies) {
+  GyreUp gyre(js_echo_app("rss"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const std::string body(20'000'000, 'b');
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(http_request(gyre.port(), "POST", "/", body).body.size(), body.size());
+  const uint64_t settled = resident_bytes(gyre.pid());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(http_request(gyre.port(), "POST", "/", body).status, 200);
+  const uint64_t after = resident_bytes(gyre.pid());
+  // Kept, each of the ten would have added about 70 MB.
+  EXPECT_LT(after, settled + 64 * 1024 * 1024) << settled << " -> " << after;
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+TEST(UpHardening, AGuestOverItsMemoryCapGetsA500AndTheServerGoesOn) {
+  GyreUp gyre(js_echo_app("cap"), {"--max-instance-memory", "48MiB"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  EXPECT_EQ(http_request(gyre.port(), "POST", "/", "small").body, "small");
+  EXPECT_EQ(http_request(gyre.port(), "POST", "/", std::string(40'000'000, 'b')).status, 500);
+  EXPECT_EQ(http_request(gyre.port(), "POST", "/", "again").body, "again");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("memory limit"), std::string::npos) << gyre.output();
+
+  GyreUp wrong(js_echo_app("cap-wrong"), {"--max-instance-memory", "lots"});
+  EXPECT_EQ(wrong.wait_exit(std::chrono::seconds(60)), 2);
+  EXPECT_NE(wrong.output().find("is not a size"), std::string::npos) << wrong.output();
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ class GyreUp {
   GyreUp& operator=(const GyreUp&) = delete;
 
   uint16_t port() const { return port_; }  // 0 when it never started serving
+  pid_t pid() const { return pid_; }
   // All output so far (stdout and stderr).
   std::string output() const;
   // True once the output holds `text`; false if it did not within `limit` (a hang guard,
