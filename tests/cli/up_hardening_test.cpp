@@ -3,7 +3,12 @@
 // its deadline), signals, running out of file descriptors. Real process, real sockets.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -50,9 +55,24 @@ TEST(UpHardening, HeadersTooLargeFromTheClientOrTheGuestEndOnlyTheirRequest) {
     EXPECT_EQ(r.status, 500) << target;
   }
   expect_hello(gyre);
+  // The same error again and again is logged once, then counted when another comes.
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(http_request(gyre.port(), "GET", "/big-header/70000").status, 500);
+  {
+    RawConnection left(gyre.port());
+    left.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_hello(gyre);
+  }
+  ASSERT_TRUE(gyre.wait_for_output("interrupted")) << gyre.output();
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
-  EXPECT_NE(gyre.output().find("response header is over 65533 bytes"), std::string::npos)
-      << gyre.output();
+  const std::string out = gyre.output();
+  size_t logged = 0;
+  for (size_t at = out.find("response header is over 65533 bytes"); at != std::string::npos;
+       at = out.find("response header is over 65533 bytes", at + 1))
+    ++logged;
+  EXPECT_EQ(logged, 1u) << out;
+  EXPECT_NE(out.find("Skipped 21 duplicate messages"), std::string::npos) << out;
+  EXPECT_NE(out.find(" error gyre: "), std::string::npos) << out;  // a level on every line
 }
 
 TEST(UpHardening, ShutdownEndsALoopingGuestAfterTheGracePeriod) {
@@ -137,6 +157,63 @@ TEST(UpHardening, RunningOutOfFileDescriptorsIsSurvived) {
   EXPECT_TRUE(served);
   EXPECT_EQ(gyre.stop(), 0) << gyre.output().substr(0, 4000);
   EXPECT_LT(gyre.output().size(), 20000u) << gyre.output().substr(0, 4000);
+}
+
+// An upstream that answers each request with a header `x-huge` of the size its path
+// names (`/header/70000`): what a server made of Beast cannot send.
+class RawUpstream {
+ public:
+  RawUpstream() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~RawUpstream() {
+    stopping_ = true;
+    // Closing does not wake a thread blocked in accept(); a shutdown of the socket does.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  void serve() {
+    for (;;) {
+      boost::system::error_code ec;
+      boost::asio::ip::tcp::socket socket(io_);
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      std::string head;
+      boost::asio::read_until(socket, boost::asio::dynamic_buffer(head), "\r\n\r\n", ec);
+      const size_t at = head.find("/header/");
+      const size_t size = at == std::string::npos ? 0 : std::stoul(head.substr(at + 8));
+      const std::string response = "HTTP/1.1 200 OK\r\nX-Huge: " + std::string(size, 'h') +
+                                   "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+      boost::asio::write(socket, boost::asio::buffer(response), ec);
+    }
+  }
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// A header the guest could not pass on reaches it as wasi:http's error, not the process.
+TEST(UpHardening, AnUpstreamsHeaderTooLargeIsTheGuestsError) {
+  RawUpstream upstream;
+  const std::string origin = "http://127.0.0.1:" + std::to_string(upstream.port());
+  GyreUp gyre(gyre::testing::make_fixture_app("hardening-upstream", "hardening", "outbound",
+                                              "js-outbound",
+                                              "allowed_outbound_hosts = [\"" + origin + "\"]\n"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto fits = http_request(gyre.port(), "GET", "/?url=" + origin + "/header/60000");
+  EXPECT_EQ(fits.status, 200) << fits.body;
+  EXPECT_EQ(fits.body, "ok");
+  for (const char* size : {"65534", "500000"}) {
+    auto r = http_request(gyre.port(), "GET", "/?url=" + origin + "/header/" + size);
+    EXPECT_EQ(r.status, 502) << size << ": " << r.body;
+    EXPECT_TRUE(r.body.starts_with("fetch failed")) << r.body;
+  }
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/?url=" + origin + "/header/10").body, "ok");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
 // Resident memory of a process, from /proc, in bytes.

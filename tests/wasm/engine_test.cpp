@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "wasm/instance.hpp"
 #include "wasm/linker.hpp"
@@ -269,20 +270,29 @@ constexpr std::string_view kLoop = R"((module
   (func (export "forever") (loop br 0))
   (func (export "quick") (result i32) i32.const 7)))";
 
-TEST(Deadline, EndsAGuestStuckInALoop) {
+// Calls the looping guest after `limit` set its store's deadline: the error it ended
+// with, and how long it ran.
+template <class Limit>
+std::pair<Error, std::chrono::steady_clock::duration> run_forever(Limit limit) {
   EngineConfig config;
   config.epoch_tick = 5ms;
   auto engine = make_engine(config);
   Store store(*engine);
   Instance instance = instantiate(*engine, store, kLoop);
-  store.set_deadline(50ms);
+  limit(store);
   const auto start = std::chrono::steady_clock::now();
   auto result = instance.func(store.context(), "forever")->call(store.context(), {});
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind(), ErrorKind::kDeadline);
-  EXPECT_EQ(result.error().trap_code(), TrapCode::kInterrupt);
+  EXPECT_FALSE(result.ok());
+  return {result.ok() ? Error(ErrorKind::kUsage, "returned") : result.error(),
+          std::chrono::steady_clock::now() - start};
+}
+
+TEST(Deadline, EndsAGuestStuckInALoop) {
+  const auto [error, ran] = run_forever([](Store& store) { store.set_deadline(50ms); });
+  EXPECT_EQ(error.kind(), ErrorKind::kDeadline);
+  EXPECT_EQ(error.trap_code(), TrapCode::kInterrupt);
   // Not a timing assertion on speed: only that it did not stop before its deadline.
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 45ms);
+  EXPECT_GE(ran, 45ms);
 }
 
 TEST(Deadline, StoresWithoutADeadlineRunUntouchedAndClearingOneWorks) {
@@ -302,17 +312,11 @@ TEST(Deadline, StoresWithoutADeadlineRunUntouchedAndClearingOneWorks) {
 }
 
 TEST(StopWhen, ADeadlineEndsAGuestStuckInALoop) {
-  EngineConfig config;
-  config.epoch_tick = 5ms;
-  auto engine = make_engine(config);
-  Store store(*engine);
-  Instance instance = instantiate(*engine, store, kLoop);
-  store.stop_when(StopWhen{50ms, nullptr});
-  const auto start = std::chrono::steady_clock::now();
-  auto result = instance.func(store.context(), "forever")->call(store.context(), {});
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind(), ErrorKind::kDeadline) << result.error().describe();
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 45ms);
+  const auto [error, ran] =
+      run_forever([](Store& store) { store.stop_when(StopWhen{50ms, nullptr}); });
+  EXPECT_EQ(error.kind(), ErrorKind::kDeadline) << error.describe();
+  EXPECT_EQ(error.message(), kDeadlineText);
+  EXPECT_GE(ran, 45ms);
 }
 
 TEST(StopWhen, AFlagSetFromAnotherThreadEndsAGuestStuckInALoop) {
