@@ -96,11 +96,11 @@ int shut_down(std::unique_ptr<trigger::RunningApp> running, const sigset_t& sign
   }
   // Idle: what is left is the app itself, whose workers may still hold a cancelled
   // guest that is blocked in a host call.
-  std::promise<void> released;
-  auto done = released.get_future();
-  std::thread([app = std::move(running), &released]() mutable {
+  auto released = std::make_shared<std::promise<void>>();
+  auto done = released->get_future();
+  std::thread([app = std::move(running), released]() mutable {
     app.reset();
-    released.set_value();
+    released->set_value();
   }).detach();
   if (done.wait_for(kAfterCancel) != std::future_status::ready) {
     std::cerr << "Stopping now: a guest did not return\n";
