@@ -13,6 +13,11 @@ WASM_TOOLS_VERSION=1.263.0
 # Cargo's usual home, for shells that did not source its profile (CI does not).
 case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH" ;; esac
 
+# ccache hashes paths relative to the clone (and not the folder compiled in), so that a
+# fresh clone in another folder, as CI makes, reuses what an earlier clone compiled.
+export CCACHE_BASEDIR="$GYRE_ROOT"
+export CCACHE_NOHASHDIR=1
+
 say() { printf '\033[1m[gyre]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[gyre] error:\033[0m %s\n' "$*" >&2; exit 1; }
 

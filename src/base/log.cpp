@@ -19,7 +19,10 @@ Logger make_stderr_logger(std::string name, std::chrono::milliseconds repeat_win
 }
 
 Logger null_logger() {
-  return std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
+  logger->set_level(spdlog::level::off);  // nothing is even formatted
+  return logger;
 }
 
 }  // namespace gyre

@@ -139,6 +139,12 @@ TEST(UpHardening, DeadlinesAreDurations) {
 // Out of file descriptors: the accept loop waits for connections to close instead of
 // spinning, says so once, and serves again once they have closed.
 TEST(UpHardening, RunningOutOfFileDescriptorsIsSurvived) {
+#ifdef GYRE_SANITIZED
+  // UBSan's vptr check asks the kernel (a pipe) whether an object's memory is readable;
+  // with no descriptor left that fails and it reports every virtual call as a bad object
+  // and aborts. The optimised build runs this test.
+  GTEST_SKIP() << "needs file descriptors the sanitizer's own checks use";
+#endif
   GyreUp gyre(c_app("emfile"), {}, {}, 128u);
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   expect_hello(gyre);

@@ -61,6 +61,13 @@ class KeepingHandler : public Handler {
     std::lock_guard lock(mutex);
     return i < flags.size() ? flags[i] : nullptr;
   }
+  // Stops the server, then drops the kept writers: each holds its connection, which
+  // holds the server's state, which holds this handler.
+  void release(std::unique_ptr<Server> server) {
+    server.reset();
+    std::lock_guard lock(mutex);
+    writers.clear();
+  }
   std::mutex mutex;
   std::vector<std::shared_ptr<const std::atomic<bool>>> flags;
   std::vector<std::shared_ptr<ResponseWriter>> writers;
@@ -288,6 +295,7 @@ TEST(ServerLimits, AClientThatLeavesCancelsItsRequest) {
   EXPECT_FALSE(handler->flag(1)->load());
   server->close_all();
   EXPECT_TRUE(eventually([&] { return handler->flag(1)->load(); }));
+  handler->release(std::move(server));
 }
 
 // Pipelined requests are not a client leaving: the next head is left for its turn.
@@ -308,6 +316,8 @@ TEST(ServerLimits, APipelinedRequestDoesNotCancelTheOneBeforeIt) {
   writer->respond(ResponseHead{200, {}}, "first");
   EXPECT_EQ(client.read().body(), "first");
   EXPECT_TRUE(eventually([&] { return handler->flag(1) != nullptr; }));
+  writer.reset();
+  handler->release(std::move(server));
 }
 
 }  // namespace
