@@ -23,6 +23,7 @@
 //   answers a component error), after start the connection is aborted.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -108,6 +109,9 @@ struct Request {
   // The server lane (network thread) that read it. A handler may keep state per lane
   // (an engine, for one) so that requests of different lanes share nothing.
   unsigned lane = 0;
+  // The loop of that lane: handlers run their guests on it, suspended while they wait.
+  // Empty for a request made inside the process without one.
+  boost::asio::any_io_executor executor;
   // Set, from any thread, once nobody waits for the answer: the client closed or reset
   // its connection, or the server closed it (shutdown). A handler stops work it can stop.
   std::shared_ptr<const std::atomic<bool>> cancelled;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 #include "component/instance.hpp"
 #include "http/wasi_types.hpp"
 #include "wasm/engine.hpp"
@@ -16,6 +17,8 @@
 #include "wasm/store.hpp"
 
 namespace gyre::http {
+
+class IncomingCall;
 
 class IncomingHandler {
  public:
@@ -33,6 +36,13 @@ class IncomingHandler {
                                    ResponseSink& sink, wasm::StopWhen stop = {},
                                    std::optional<uint64_t> memory_limit = {}) const;
 
+  // The first half of handle(): a store and an instance for the request, made at once on
+  // the calling thread (instantiation never waits). IncomingCall::call does the rest. The
+  // sink must outlive the call.
+  Result<std::unique_ptr<IncomingCall>, wasm::Error> instantiate(
+      wasm::Engine& engine, IncomingRequestData request, ResponseSink& sink,
+      wasm::StopWhen stop = {}, std::optional<uint64_t> memory_limit = {}) const;
+
   const std::string& export_name() const { return export_; }
 
  private:
@@ -41,6 +51,55 @@ class IncomingHandler {
 
   std::shared_ptr<const component::ComponentPre> pre_;
   std::string export_;
+};
+
+// One request's instance, ready to call the guest's handler.
+class IncomingCall {
+ public:
+  ~IncomingCall();
+  IncomingCall(const IncomingCall&) = delete;
+  IncomingCall& operator=(const IncomingCall&) = delete;
+
+  // Calls the handler (once). With a suspender, the guest's waits suspend it instead of
+  // holding the thread: then this must run on a wasm::Fiber of store().
+  Result<void, wasm::Error> call(Suspender* suspender);
+  wasm::Store& store() { return store_; }
+
+ private:
+  friend class IncomingHandler;
+  IncomingCall(wasm::Engine& engine, ResponseSink& out);
+
+  // Remembers what reached the real sink, so the call can tell an unfinished response.
+  class TrackingSink final : public ResponseSink {
+   public:
+    explicit TrackingSink(ResponseSink& to) : to_(to) {}
+    void head(uint16_t status, const HeaderList& headers) override {
+      head_sent = true;
+      to_.head(status, headers);
+    }
+    void body(std::string_view chunk) override { to_.body(chunk); }
+    void finish() override {
+      finished = true;
+      to_.finish();
+    }
+    void fail(const std::string& why) override {
+      if (finished || failed) return;
+      failed = true;
+      to_.fail(why);
+    }
+    void flush() override { to_.flush(); }
+    bool head_sent = false, finished = false, failed = false;
+
+   private:
+    ResponseSink& to_;
+  };
+
+  TrackingSink sink_;
+  wasm::Store store_;  // declared before the instance: it outlives it
+  std::unique_ptr<component::ComponentInstance> instance_;
+  const component::ComponentFunction* handle_ = nullptr;
+  uint32_t request_rep_ = 0;
+  uint32_t outparam_rep_ = 0;
 };
 
 }  // namespace gyre::http

@@ -24,6 +24,21 @@ void Exchange::wake_carrier() {
   if (wake) wake();
 }
 
+void Exchange::notify_guest(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  guest_wake_ = std::move(wake);  // one guest per exchange: its latest wait replaces the last
+}
+
+void Exchange::wake_guest() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mutex_);
+    wake.swap(guest_wake_);
+  }
+  changed_.notify_all();
+  if (wake) wake();
+}
+
 uint64_t Exchange::request_room() {
   std::lock_guard lock(mutex_);
   return request_.size() >= kBufferLimit ? 0 : kBufferLimit - request_.size();
@@ -74,7 +89,7 @@ Exchange::Pulled Exchange::pull_request(size_t max) {
     out.end = request_done_ && request_.empty();
     out.abandoned = request_abandoned_;
   }
-  changed_.notify_all();  // room for the guest to write more
+  wake_guest();  // room for the guest to write more
   return out;
 }
 
@@ -84,7 +99,7 @@ void Exchange::respond(uint16_t status, HeaderList headers) {
     if (head_ || error_) return;
     head_ = Head{status, std::move(headers)};
   }
-  changed_.notify_all();
+  wake_guest();
 }
 
 void Exchange::push_response(std::string_view bytes) {
@@ -92,7 +107,7 @@ void Exchange::push_response(std::string_view bytes) {
     std::lock_guard lock(mutex_);
     response_.append(bytes);
   }
-  changed_.notify_all();
+  wake_guest();
 }
 
 void Exchange::end_response() {
@@ -100,7 +115,7 @@ void Exchange::end_response() {
     std::lock_guard lock(mutex_);
     response_done_ = true;
   }
-  changed_.notify_all();
+  wake_guest();
 }
 
 void Exchange::fail(ErrorCode error) {
@@ -109,7 +124,7 @@ void Exchange::fail(ErrorCode error) {
     if (response_done_ || error_) return;
     error_ = std::move(error);
   }
-  changed_.notify_all();
+  wake_guest();
 }
 
 std::optional<std::variant<Exchange::Head, ErrorCode>> Exchange::take_head() {
@@ -228,6 +243,10 @@ class ExchangePollable final : public wasi::Pollable {
   ExchangePollable(std::shared_ptr<Exchange> exchange, Exchange::Event event)
       : exchange_(std::move(exchange)), event_(event) {}
   bool ready() override { return exchange_->ready(event_); }
+  bool notify(const std::function<void()>& wake) override {
+    exchange_->notify_guest(wake);
+    return true;
+  }
   void wait_for(std::chrono::steady_clock::duration max) override {
     exchange_->wait_for(event_, max);
   }

@@ -102,16 +102,21 @@ class Exchange {
     kRequestRoom,   // the carrier took enough that the guest may write more (or cancelled)
   };
   bool ready(Event event);
+  // Calls `wake` once, at the carrier's next change (for a guest on a fiber, which checks
+  // ready() again when woken). A later call replaces an earlier wake not yet called.
+  void notify_guest(std::function<void()> wake);
   // Waits until the event or until `max` passes.
   void wait_for(Event event, std::chrono::steady_clock::duration max);
 
  private:
   bool ready_locked(Event event) const;
   void wake_carrier();
+  void wake_guest();
 
   std::mutex mutex_;
   std::condition_variable changed_;
   std::function<void()> carrier_wake_;
+  std::function<void()> guest_wake_;
   // request body
   std::string request_;
   bool request_done_ = false;

@@ -388,6 +388,7 @@ class Session final : public Connection {
     request.target = std::move(target);
     request.body_empty = parser_->is_done();
     request.lane = lane_.index;
+    request.executor = lane_.io->get_executor();
     request.cancelled = cancelled_;
     std::shared_ptr<ResponseWriter> writer(exchange, exchange.get());
     exchange.reset();

@@ -2,33 +2,58 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <ctime>
+#include <stdexcept>
 #include <mutex>
 
 #include "base/byte_copy.hpp"
+#include "trigger/fiber_task.hpp"
 
 namespace gyre::trigger {
 namespace {
 
-// The request body as a wasi:io input-stream. Reads wait for the next chunk on the worker
-// thread (the guest is blocked anyway), so the stream is always ready to be read.
+// The request body as a wasi:io input-stream. Chunks are read from the server as the guest
+// asks for them; until one arrives the stream has nothing to give, and its pollable wakes
+// a waiting guest when it does (or, for a guest not on a fiber, its thread).
 class BodyInputStream final : public wasi::InputStream {
+  // What the server's read callback shares with the guest's side.
+  struct Arrival {
+    std::mutex mutex;
+    std::condition_variable arrived_cv;
+    std::optional<http::BodyChunk> arrived;
+    bool reading = false;
+    std::function<void()> wake;
+  };
+
+  class Ready final : public wasi::Pollable {
+   public:
+    explicit Ready(BodyInputStream& stream) : stream_(stream) {}
+    bool ready() override { return stream_.has_data(); }
+    bool notify(const std::function<void()>& wake) override {
+      std::lock_guard lock(stream_.arrival_->mutex);
+      stream_.arrival_->wake = wake;
+      return true;
+    }
+    void wait_for(std::chrono::steady_clock::duration max) override {
+      std::unique_lock lock(stream_.arrival_->mutex);
+      stream_.arrival_->arrived_cv.wait_for(lock, max,
+                                            [&] { return stream_.arrival_->arrived.has_value(); });
+    }
+
+   private:
+    BodyInputStream& stream_;
+  };
+
  public:
-  explicit BodyInputStream(std::shared_ptr<http::BodyReader> reader) : reader_(std::move(reader)) {}
+  explicit BodyInputStream(std::shared_ptr<http::BodyReader> reader)
+      : reader_(std::move(reader)), ended_(reader_ == nullptr) {}
 
   wasi::StreamResult<host::ByteString> read(uint64_t max) override {
     using R = wasi::StreamResult<host::ByteString>;
-    if (buffer_.empty() && !ended_) {
-      http::BodyChunk chunk = reader_ ? reader_->read_wait() : http::BodyChunk{{}, true, {}};
-      if (!chunk.error.empty()) return R::err(wasi::StreamError::failed(chunk.error));
-      buffer_ = std::move(chunk.data);
-      offset_ = 0;
-      ended_ = chunk.end;
-    }
+    if (!has_data()) return R::ok({});
+    if (!error_.empty()) return R::err(wasi::StreamError::failed(error_));
     if (offset_ >= buffer_.size()) {
       buffer_.clear();
-      if (ended_) return R::err(wasi::StreamError::closed());
-      return R::ok({});
+      return R::err(wasi::StreamError::closed());  // has_data() with nothing left: the end
     }
     const size_t n = std::min<uint64_t>(max, buffer_.size() - offset_);
     if (offset_ == 0 && n == buffer_.size()) {
@@ -38,17 +63,53 @@ class BodyInputStream final : public wasi::InputStream {
     }
     host::ByteString part{buffer_.substr(offset_, n)};
     offset_ += n;
+    if (offset_ == buffer_.size()) {
+      buffer_.clear();
+      offset_ = 0;
+    }
     return R::ok(std::move(part));
   }
-  std::unique_ptr<wasi::Pollable> subscribe() override {
-    return std::make_unique<wasi::ReadyPollable>();
-  }
+  std::unique_ptr<wasi::Pollable> subscribe() override { return std::make_unique<Ready>(*this); }
 
  private:
+  // Bytes to give, the end, or an error: takes an arrived chunk, or asks for the next.
+  bool has_data() {
+    if (!buffer_.empty() || ended_ || !error_.empty()) return true;
+    std::unique_lock lock(arrival_->mutex);
+    if (arrival_->arrived) {
+      http::BodyChunk chunk = std::move(*arrival_->arrived);
+      arrival_->arrived.reset();
+      lock.unlock();
+      buffer_ = std::move(chunk.data);
+      offset_ = 0;
+      ended_ = chunk.end;
+      error_ = std::move(chunk.error);
+      return !buffer_.empty() || ended_ || !error_.empty();
+    }
+    if (!arrival_->reading) {
+      arrival_->reading = true;
+      lock.unlock();
+      reader_->read([arrival = arrival_](http::BodyChunk chunk) {
+        std::function<void()> wake;
+        {
+          std::lock_guard lock(arrival->mutex);
+          arrival->arrived = std::move(chunk);
+          arrival->reading = false;
+          wake.swap(arrival->wake);
+        }
+        arrival->arrived_cv.notify_all();
+        if (wake) wake();
+      });
+    }
+    return false;
+  }
+
   std::shared_ptr<http::BodyReader> reader_;
+  std::shared_ptr<Arrival> arrival_ = std::make_shared<Arrival>();
   std::string buffer_;
   size_t offset_ = 0;
   bool ended_ = false;
+  std::string error_;
 };
 
 // The guest's response, onto the server's writer. The head and the body are held back
@@ -94,6 +155,8 @@ class WriterSink final : public http::ResponseSink {
     send_pending();
   }
   bool waited() const { return waited_; }
+  // From then on, waiting for room suspends the guest instead of holding its thread.
+  void set_suspender(Suspender* suspender) { suspender_ = suspender; }
 
  private:
   void send_pending() {
@@ -103,7 +166,7 @@ class WriterSink final : public http::ResponseSink {
       writer_->start(std::move(*head_));
     }
     if (pending_.empty()) return;
-    in_flight_->wait_below(kInFlightLimit);
+    in_flight_->wait_below(kInFlightLimit, suspender_);
     const size_t n = pending_.size();
     in_flight_->add(n);
     writer_->write(std::exchange(pending_, {}),
@@ -118,20 +181,34 @@ class WriterSink final : public http::ResponseSink {
     std::mutex mutex;
     std::condition_variable drained;
     size_t bytes = 0;
+    std::function<void()> wake;  // a suspended guest's
     void add(size_t n) {
       std::lock_guard lock(mutex);
       bytes += n;
     }
     void remove(size_t n) {
+      std::function<void()> woken;
       {
         std::lock_guard lock(mutex);
         bytes -= n;
+        woken.swap(wake);
       }
       drained.notify_all();
+      if (woken) woken();
     }
-    void wait_below(size_t limit) {
+    void wait_below(size_t limit, Suspender* suspender) {
       std::unique_lock lock(mutex);
-      drained.wait(lock, [&] { return bytes < limit; });
+      if (suspender == nullptr) {
+        drained.wait(lock, [&] { return bytes < limit; });
+        return;
+      }
+      while (bytes >= limit) {
+        wake = suspender->waker();
+        lock.unlock();
+        // A stopped guest stops waiting; its response is cut when the call fails.
+        if (!suspender->suspend()) throw std::runtime_error("the guest was stopped while it waited");
+        lock.lock();
+      }
     }
   };
 
@@ -140,59 +217,12 @@ class WriterSink final : public http::ResponseSink {
   std::optional<http::ResponseHead> head_;
   bool head_sent_ = false;
   bool waited_ = false;
+  Suspender* suspender_ = nullptr;
   std::string pending_;
 };
 
-// CPU time of the calling thread: what a guest computed, whatever the scheduler did.
-std::chrono::nanoseconds thread_cpu_time() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-
-}  // namespace
-
-ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepared> prepared,
-                                   WorkerPool& workers, Logger log,
-                                   std::optional<std::chrono::nanoseconds> deadline,
-                                   bool may_run_in_place, std::optional<uint64_t> memory_limit)
-    : id_(std::move(component_id)),
-      prepared_(std::move(prepared)),
-      workers_(workers),
-      log_(std::move(log)),
-      deadline_(deadline),
-      memory_limit_(memory_limit),
-      inline_(may_run_in_place) {}
-
-void ComponentHandler::handle(http::Request request,
-                              std::shared_ptr<http::ResponseWriter> response) {
-  if (request.body_empty && !request.internal && inline_.load(std::memory_order_relaxed)) {
-    // CPU time cannot exceed wall time, so a run within the budget by the wall clock is
-    // within it; only after one that was not is the CPU clock read.
-    const bool timing_cpu = timing_cpu_.load(std::memory_order_relaxed);
-    const auto wall_started = std::chrono::steady_clock::now();
-    const auto cpu_started = timing_cpu ? thread_cpu_time() : std::chrono::nanoseconds{};
-    const bool waited = run(std::move(request), std::move(response));
-    bool slow = false;
-    if (std::chrono::steady_clock::now() - wall_started > kInlineBudget) {
-      slow = timing_cpu && thread_cpu_time() - cpu_started > kInlineBudget;
-      timing_cpu_.store(true, std::memory_order_relaxed);
-    } else if (timing_cpu) {
-      timing_cpu_.store(false, std::memory_order_relaxed);
-    }
-    if (waited || (slow && ++slow_runs_ >= kSlowRuns)) inline_ = false;
-    return;
-  }
-  auto shared = std::make_shared<http::Request>(std::move(request));
-  auto task = [this, shared, response] { run(std::move(*shared), response); };
-  if (shared->internal) {
-    workers_.post_now(std::move(task));
-  } else {
-    workers_.post(std::move(task));
-  }
-}
-
-bool ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
+// The request as wasi:http sees it: Spin's spin-* headers added, the body as a stream.
+http::IncomingRequestData incoming_data(const http::Request& request) {
   http::IncomingRequestData data;
   data.method = request.head.method;
   const std::string scheme = request.head.tls ? "https" : "http";
@@ -206,6 +236,7 @@ bool ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
   } else {
     data.path_with_query = request.head.target;
   }
+  data.headers.reserve(request.head.headers.size() + 8);
   for (const auto& h : request.head.headers)
     data.headers.emplace_back(h.name, h.value);
   if (request.route) {
@@ -215,13 +246,80 @@ bool ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
     }
   }
   data.body = std::make_unique<BodyInputStream>(request.body_empty ? nullptr : request.body);
+  return data;
+}
 
+// What one request's fiber owns: the sink before the call (the call writes to it).
+struct FiberRun {
+  explicit FiberRun(std::shared_ptr<http::ResponseWriter> writer) : sink(std::move(writer)) {}
+  WriterSink sink;
+  std::unique_ptr<http::IncomingCall> call;
+  Result<void, wasm::Error> result;
+};
+
+}  // namespace
+
+ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepared> prepared,
+                                   WorkerPool& workers, Logger log,
+                                   std::optional<std::chrono::nanoseconds> deadline,
+                                   std::optional<uint64_t> memory_limit)
+    : id_(std::move(component_id)),
+      prepared_(std::move(prepared)),
+      workers_(workers),
+      log_(std::move(log)),
+      deadline_(deadline),
+      memory_limit_(memory_limit) {}
+
+void ComponentHandler::handle(http::Request request,
+                              std::shared_ptr<http::ResponseWriter> response) {
+  if (request.executor) {
+    run_on_fiber(std::move(request), std::move(response));
+    return;
+  }
+  // No loop to run on (a request made inside the process without one): a worker thread
+  // runs the guest, and its waits hold that thread.
+  auto shared = std::make_shared<http::Request>(std::move(request));
+  workers_.post_now([this, shared, response] { run(std::move(*shared), response); });
+}
+
+void ComponentHandler::run_on_fiber(http::Request request,
+                                    std::shared_ptr<http::ResponseWriter> response) {
+  auto run = std::make_shared<FiberRun>(std::move(response));
+  const Prepared& lane = prepared_[request.lane % prepared_.size()];
+  auto call = lane.handler.instantiate(*lane.engine, incoming_data(request), run->sink,
+                                       wasm::StopWhen{deadline_, request.cancelled}, memory_limit_);
+  if (!call) {
+    log_->error("component {} failed: {}", id_, call.error().describe());
+    return;
+  }
+  run->call = std::move(*call);
+  FiberTask::Limits limits;
+  if (deadline_) limits.deadline = std::chrono::steady_clock::now() + *deadline_;
+  limits.cancelled = request.cancelled;
+  FiberRun* raw = run.get();
+  FiberTask::start(
+      request.executor, raw->call->store(), run,
+      [raw](Suspender& suspender) {
+        raw->sink.set_suspender(&suspender);
+        raw->result = raw->call->call(&suspender);
+      },
+      [this, raw](const std::optional<wasm::Error>& error) {
+        if (error) {
+          raw->sink.fail(error->describe());
+          log_->error("component {} failed: {}", id_, error->describe());
+        } else if (!raw->result) {
+          log_->error("component {} failed: {}", id_, raw->result.error().describe());
+        }
+      },
+      std::move(limits));
+}
+
+void ComponentHandler::run(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
   WriterSink sink(response);
   const Prepared& lane = prepared_[request.lane % prepared_.size()];
-  auto handled = lane.handler.handle(*lane.engine, std::move(data), sink,
+  auto handled = lane.handler.handle(*lane.engine, incoming_data(request), sink,
                                      wasm::StopWhen{deadline_, request.cancelled}, memory_limit_);
   if (!handled) log_->error("component {} failed: {}", id_, handled.error().describe());
-  return sink.waited();
 }
 
 }  // namespace gyre::trigger

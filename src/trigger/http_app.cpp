@@ -265,7 +265,7 @@ struct Loader {
     running.imports.push_back(std::move(imports));
     return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
         id, std::move(prepared), *running.workers, options.log, deadline(),
-        allowed.entries().empty() && component.ai_models.empty(), options.max_instance_memory));
+        options.max_instance_memory));
   }
 
   // A WASI command module spoken to over CGI (`executor = { type = "wagi" }`).

@@ -23,21 +23,25 @@ constexpr const char* kError = "wasi:io/error@0.2.0";
 constexpr const char* kStreams = "wasi:io/streams@0.2.0";
 
 // Reads until at least one byte (or the end) arrives.
-StreamResult<host::ByteString> blocking_read(InputStream& stream, uint64_t len) {
+StreamResult<host::ByteString> blocking_read(Context& cx, InputStream& stream, uint64_t len) {
   for (;;) {
     auto result = stream.read(std::min(len, kMaxChunk));
     if (!result.is_ok() || !std::get<0>(result.value).empty() || len == 0) return result;
-    stream.subscribe()->block();
+    const auto ready = stream.subscribe();
+    Pollable* const one[] = {ready.get()};
+    wait_any(cx.instance, one);
   }
 }
 
-StreamResult<Unit> write_all(OutputStream& out, std::span<const uint8_t> bytes) {
+StreamResult<Unit> write_all(Context& cx, OutputStream& out, std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     auto budget = out.check_write();
     if (!budget.is_ok()) return StreamResult<Unit>::err(std::move(std::get<1>(budget.value)));
     const uint64_t n = std::min<uint64_t>(std::get<0>(budget.value), bytes.size());
     if (n == 0) {
-      out.subscribe()->block();
+      const auto room = out.subscribe();
+      Pollable* const one[] = {room.get()};
+      wait_any(cx.instance, one);
       continue;
     }
     auto written = out.write(bytes.first(n));
@@ -47,32 +51,26 @@ StreamResult<Unit> write_all(OutputStream& out, std::span<const uint8_t> bytes) 
   return out.flush();
 }
 
-// `before_waiting` runs once, when nothing is ready and poll is about to wait.
-std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in,
-                           const std::function<void()>& before_waiting) {
-  if (in.empty()) throw host::ConversionError{"poll: the list of pollables is empty"};
-  using Clock = std::chrono::steady_clock;
-  // Without timers, look again at least this often: a pollable that cannot signal its
-  // readiness is then checked every millisecond by its own wait_for.
+using Clock = std::chrono::steady_clock;
+
+// Without a fiber: sleeps on the pollables until one is ready. Without timers it looks
+// again at least this often, and a pollable that cannot signal its readiness is checked
+// every millisecond by its own wait_for.
+void block_thread(std::span<Pollable* const> in) {
   constexpr auto kLongestWait = std::chrono::milliseconds(100);
-  bool waited = false;
   for (;;) {
-    std::vector<uint32_t> ready;
     std::optional<Clock::time_point> earliest;
     Pollable* waiter = nullptr;
     size_t waiters = 0;
-    for (uint32_t i = 0; i < in.size(); ++i) {
-      if (in[i]->ready()) ready.push_back(i);
-      if (auto at = in[i]->deadline()) {
+    for (Pollable* p : in) {
+      if (p->ready()) return;
+      if (auto at = p->deadline()) {
         earliest = earliest ? std::min(*earliest, *at) : *at;
       } else {
-        waiter = in[i].object;
+        waiter = p;
         ++waiters;
       }
     }
-    if (!ready.empty()) return ready;
-    if (!waited) before_waiting();
-    waited = true;
     const auto budget = earliest ? std::min<Clock::duration>(*earliest - Clock::now(), kLongestWait)
                                  : Clock::duration(kLongestWait);
     if (waiters == 0) {
@@ -86,11 +84,64 @@ std::vector<uint32_t> poll(std::vector<Borrow<Pollable>>& in,
   }
 }
 
+// On a fiber: suspends until a pollable wakes it or the earliest timer is due; a pollable
+// that cannot signal is looked at again after a millisecond (its thread is free meanwhile).
+void suspend_fiber(Suspender& suspender, std::span<Pollable* const> in) {
+  for (;;) {
+    std::optional<Clock::time_point> until;
+    bool silent = false;
+    const Suspender::Wake wake = suspender.waker();
+    // Asked to be woken first, then looked at: a change in between still wakes the fiber.
+    for (Pollable* p : in) {
+      if (auto at = p->deadline()) {
+        until = until ? std::min(*until, *at) : *at;
+      } else if (!p->notify(wake)) {
+        silent = true;
+      }
+    }
+    for (Pollable* p : in)
+      if (p->ready()) return;
+    if (silent) {
+      const auto soon = Clock::now() + std::chrono::milliseconds(1);
+      until = until ? std::min(*until, soon) : soon;
+    }
+    if (!suspender.suspend(until)) {
+      throw host::ConversionError{"the guest was stopped while it waited"};
+    }
+  }
+}
+
+std::vector<uint32_t> poll(Context& cx, std::vector<Borrow<Pollable>>& in) {
+  if (in.empty()) throw host::ConversionError{"poll: the list of pollables is empty"};
+  std::vector<Pollable*> all;
+  all.reserve(in.size());
+  for (auto& p : in)
+    all.push_back(p.object);
+  for (;;) {
+    std::vector<uint32_t> ready;
+    for (uint32_t i = 0; i < all.size(); ++i)
+      if (all[i]->ready()) ready.push_back(i);
+    if (!ready.empty()) return ready;
+    wait_any(cx.instance, all);
+  }
+}
+
 void before_blocking(Context& cx) {
   cx.instance.host_state<BeforeBlocking>().run();
 }
 
 }  // namespace
+
+void wait_any(component::ComponentInstance& instance, std::span<Pollable* const> pollables) {
+  for (Pollable* p : pollables)
+    if (p->ready()) return;
+  instance.host_state<BeforeBlocking>().run();
+  if (Suspender* suspender = instance.host_state<Waiting>().suspender) {
+    suspend_fiber(*suspender, pollables);
+  } else {
+    block_thread(pollables);
+  }
+}
 
 void Pollable::block() {
   while (!ready())
@@ -128,12 +179,11 @@ void add_io(component::HostImports& imports) {
   define(imports, kPoll, "[method]pollable.ready",
          [](Context&, Borrow<Pollable> self) { return self->ready(); });
   define(imports, kPoll, "[method]pollable.block", [](Context& cx, Borrow<Pollable> self) {
-    if (!self->ready()) before_blocking(cx);
-    self->block();
+    Pollable* const one[] = {self.object};
+    wait_any(cx.instance, one);
   });
-  define(imports, kPoll, "poll", [](Context& cx, std::vector<Borrow<Pollable>> in) {
-    return poll(in, [&] { before_blocking(cx); });
-  });
+  define(imports, kPoll, "poll",
+         [](Context& cx, std::vector<Borrow<Pollable>> in) { return poll(cx, in); });
 
   define(imports, kError, "[method]error.to-debug-string",
          [](Context&, Borrow<IoError> self) { return self->message(); });
@@ -145,7 +195,7 @@ void add_io(component::HostImports& imports) {
   define(imports, kStreams, "[method]input-stream.blocking-read",
          [](Context& cx, Borrow<InputStream> self, uint64_t len) {
            before_blocking(cx);
-           return blocking_read(*self, len);
+           return blocking_read(cx, *self, len);
          });
   define(imports, kStreams, "[method]input-stream.skip",
          [](Context&, Borrow<InputStream> self, uint64_t len) {
@@ -157,7 +207,7 @@ void add_io(component::HostImports& imports) {
   define(imports, kStreams, "[method]input-stream.blocking-skip",
          [](Context& cx, Borrow<InputStream> self, uint64_t len) {
            before_blocking(cx);
-           auto bytes = blocking_read(*self, len);
+           auto bytes = blocking_read(cx, *self, len);
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());
@@ -170,12 +220,12 @@ void add_io(component::HostImports& imports) {
   define(imports, kStreams, "[method]output-stream.write",
          [](Context&, Borrow<OutputStream> self, host::Bytes bytes) { return self->write(bytes); });
   define(imports, kStreams, "[method]output-stream.blocking-write-and-flush",
-         [](Context&, Borrow<OutputStream> self, host::Bytes bytes) -> StreamResult<Unit> {
+         [](Context& cx, Borrow<OutputStream> self, host::Bytes bytes) -> StreamResult<Unit> {
            if (bytes.size() > kBlockingWriteMax) {
              return StreamResult<Unit>::err(
                  StreamError::failed("blocking-write-and-flush of more than 4096 bytes"));
            }
-           return write_all(*self, bytes);
+           return write_all(cx, *self, bytes);
          });
   define(imports, kStreams, "[method]output-stream.flush",
          [](Context&, Borrow<OutputStream> self) { return self->flush(); });
@@ -189,9 +239,9 @@ void add_io(component::HostImports& imports) {
            return self->write(zeroes);
          });
   define(imports, kStreams, "[method]output-stream.blocking-write-zeroes-and-flush",
-         [](Context&, Borrow<OutputStream> self, uint64_t len) {
+         [](Context& cx, Borrow<OutputStream> self, uint64_t len) {
            const std::vector<uint8_t> zeroes(std::min(len, kMaxChunk), 0);
-           return write_all(*self, zeroes);
+           return write_all(cx, *self, zeroes);
          });
   define(imports, kStreams, "[method]output-stream.splice",
          [](Context&, Borrow<OutputStream> self, Borrow<InputStream> src, uint64_t len) {
@@ -209,10 +259,10 @@ void add_io(component::HostImports& imports) {
   define(imports, kStreams, "[method]output-stream.blocking-splice",
          [](Context& cx, Borrow<OutputStream> self, Borrow<InputStream> src, uint64_t len) {
            before_blocking(cx);
-           auto bytes = blocking_read(*src, len);
+           auto bytes = blocking_read(cx, *src, len);
            if (!bytes.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(bytes.value)));
-           auto written = write_all(*self, std::get<0>(bytes.value).view());
+           auto written = write_all(cx, *self, std::get<0>(bytes.value).view());
            if (!written.is_ok())
              return StreamResult<uint64_t>::err(std::move(std::get<1>(written.value)));
            return StreamResult<uint64_t>::ok(std::get<0>(bytes.value).size());

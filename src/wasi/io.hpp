@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "base/suspender.hpp"
 #include "component/host_imports.hpp"
 #include "host/define.hpp"
 
@@ -28,7 +30,14 @@ class Pollable {
   virtual std::optional<std::chrono::steady_clock::time_point> deadline() const {
     return std::nullopt;
   }
-  // Waits until ready.
+  // Arranges for `wake` to be called (once, from any thread) when the pollable may have
+  // become ready; false when this pollable cannot tell, and a waiting guest must look
+  // again after a while. Timers need not: poll suspends until their deadline().
+  virtual bool notify(const std::function<void()>& wake) {
+    (void)wake;
+    return false;
+  }
+  // Waits until ready, holding the calling thread (for guests not on a fiber).
   void block();
   // Waits until ready or until `max` has passed, whichever is first. Pollables whose
   // readiness another thread produces override this to sleep on their own condition; the
@@ -127,6 +136,17 @@ struct BeforeBlocking {
       hook();
   }
 };
+
+// Per component instance: how its host calls wait. With a suspender (the guest runs on a
+// fiber), a guest that waits suspends and its thread serves others; without one, waiting
+// holds the thread.
+struct Waiting {
+  Suspender* suspender = nullptr;
+};
+
+// Waits until one of `pollables` is ready (nothing when one already is), as the instance's
+// Waiting says. Traps the guest (throws) when its suspension was ended to stop it.
+void wait_any(component::ComponentInstance& instance, std::span<Pollable* const> pollables);
 
 // Adds wasi:io/error, wasi:io/poll and wasi:io/streams 0.2.x.
 void add_io(component::HostImports& imports);

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "wasm/fiber.hpp"
 #include "wasm/module.hpp"
 #include "wasm/wasmtime_glue.hpp"
 
@@ -62,7 +63,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
 }
 
 Engine::Engine(const EngineConfig& config, wasm_engine_t* engine, std::string fingerprint)
-    : config_(config), engine_(engine), fingerprint_(std::move(fingerprint)) {
+    : config_(config),
+      engine_(engine),
+      fingerprint_(std::move(fingerprint)),
+      park_linker_(new_park_linker(engine)) {
   if (!config_.cache_dir.empty()) {
     cache_ = std::make_unique<ModuleCache>(config_.cache_dir, fingerprint_);
   }
@@ -84,6 +88,7 @@ Engine::Engine(const EngineConfig& config, wasm_engine_t* engine, std::string fi
 
 Engine::~Engine() {
   epoch_clock_ = {};  // joins before the engine goes away
+  wasmtime_linker_delete(park_linker_);
   wasm_engine_delete(engine_);
 }
 

@@ -82,6 +82,8 @@ class Engine {
   // Identifies the configuration that compiled code depends on; part of cache keys.
   const std::string& fingerprint() const { return fingerprint_; }
   wasm_engine_t* raw() const { return engine_; }
+  // Holds the function a Fiber parks with (wasm/fiber.hpp).
+  wasmtime_linker* park_linker() const { return park_linker_; }
 
  private:
   Engine(const EngineConfig& config, wasm_engine_t* engine, std::string fingerprint);
@@ -90,6 +92,7 @@ class Engine {
   EngineConfig config_;
   wasm_engine_t* engine_;
   std::string fingerprint_;
+  wasmtime_linker* park_linker_;
   std::unique_ptr<ModuleCache> cache_;
   std::atomic<uint64_t> compiled_{0};
   std::atomic<uint64_t> cache_hits_{0};

@@ -14,6 +14,7 @@ namespace gyre::wasm {
 struct Store::Stop {
   std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
   std::shared_ptr<const std::atomic<bool>> cancelled;
+  bool yield = false;  // on a fiber: yield at each tick
 };
 
 namespace {
@@ -33,7 +34,7 @@ wasmtime_error_t* check_stop(wasmtime_context_t*, void* data, uint64_t* delta,
     return wasmtime_error_new(std::string(kDeadlineText).c_str());
   }
   *delta = 1;
-  *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  *kind = stop->yield ? WASMTIME_UPDATE_DEADLINE_YIELD : WASMTIME_UPDATE_DEADLINE_CONTINUE;
   return nullptr;
 }
 
@@ -69,13 +70,26 @@ void Store::clear_deadline() {
     wasmtime_context_set_epoch_deadline(context_, kNoDeadline);
 }
 
+Store::Stop& Store::stop_state() {
+  if (!stop_) {
+    stop_ = std::make_unique<Stop>();
+    wasmtime_store_epoch_deadline_callback(store_, check_stop, stop_.get(), nullptr);
+    wasmtime_context_set_epoch_deadline(context_, 1);
+  }
+  return *stop_;
+}
+
 void Store::stop_when(StopWhen stop) {
   if (!engine_.config().epoch_interruption || (!stop.deadline && !stop.cancelled)) return;
-  stop_ = std::make_unique<Stop>();
-  if (stop.deadline) stop_->at = std::chrono::steady_clock::now() + *stop.deadline;
-  stop_->cancelled = std::move(stop.cancelled);
-  wasmtime_store_epoch_deadline_callback(store_, check_stop, stop_.get(), nullptr);
-  wasmtime_context_set_epoch_deadline(context_, 1);
+  Stop& state = stop_state();
+  if (stop.deadline) state.at = std::chrono::steady_clock::now() + *stop.deadline;
+  state.cancelled = std::move(stop.cancelled);
+}
+
+void Store::set_fiber_active(bool active) {
+  if (!engine_.config().epoch_interruption) return;
+  if (!active && !stop_) return;
+  stop_state().yield = active;
 }
 
 void Store::set_memory_limit(uint64_t bytes) {

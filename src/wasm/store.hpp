@@ -48,6 +48,12 @@ class Store {
   // Replaces the per-store state host functions see through Caller::data().
   void set_data(void* data);
   wasmtime_context* context() const { return context_; }
+  Engine& engine() const { return engine_; }
+
+  // Set by Fiber while guest code of this store runs on one: each epoch tick then
+  // suspends the fiber (after the stop conditions are checked), so the thread can serve
+  // others before the guest goes on.
+  void set_fiber_active(bool active);
 
   struct Stop;  // what stop_when set, read by the epoch callback on the guest's thread
 
@@ -58,6 +64,8 @@ class Store {
   void* data_;
   uint64_t memory_limit_ = UINT64_MAX;
   std::unique_ptr<Stop> stop_;
+
+  Stop& stop_state();  // made, and the epoch callback installed, on first use
 };
 
 }  // namespace gyre::wasm

@@ -1,0 +1,32 @@
+// How host code that runs a guest on a fiber waits without holding its thread.
+//
+// A guest's host call that must wait (for a response, a body chunk, a timer) asks the
+// Suspender to suspend it: the fiber stops, its thread goes back to its event loop and
+// serves other requests, and the fiber resumes once something it waits for calls the
+// waker, or once the time it gave passes. Host code always checks its condition again
+// after a suspension: a wake only says "look again".
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+
+namespace gyre {
+
+class Suspender {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Wake = std::function<void()>;
+
+  virtual ~Suspender() = default;
+
+  // A callable that ends the current (or next) suspension. Any thread may call it, any
+  // number of times, also after the guest has ended (it then does nothing).
+  virtual Wake waker() = 0;
+
+  // Suspends until woken or until `until` passes. False when the guest must stop instead
+  // (its deadline passed, or nobody waits for its answer any more); the caller then traps.
+  virtual bool suspend(std::optional<Clock::time_point> until = std::nullopt) = 0;
+};
+
+}  // namespace gyre

@@ -1,0 +1,64 @@
+// A guest's call run on a fiber by an event loop: the executor of the server lane that read
+// the request. The guest runs until it finishes or waits; while it waits (a response, a
+// body chunk, a timer) the lane serves others, and the task resumes it, on the same loop,
+// once what it waits for wakes it. A guest that computes yields at every epoch tick and is
+// queued behind the lane's other work, so it cannot starve them.
+//
+// A waiting guest is stopped (its suspension ends in false, and its host call traps) once
+// its deadline passes or its request's cancel flag is set; a computing one is stopped by
+// its store's epoch checks as before.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "base/suspender.hpp"
+#include "wasm/fiber.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::trigger {
+
+class FiberTask final : public Suspender, public std::enable_shared_from_this<FiberTask> {
+ public:
+  struct Limits {
+    std::optional<Clock::time_point> deadline;
+    std::shared_ptr<const std::atomic<bool>> cancelled;
+  };
+
+  // Runs `body` on a fiber of `store`, driven by `executor`; `done` runs on the loop once
+  // the body has returned. `owner` (holding the store, and whatever the body uses) is kept
+  // until then and released after the fiber.
+  static void start(boost::asio::any_io_executor executor, wasm::Store& store,
+                    std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
+                    std::function<void(const std::optional<wasm::Error>&)> done, Limits limits);
+
+  Wake waker() override;
+  bool suspend(std::optional<Clock::time_point> until) override;
+
+ private:
+  FiberTask(boost::asio::any_io_executor executor, Limits limits);
+  void step();     // resumes the fiber; on the strand
+  void on_wake();  // on the strand
+  bool must_stop() const;
+
+  // How often a waiting guest without a timer looks at its request's cancel flag.
+  static constexpr std::chrono::milliseconds kCancelCheck{250};
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::steady_timer timer_;
+  Limits limits_;
+  std::unique_ptr<wasm::Fiber> fiber_;
+  std::shared_ptr<void> owner_;
+  std::function<void(const std::optional<wasm::Error>&)> done_;
+  // The task keeps itself while its fiber lives: a waiting guest is referred to only by
+  // the wakers it handed out, which hold it weakly.
+  std::shared_ptr<FiberTask> self_;
+};
+
+}  // namespace gyre::trigger

@@ -1,0 +1,128 @@
+#include "wasm/fiber.hpp"
+
+#include <wasmtime.h>
+
+#include "wasm/engine.hpp"
+#include "wasm/store.hpp"
+#include "wasm/wasmtime_glue.hpp"
+
+namespace gyre::wasm {
+namespace {
+
+constexpr std::string_view kModule = "gyre";
+constexpr std::string_view kPark = "park";
+
+// The park function's host side: (fiber: i64) -> (). It returns at once and leaves a
+// continuation that Wasmtime polls on the fiber: until it says yes, the fiber stays
+// suspended and wasmtime_call_future_poll returns false.
+void park_callback(void*, wasmtime_caller_t*, const wasmtime_val_t* args, size_t,
+                   wasmtime_val_t*, size_t, wasm_trap_t**,
+                   wasmtime_async_continuation_t* continuation) {
+  continuation->callback = &Fiber::may_continue;
+  continuation->env = reinterpret_cast<void*>(static_cast<uintptr_t>(args[0].of.i64));
+  continuation->finalizer = nullptr;
+}
+
+wasm_functype_t* new_type(bool takes_i64) {
+  wasm_valtype_vec_t params;
+  wasm_valtype_vec_t results;
+  if (takes_i64) {
+    wasm_valtype_t* i64 = wasm_valtype_new(WASM_I64);
+    wasm_valtype_vec_new(&params, 1, &i64);
+  } else {
+    wasm_valtype_vec_new_empty(&params);
+  }
+  wasm_valtype_vec_new_empty(&results);
+  return wasm_functype_new(&params, &results);
+}
+
+}  // namespace
+
+wasmtime_linker* new_park_linker(wasm_engine_t* engine) {
+  wasmtime_linker_t* linker = wasmtime_linker_new(engine);
+  wasm_functype_t* type = new_type(true);
+  wasmtime_error_t* error =
+      wasmtime_linker_define_async_func(linker, kModule.data(), kModule.size(), kPark.data(),
+                                        kPark.size(), type, park_callback, nullptr, nullptr);
+  wasm_functype_delete(type);
+  if (error != nullptr) wasmtime_error_delete(error);  // cannot happen: a fresh linker
+  return linker;
+}
+
+Fiber::Fiber(Store& store, std::function<void()> body) : store_(store), body_(std::move(body)) {}
+
+Fiber::~Fiber() {
+  if (future_ == nullptr) return;
+  // Dropping an unfinished future resumes the fiber with an error: the park in progress
+  // returns false, the body unwinds, and the stack goes back to the pool.
+  torn_down_ = true;
+  wasmtime_call_future_delete(future_);
+  if (trap_ != nullptr) wasm_trap_delete(trap_);
+  if (error_raw_ != nullptr) wasmtime_error_delete(error_raw_);
+  store_.set_fiber_active(false);
+}
+
+bool Fiber::may_continue(void* fiber) {
+  const auto* self = static_cast<const Fiber*>(fiber);
+  return !self->parked_ || self->torn_down_;
+}
+
+bool Fiber::resume() {
+  if (future_ == nullptr) {
+    wasm_functype_t* type = new_type(false);
+    wasmtime_func_t run;
+    wasmtime_func_new_unchecked(
+        store_.context(), type,
+        [](void* env, wasmtime_caller_t*, wasmtime_val_raw_t*, size_t) -> wasm_trap_t* {
+          // Nothing may unwind through Wasmtime's frames; the body reports its own errors.
+          try {
+            static_cast<Fiber*>(env)->body_();
+          } catch (...) {
+            return wasmtime_trap_new("a host error escaped a fiber", 29);
+          }
+          return nullptr;
+        },
+        this, nullptr, &run);
+    wasm_functype_delete(type);
+    run_func_ = glue::to_handle(run);
+    wasmtime_extern_t park;
+    wasmtime_linker_get(store_.engine().park_linker(), store_.context(), kModule.data(),
+                        kModule.size(), kPark.data(), kPark.size(), &park);
+    park_func_ = glue::to_handle(park.of.func);
+    store_.set_fiber_active(true);
+    // The future reads the function through this pointer for as long as it lives.
+    future_ = wasmtime_func_call_async(store_.context(),
+                                       reinterpret_cast<const wasmtime_func_t*>(&run_func_),
+                                       nullptr, 0, nullptr, 0, &trap_, &error_raw_);
+  }
+  if (!wasmtime_call_future_poll(future_)) return false;
+  wasmtime_call_future_delete(future_);
+  future_ = nullptr;
+  store_.set_fiber_active(false);
+  if (error_raw_ != nullptr) {
+    error_ = glue::take_error(error_raw_, ErrorKind::kTrap);
+    error_raw_ = nullptr;
+  } else if (trap_ != nullptr) {
+    error_ = glue::take_trap(trap_);
+    trap_ = nullptr;
+  }
+  return true;
+}
+
+bool Fiber::park() {
+  parked_ = true;
+  wasmtime_val_raw_t arg;
+  arg.i64 = static_cast<int64_t>(reinterpret_cast<uintptr_t>(this));
+  wasm_trap_t* trap = nullptr;
+  const auto park = glue::from_handle<wasmtime_func_t>(park_func_);
+  wasmtime_error_t* error = wasmtime_func_call_unchecked(store_.context(), &park, &arg, 1, &trap);
+  parked_ = false;
+  if (trap != nullptr) wasm_trap_delete(trap);
+  if (error != nullptr) {
+    wasmtime_error_delete(error);
+    return false;
+  }
+  return !torn_down_;
+}
+
+}  // namespace gyre::wasm
