@@ -8,7 +8,7 @@ namespace gyre::trigger {
 namespace net = boost::asio;
 
 FiberTask::FiberTask(net::any_io_executor executor, Limits limits)
-    : strand_(net::make_strand(executor)), timer_(strand_), limits_(std::move(limits)) {}
+    : strand_(net::make_strand(executor)), limits_(std::move(limits)) {}
 
 void FiberTask::start(net::any_io_executor executor, wasm::Store& store,
                       std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
@@ -62,14 +62,15 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
   if (limits_.deadline) wake_at(*limits_.deadline);
   if (limits_.cancelled) wake_at(Clock::now() + kCancelCheck);
   if (until) {
-    timer_.expires_at(*until);
-    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (!timer_) timer_.emplace(strand_);
+    timer_->expires_at(*until);
+    timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (ec) return;
       if (auto task = weak.lock()) task->on_wake();
     });
   }
   const bool resumed = fiber_->park();
-  if (until) timer_.cancel();
+  if (until) timer_->cancel();
   return resumed && !must_stop();
 }
 

@@ -43,7 +43,9 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
 
  private:
   FiberTask(boost::asio::any_io_executor executor, Limits limits);
-  void step();     // resumes the fiber; on the strand
+  void step();
+  void body_direct();
+  std::function<void(Suspender&)> direct_;     // resumes the fiber; on the strand
   void on_wake();  // on the strand
   bool must_stop() const;
 
@@ -51,7 +53,7 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
   static constexpr std::chrono::milliseconds kCancelCheck{250};
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
-  boost::asio::steady_timer timer_;
+  std::optional<boost::asio::steady_timer> timer_;  // made at the first timed suspension
   Limits limits_;
   std::unique_ptr<wasm::Fiber> fiber_;
   std::shared_ptr<void> owner_;

@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::string_view kModule = "gyre";
 constexpr std::string_view kPark = "park";
+constexpr std::string_view kRun = "run";
 
 // The park function's host side: (fiber: i64) -> (). It returns at once and leaves a
 // continuation that Wasmtime polls on the fiber: until it says yes, the fiber stays
@@ -23,15 +24,19 @@ void park_callback(void*, wasmtime_caller_t*, const wasmtime_val_t* args, size_t
   continuation->finalizer = nullptr;
 }
 
-wasm_functype_t* new_type(bool takes_i64) {
+// The run function's host side: (fiber: i64) -> (), the body of that fiber.
+wasm_trap_t* run_callback(void*, wasmtime_caller_t*, wasmtime_val_raw_t* args, size_t) {
+  return Fiber::run_body(reinterpret_cast<void*>(static_cast<uintptr_t>(args[0].i64)))
+             ? nullptr
+             : wasmtime_trap_new("a host error escaped a fiber", 29);
+}
+
+// (i64) -> (): both functions take the fiber they serve.
+wasm_functype_t* new_type() {
   wasm_valtype_vec_t params;
   wasm_valtype_vec_t results;
-  if (takes_i64) {
-    wasm_valtype_t* i64 = wasm_valtype_new(WASM_I64);
-    wasm_valtype_vec_new(&params, 1, &i64);
-  } else {
-    wasm_valtype_vec_new_empty(&params);
-  }
+  wasm_valtype_t* i64 = wasm_valtype_new(WASM_I64);
+  wasm_valtype_vec_new(&params, 1, &i64);
   wasm_valtype_vec_new_empty(&results);
   return wasm_functype_new(&params, &results);
 }
@@ -40,12 +45,17 @@ wasm_functype_t* new_type(bool takes_i64) {
 
 wasmtime_linker* new_park_linker(wasm_engine_t* engine) {
   wasmtime_linker_t* linker = wasmtime_linker_new(engine);
-  wasm_functype_t* type = new_type(true);
+  // Defined once here, so a store takes them without registering a function type (which
+  // locks the engine's type registry) per request.
+  wasm_functype_t* type = new_type();
   wasmtime_error_t* error =
       wasmtime_linker_define_async_func(linker, kModule.data(), kModule.size(), kPark.data(),
                                         kPark.size(), type, park_callback, nullptr, nullptr);
-  wasm_functype_delete(type);
   if (error != nullptr) wasmtime_error_delete(error);  // cannot happen: a fresh linker
+  error = wasmtime_linker_define_func_unchecked(linker, kModule.data(), kModule.size(), kRun.data(),
+                                                kRun.size(), type, run_callback, nullptr, nullptr);
+  if (error != nullptr) wasmtime_error_delete(error);
+  wasm_functype_delete(type);
   return linker;
 }
 
@@ -67,33 +77,32 @@ bool Fiber::may_continue(void* fiber) {
   return !self->parked_ || self->torn_down_;
 }
 
+bool Fiber::run_body(void* fiber) {
+  // Nothing may unwind through Wasmtime's frames; the body reports its own errors.
+  try {
+    static_cast<Fiber*>(fiber)->body_();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool Fiber::resume() {
   if (future_ == nullptr) {
-    wasm_functype_t* type = new_type(false);
-    wasmtime_func_t run;
-    wasmtime_func_new_unchecked(
-        store_.context(), type,
-        [](void* env, wasmtime_caller_t*, wasmtime_val_raw_t*, size_t) -> wasm_trap_t* {
-          // Nothing may unwind through Wasmtime's frames; the body reports its own errors.
-          try {
-            static_cast<Fiber*>(env)->body_();
-          } catch (...) {
-            return wasmtime_trap_new("a host error escaped a fiber", 29);
-          }
-          return nullptr;
-        },
-        this, nullptr, &run);
-    wasm_functype_delete(type);
-    run_func_ = glue::to_handle(run);
-    wasmtime_extern_t park;
+    wasmtime_extern_t run;
     wasmtime_linker_get(store_.engine().park_linker(), store_.context(), kModule.data(),
-                        kModule.size(), kPark.data(), kPark.size(), &park);
-    park_func_ = glue::to_handle(park.of.func);
+                        kModule.size(), kRun.data(), kRun.size(), &run);
+    run_func_ = glue::to_handle(run.of.func);
+    static_assert(sizeof(wasmtime_val_t) <= sizeof(run_arg_) &&
+                  alignof(wasmtime_val_t) <= 16);
+    auto* arg = new (run_arg_) wasmtime_val_t;
+    arg->kind = WASMTIME_I64;
+    arg->of.i64 = static_cast<int64_t>(reinterpret_cast<uintptr_t>(this));
     store_.set_fiber_active(true);
-    // The future reads the function through this pointer for as long as it lives.
+    // The future reads the function and its argument through these pointers while it lives.
     future_ = wasmtime_func_call_async(store_.context(),
-                                       reinterpret_cast<const wasmtime_func_t*>(&run_func_),
-                                       nullptr, 0, nullptr, 0, &trap_, &error_raw_);
+                                       reinterpret_cast<const wasmtime_func_t*>(&run_func_), arg,
+                                       1, nullptr, 0, &trap_, &error_raw_);
   }
   if (!wasmtime_call_future_poll(future_)) return false;
   wasmtime_call_future_delete(future_);
@@ -110,6 +119,13 @@ bool Fiber::resume() {
 }
 
 bool Fiber::park() {
+  if (!have_park_func_) {  // most guests never wait: the store gets the function on demand
+    wasmtime_extern_t park;
+    wasmtime_linker_get(store_.engine().park_linker(), store_.context(), kModule.data(),
+                        kModule.size(), kPark.data(), kPark.size(), &park);
+    park_func_ = glue::to_handle(park.of.func);
+    have_park_func_ = true;
+  }
   parked_ = true;
   wasmtime_val_raw_t arg;
   arg.i64 = static_cast<int64_t>(reinterpret_cast<uintptr_t>(this));

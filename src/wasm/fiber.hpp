@@ -53,6 +53,8 @@ class Fiber {
 
   // Wasmtime's continuation for a park: may the parked fiber go on?
   static bool may_continue(void* fiber);
+  // Runs the fiber's body; false when it threw.
+  static bool run_body(void* fiber);
 
  private:
   Store& store_;
@@ -61,8 +63,10 @@ class Fiber {
   wasm_trap_t* trap_ = nullptr;
   wasmtime_error* error_raw_ = nullptr;
   std::optional<Error> error_;
-  Handle park_func_{};  // the engine's park function, in this store
+  Handle park_func_{};  // the engine's park function, in this store (once needed)
+  bool have_park_func_ = false;
   Handle run_func_{};   // the host function that runs body_
+  alignas(16) unsigned char run_arg_[32] = {};  // its argument, this fiber (a wasmtime_val_t)
   bool parked_ = false;
   bool torn_down_ = false;
 };
