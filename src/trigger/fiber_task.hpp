@@ -43,9 +43,7 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
 
  private:
   FiberTask(boost::asio::any_io_executor executor, Limits limits);
-  void step();
-  void body_direct();
-  std::function<void(Suspender&)> direct_;     // resumes the fiber; on the strand
+  void step();     // resumes the fiber; on the strand
   void on_wake();  // on the strand
   bool must_stop() const;
 
