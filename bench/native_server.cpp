@@ -2,8 +2,12 @@
 // request itself, with no WebAssembly, on as many network threads as `gyre up` uses (one
 // per core). bench/http.sh runs it beside `gyre up`; bench/echo.sh streams bodies through
 // its `/stream` path, which writes each request body chunk back as it arrives.
+// bench/slow_upstream.sh uses it as the slow upstream: `/delay/<ms>` answers after <ms>
+// milliseconds, on a timer of the lane's loop, so it holds no thread while it waits.
 //
 //   native_server 127.0.0.1:3100
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <signal.h>
 
 #include <algorithm>
@@ -21,6 +25,7 @@ using namespace gyre::http;
 class NativeHandler : public Handler {
  public:
   void handle(Request request, std::shared_ptr<ResponseWriter> response) override {
+    if (request.head.target.starts_with("/delay/")) return delay(request, response);
     if (!request.head.target.starts_with("/stream"))
       return hello_.handle(std::move(request), response);
     response->start(ResponseHead{200, {{"content-type", "application/octet-stream"}}});
@@ -28,6 +33,15 @@ class NativeHandler : public Handler {
   }
 
  private:
+  static void delay(const Request& request, std::shared_ptr<ResponseWriter> response) {
+    const long ms = std::strtol(request.head.target.c_str() + 7, nullptr, 10);
+    auto timer = std::make_shared<boost::asio::steady_timer>(request.executor,
+                                                             std::chrono::milliseconds(ms));
+    timer->async_wait([timer, response](boost::system::error_code) {
+      response->respond(ResponseHead{200, {{"content-type", "text/plain"}}}, "waited\n");
+    });
+  }
+
   static void pump(std::shared_ptr<BodyReader> body, std::shared_ptr<ResponseWriter> response) {
     body->read([body, response](BodyChunk chunk) {
       if (!chunk.error.empty()) return response->abort();

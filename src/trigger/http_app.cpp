@@ -29,6 +29,13 @@ namespace {
 
 // Instance slots each lane's engine has at least (EngineConfig::pool_instances).
 constexpr uint32_t kMinPoolPerLane = 128;
+// Slots of the whole process, shared out among the lanes' engines. A guest that waits
+// holds its slots while it waits, so these bound the requests in flight: a JS SDK guest
+// takes about five core instances, two memories and one fiber stack. Memories reserve
+// the most address space (pool_max_memory_bytes each), so there are fewer of them.
+constexpr uint32_t kPoolInstances = 10000;
+constexpr uint32_t kPoolMemories = 4000;
+constexpr uint32_t kPoolStacks = 4000;
 
 // A component's stdout or stderr: the terminal (unless quiet) and its log file.
 class OutputLog {
@@ -330,7 +337,9 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
   const unsigned lanes = options.network_threads ? options.network_threads : cores;
   // The instance slots are shared out among the engines, so that the address space they
   // reserve does not grow with the number of cores.
-  engine_config.pool_instances = std::max(kMinPoolPerLane, engine_config.pool_instances / lanes);
+  engine_config.pool_instances = std::max(kMinPoolPerLane, kPoolInstances / lanes);
+  engine_config.pool_memories = std::max(kMinPoolPerLane, kPoolMemories / lanes);
+  engine_config.pool_stacks = std::max(kMinPoolPerLane, kPoolStacks / lanes);
   for (unsigned i = 0; i < lanes; ++i) {
     auto engine = wasm::Engine::create(engine_config);
     if (!engine) return "cannot start the engine: " + engine.error().describe();

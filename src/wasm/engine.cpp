@@ -33,9 +33,10 @@ wasm_config_t* make_config(const EngineConfig& config) {
   if (config.pooling) {
     wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
     wasmtime_pooling_allocation_config_total_core_instances_set(pool, config.pool_instances);
-    wasmtime_pooling_allocation_config_total_memories_set(pool, config.pool_instances);
+    const auto or_instances = [&](uint32_t n) { return n != 0 ? n : config.pool_instances; };
+    wasmtime_pooling_allocation_config_total_memories_set(pool, or_instances(config.pool_memories));
     wasmtime_pooling_allocation_config_total_tables_set(pool, config.pool_instances);
-    wasmtime_pooling_allocation_config_total_stacks_set(pool, config.pool_instances);
+    wasmtime_pooling_allocation_config_total_stacks_set(pool, or_instances(config.pool_stacks));
     wasmtime_pooling_allocation_config_max_memory_size_set(pool, config.pool_max_memory_bytes);
     wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(
         pool, config.pool_keep_resident_bytes);

@@ -28,7 +28,11 @@ struct EngineConfig {
   // reuse rather than an mmap; with copy-on-write memory images a module's data
   // segments are mapped, not copied.
   bool pooling = true;
-  uint32_t pool_instances = 1000;               // concurrent core instances (and memories)
+  uint32_t pool_instances = 1000;  // concurrent core instances (and tables)
+  // Concurrent linear memories, and fiber stacks (one per guest call in flight); 0: as
+  // many as pool_instances. A component has fewer memories than core instances.
+  uint32_t pool_memories = 0;
+  uint32_t pool_stacks = 0;
   uint64_t pool_max_memory_bytes = 4ull << 30;  // per linear memory
   // Bytes of each linear memory and table kept mapped when an instance ends, reset with
   // memset rather than returned to the kernel: madvise on a multi-threaded process costs

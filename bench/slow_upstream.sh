@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# I/O-bound rows: wrk against `gyre up` serving a Spin JS SDK handler that awaits a local
+# upstream answering after a delay (bench/native_server's /delay/<ms>). Each connection
+# can do at most one request per delay, so the ideal is connections / delay; a runtime
+# that holds a thread per waiting guest gets a small fraction of it.
+#
+#   bench/slow_upstream.sh [build-dir] [seconds]
+#
+# Rows: 200 connections against a 1 s upstream, 1000 connections against a 100 ms one.
+# Loopback only. Prints req/s, the ratio to the ideal, p99, non-2xx answers and socket
+# errors, and gyre's RSS idle and after the load.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-10}"
+command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
+component="$build/fixtures/js-outbound.wasm"
+[ -f "$component" ] || { echo "$component is missing: build the fixtures target"; exit 1; }
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+app=$(mktemp -d)
+cp "$root/bench/apps/js-outbound/spin.toml" "$app/"
+ln -s "$component" "$app/js-outbound.wasm"
+"$build/bench/native_server" 127.0.0.1:3111 >/dev/null &
+upstream=$!
+"$build/src/cli/gyre" up -f "$app" --listen 127.0.0.1:3112 --quiet >/dev/null &
+gyre=$!
+trap 'kill $upstream $gyre 2>/dev/null; wait 2>/dev/null; rm -rf "$app"' EXIT
+base="http://127.0.0.1:3112/?url=http://127.0.0.1:3111/delay"
+for _ in $(seq 100); do curl -s -o /dev/null "$base/0" && break; sleep 0.1; done
+for pid in $upstream $gyre; do
+  kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3111-3112 in use?)"; exit 1; }
+done
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gyre/status"; }
+threads() { awk '/Threads/ {print $2}' "/proc/$gyre/status"; }
+echo "gyre idle after its first request: RSS $(rss), $(threads) threads"
+
+# wrk's summary -> "req/s p99 non2xx socket-errors"
+summarise() {
+  awk '/Requests\/sec/ {rps = $2}
+       $1 == "99%" {p99 = $2}
+       /Non-2xx or 3xx responses/ {non2xx = $5}
+       /Socket errors/ {gsub(",", ""); errors = $4 + $6 + $8 + $10}
+       END {printf "%s %s %d %d\n", rps, p99, non2xx, errors}'
+}
+printf '%-28s %10s %10s %8s %10s %8s %8s\n' row req/s ideal ratio p99 non-2xx errors
+for row in "200 1000" "1000 100"; do
+  read -r connections delay <<<"$row"
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "$base/$delay" &
+        sleep $((seconds / 2)); echo "under load: RSS $(rss), $(threads) threads" >&2; wait)
+  read -r rps p99 non2xx errors <<<"$(summarise <<<"$out")"
+  ideal=$(awk -v c="$connections" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}')
+  ratio=$(awk -v a="$rps" -v b="$ideal" 'BEGIN {printf "%.3f", a / b}')
+  printf '%-28s %10s %10s %8s %10s %8s %8s\n' "js ${connections}c ${delay}ms upstream" \
+    "$rps" "$ideal" "$ratio" "$p99" "$non2xx" "$errors"
+done
+echo "gyre after the load: RSS $(rss), $(threads) threads"

@@ -1,0 +1,147 @@
+// `gyre up` keeps serving while its guests wait or compute: many JS SDK guests awaiting a
+// slow upstream at once on a fixed number of threads, and quick requests answered beside
+// a guest that never stops computing. Real process, real sockets, a local upstream.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "http/server.hpp"
+#include "support/gyre_up.hpp"
+#include "support/http_client.hpp"
+#include "support/raw_connection.hpp"
+
+namespace {
+
+using gyre::testing::GyreUp;
+using gyre::testing::http_request;
+using namespace std::chrono_literals;
+namespace http = gyre::http;
+
+// The process's thread count, from /proc.
+int threads_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+// An upstream that holds every request until `expected` of them are waiting together (or a
+// minute passed: a hang guard), then answers them all. How many it held at once shows how
+// many guests were waiting at once.
+class GatheringUpstream : public http::Handler {
+ public:
+  explicit GatheringUpstream(size_t expected) : expected_(expected) {}
+  void handle(http::Request, std::shared_ptr<http::ResponseWriter> response) override {
+    std::vector<std::shared_ptr<http::ResponseWriter>> release;
+    {
+      std::lock_guard lock(mutex_);
+      held_.push_back(std::move(response));
+      most_held_ = std::max(most_held_, held_.size());
+      if (held_.size() >= expected_) {
+        gathered_ = true;
+        gathered_cv_.notify_all();
+      }
+    }
+  }
+  // Waits until all are held (false after the guard), then lets `before_release` look at
+  // the process while they wait, and answers them.
+  bool gather_then_release(const std::function<void()>& before_release) {
+    std::unique_lock lock(mutex_);
+    const bool all = gathered_cv_.wait_for(lock, 1min, [&] { return gathered_; });
+    lock.unlock();
+    before_release();
+    lock.lock();
+    for (auto& response : held_)
+      response->respond(http::ResponseHead{200, {{"content-type", "text/plain"}}}, "gathered");
+    held_.clear();
+    return all;
+  }
+  size_t most_held() {
+    std::lock_guard lock(mutex_);
+    return most_held_;
+  }
+
+ private:
+  const size_t expected_;
+  std::mutex mutex_;
+  std::condition_variable gathered_cv_;
+  std::vector<std::shared_ptr<http::ResponseWriter>> held_;
+  size_t most_held_ = 0;
+  bool gathered_ = false;
+};
+
+TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
+  constexpr size_t kGuests = 200;
+  auto upstream = std::make_shared<GatheringUpstream>(kGuests);
+  http::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  auto server = http::Server::start(config, upstream);
+  ASSERT_TRUE(server.ok());
+  const std::string port = std::to_string((*server)->local_endpoint().port());
+  const auto app = gyre::testing::make_fixture_app(
+      "concurrency-wait", "concurrency", "fetcher", "js-outbound",
+      "allowed_outbound_hosts = [\"http://127.0.0.1:" + port + "\"]\n");
+  GyreUp gyre(app);
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const std::string target = "/?url=http%3A%2F%2F127.0.0.1%3A" + port + "%2Fslow";
+  // A request that fetches nothing (the fixture answers 400 without a url), then the
+  // threads of a process that has served.
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 400);
+  const int idle_threads = threads_of(gyre.pid());
+
+  std::vector<std::future<gyre::testing::HttpResponse>> answers;
+  for (size_t i = 0; i < kGuests; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] {
+      return http_request(gyre.port(), "GET", target);
+    }));
+  }
+  int waiting_threads = -1;
+  const bool gathered =
+      upstream->gather_then_release([&] { waiting_threads = threads_of(gyre.pid()); });
+  size_t ok = 0;
+  for (auto& answer : answers) {
+    auto r = answer.get();
+    if (r.status == 200 && r.body == "gathered") ++ok;
+  }
+  (*server)->shutdown();
+  EXPECT_TRUE(gathered) << "the upstream held at most " << upstream->most_held() << "\n"
+                        << gyre.output();
+  EXPECT_EQ(upstream->most_held(), kGuests);
+  EXPECT_EQ(ok, kGuests) << gyre.output();
+  // Waiting guests hold no thread: the process has the threads it had idle (a helper
+  // more at most, which a lane's watchdog may add for a moment).
+  EXPECT_LE(waiting_threads, idle_threads + 1) << "idle " << idle_threads;
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
+  const auto app =
+      gyre::testing::make_fixture_app("concurrency-loop", "concurrency", "c-http", "c-http", "");
+  GyreUp gyre(app);
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 200);
+  const int idle_threads = threads_of(gyre.pid());
+  // Connections are shared out among the lanes in turn, so of the quick requests on new
+  // connections after the looping one, some land on the looping guest's lane.
+  gyre::testing::RawConnection looping(gyre.port());
+  looping.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 8; ++i) {
+    auto r = http_request(gyre.port(), "GET", "/");
+    EXPECT_EQ(r.status, 200) << i;
+    EXPECT_EQ(r.body, "Hello, Fermyon!\n") << i;
+  }
+  // The guest yields at each epoch tick instead of holding its lane's thread, so no
+  // helper thread was needed to serve the lane's other connections.
+  EXPECT_LE(threads_of(gyre.pid()), idle_threads) << gyre.output();
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+}  // namespace
