@@ -35,12 +35,13 @@ for pid in $native $gyre $gyre_c; do
   kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3101-3103 in use?)"; exit 1; }
 done
 
-run() {  # name url -> "name rps p99"
+run() {  # name url -> "name rps p99 non2xx socket-errors"
   local out; out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$2")
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$1 $rps $p99"
+  awk -v n="$1" '/Requests\/sec/ {rps = $2}
+       $1 == "99%" {p99 = $2}
+       /Non-2xx or 3xx responses/ {non2xx = $5}
+       /Socket errors/ {gsub(",", ""); errors = $4 + $6 + $8 + $10}
+       END {printf "%s %s %s %d %d\n", n, rps, p99, non2xx, errors}' <<<"$out"
 }
 # Rounds: each measures every target back to back, so that each ratio compares runs made
 # under the same load of the machine; the table gives each target's median over the rounds
@@ -52,15 +53,17 @@ for round in $(seq "$rounds"); do
   base_rps=""
   for target in "${targets[@]}"; do
     read -r name url <<<"$target"
-    read -r _ rps p99 <<<"$(run "$name" "$url")"
+    read -r _ rps p99 non2xx errors <<<"$(run "$name" "$url")"
     base_rps=${base_rps:-$rps}
     ratio=$(awk -v a="$rps" -v b="$base_rps" 'BEGIN {printf "%.3f", a / b}')
-    echo "$name $rps $p99 $ratio" >>"$results"
-    printf 'round %d: %-12s %12s req/s  p99 %-9s ratio %s\n' "$round" "$name" "$rps" "$p99" "$ratio"
+    echo "$name $rps $p99 $ratio $non2xx $errors" >>"$results"
+    printf 'round %d: %-12s %12s req/s  p99 %-9s ratio %s  non-2xx %s  socket errors %s\n' \
+      "$round" "$name" "$rps" "$p99" "$ratio" "$non2xx" "$errors"
   done
 done
 echo
-printf '%-12s %12s %10s %8s   (medians of %d rounds)\n' target req/s p99 ratio "$rounds"
+printf '%-12s %12s %10s %8s %9s %9s   (medians of %d rounds; non-2xx and socket errors summed)\n' \
+  target req/s p99 ratio non-2xx errors "$rounds"
 for target in "${targets[@]}"; do
   read -r name _ <<<"$target"
   rps=$(awk -v n="$name" '$1 == n {print $2}' "$results" | median)
@@ -68,5 +71,7 @@ for target in "${targets[@]}"; do
     awk '/us$/ {sub("us", ""); print $1 / 1000; next} /ms$/ {sub("ms", ""); print; next}
            /s$/ {sub("s", ""); print $1 * 1000; next} {print}' | median)
   ratio=$(awk -v n="$name" '$1 == n {print $4}' "$results" | median)
-  printf '%-12s %12.0f %8.2fms %8.3f\n' "$name" "$rps" "$p99" "$ratio"
+  non2xx=$(awk -v n="$name" '$1 == n {s += $5} END {print s + 0}' "$results")
+  errors=$(awk -v n="$name" '$1 == n {s += $6} END {print s + 0}' "$results")
+  printf '%-12s %12.0f %8.2fms %8.3f %9d %9d\n' "$name" "$rps" "$p99" "$ratio" "$non2xx" "$errors"
 done
