@@ -6,11 +6,11 @@
 // milliseconds, on a timer of the lane's loop, so it holds no thread while it waits.
 //
 //   native_server 127.0.0.1:3100
-#include <boost/asio/steady_timer.hpp>
-#include <cstdlib>
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 

@@ -43,7 +43,8 @@ Result<std::unique_ptr<IncomingCall>, wasm::Error> IncomingHandler::instantiate(
   auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();
   call->request_rep_ =
       requests.insert(std::make_unique<IncomingRequest>(IncomingRequest{std::move(request)}));
-  call->outparam_rep_ = outparams.insert(std::make_unique<ResponseOutparam>(ResponseOutparam{&sink}));
+  call->outparam_rep_ =
+      outparams.insert(std::make_unique<ResponseOutparam>(ResponseOutparam{&sink}));
 
   call->handle_ = instance.function(export_, "handle");
   if (call->handle_ == nullptr) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <stdexcept>
 #include <mutex>
+#include <stdexcept>
 
 #include "base/byte_copy.hpp"
 #include "trigger/fiber_task.hpp"
@@ -206,7 +206,8 @@ class WriterSink final : public http::ResponseSink {
         wake = suspender->waker();
         lock.unlock();
         // A stopped guest stops waiting; its response is cut when the call fails.
-        if (!suspender->suspend()) throw std::runtime_error("the guest was stopped while it waited");
+        if (!suspender->suspend())
+          throw std::runtime_error("the guest was stopped while it waited");
         lock.lock();
       }
     }

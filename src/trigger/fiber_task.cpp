@@ -12,13 +12,13 @@ FiberTask::FiberTask(net::any_io_executor executor, Limits limits)
 
 void FiberTask::start(net::any_io_executor executor, wasm::Store& store,
                       std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
-                      std::function<void(const std::optional<wasm::Error>&)> done,
-                      Limits limits) {
+                      std::function<void(const std::optional<wasm::Error>&)> done, Limits limits) {
   auto task = std::shared_ptr<FiberTask>(new FiberTask(std::move(executor), std::move(limits)));
   task->owner_ = std::move(owner);
   task->done_ = std::move(done);
   FiberTask* raw = task.get();
-  task->fiber_ = std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
+  task->fiber_ =
+      std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
   task->self_ = task;
   net::dispatch(task->strand_, [task] { task->step(); });
 }

@@ -270,9 +270,9 @@ struct Loader {
       prepared.push_back({engine.get(), std::move(handler).value()});
     }
     running.imports.push_back(std::move(imports));
-    return std::shared_ptr<http::Handler>(std::make_shared<ComponentHandler>(
-        id, std::move(prepared), *running.workers, options.log, deadline(),
-        options.max_instance_memory));
+    return std::shared_ptr<http::Handler>(
+        std::make_shared<ComponentHandler>(id, std::move(prepared), *running.workers, options.log,
+                                           deadline(), options.max_instance_memory));
   }
 
   // A WASI command module spoken to over CGI (`executor = { type = "wagi" }`).

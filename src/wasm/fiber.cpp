@@ -16,9 +16,8 @@ constexpr std::string_view kRun = "run";
 // The park function's host side: (fiber: i64) -> (). It returns at once and leaves a
 // continuation that Wasmtime polls on the fiber: until it says yes, the fiber stays
 // suspended and wasmtime_call_future_poll returns false.
-void park_callback(void*, wasmtime_caller_t*, const wasmtime_val_t* args, size_t,
-                   wasmtime_val_t*, size_t, wasm_trap_t**,
-                   wasmtime_async_continuation_t* continuation) {
+void park_callback(void*, wasmtime_caller_t*, const wasmtime_val_t* args, size_t, wasmtime_val_t*,
+                   size_t, wasm_trap_t**, wasmtime_async_continuation_t* continuation) {
   continuation->callback = &Fiber::may_continue;
   continuation->env = reinterpret_cast<void*>(static_cast<uintptr_t>(args[0].of.i64));
   continuation->finalizer = nullptr;
@@ -93,16 +92,15 @@ bool Fiber::resume() {
     wasmtime_linker_get(store_.engine().park_linker(), store_.context(), kModule.data(),
                         kModule.size(), kRun.data(), kRun.size(), &run);
     run_func_ = glue::to_handle(run.of.func);
-    static_assert(sizeof(wasmtime_val_t) <= sizeof(run_arg_) &&
-                  alignof(wasmtime_val_t) <= 16);
+    static_assert(sizeof(wasmtime_val_t) <= sizeof(run_arg_) && alignof(wasmtime_val_t) <= 16);
     auto* arg = new (run_arg_) wasmtime_val_t;
     arg->kind = WASMTIME_I64;
     arg->of.i64 = static_cast<int64_t>(reinterpret_cast<uintptr_t>(this));
     store_.set_fiber_active(true);
     // The future reads the function and its argument through these pointers while it lives.
     future_ = wasmtime_func_call_async(store_.context(),
-                                       reinterpret_cast<const wasmtime_func_t*>(&run_func_), arg,
-                                       1, nullptr, 0, &trap_, &error_raw_);
+                                       reinterpret_cast<const wasmtime_func_t*>(&run_func_), arg, 1,
+                                       nullptr, 0, &trap_, &error_raw_);
   }
   if (!wasmtime_call_future_poll(future_)) return false;
   wasmtime_call_future_delete(future_);

@@ -65,7 +65,7 @@ class Fiber {
   std::optional<Error> error_;
   Handle park_func_{};  // the engine's park function, in this store (once needed)
   bool have_park_func_ = false;
-  Handle run_func_{};   // the host function that runs body_
+  Handle run_func_{};                           // the host function that runs body_
   alignas(16) unsigned char run_arg_[32] = {};  // its argument, this fiber (a wasmtime_val_t)
   bool parked_ = false;
   bool torn_down_ = false;

@@ -99,9 +99,8 @@ TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
 
   std::vector<std::future<gyre::testing::HttpResponse>> answers;
   for (size_t i = 0; i < kGuests; ++i) {
-    answers.push_back(std::async(std::launch::async, [&] {
-      return http_request(gyre.port(), "GET", target);
-    }));
+    answers.push_back(
+        std::async(std::launch::async, [&] { return http_request(gyre.port(), "GET", target); }));
   }
   int waiting_threads = -1;
   const bool gathered =
