@@ -1,6 +1,5 @@
 #include "trigger/fiber_task.hpp"
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
 namespace gyre::trigger {
@@ -8,7 +7,7 @@ namespace gyre::trigger {
 namespace net = boost::asio;
 
 FiberTask::FiberTask(net::any_io_executor executor, Limits limits)
-    : strand_(net::make_strand(executor)), limits_(std::move(limits)) {}
+    : executor_(std::move(executor)), limits_(std::move(limits)) {}
 
 void FiberTask::start(net::any_io_executor executor, wasm::Store& store,
                       std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
@@ -20,34 +19,50 @@ void FiberTask::start(net::any_io_executor executor, wasm::Store& store,
   task->fiber_ =
       std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
   task->self_ = task;
-  net::dispatch(task->strand_, [task] { task->step(); });
+  // The caller is a handler on the lane's loop: the first turn runs here, at once.
+  task->turn();
 }
 
-void FiberTask::step() {
+void FiberTask::schedule() {
+  int state = state_.load(std::memory_order_acquire);
+  for (;;) {
+    const int next = state == kIdle ? kQueued : state == kRunning ? kAgain : state;
+    if (next == state) return;  // a turn is queued, or one in progress will go on
+    if (state_.compare_exchange_weak(state, next, std::memory_order_acq_rel)) break;
+  }
+  if (state == kIdle) net::post(executor_, [self = shared_from_this()] { self->turn(); });
+}
+
+void FiberTask::turn() {
+  state_.store(kRunning, std::memory_order_release);
+  auto keep = shared_from_this();  // a finished fiber drops self_ inside resume()
+  for (;;) {
+    resume();
+    int expected = kRunning;
+    if (state_.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) return;
+    state_.store(kRunning, std::memory_order_release);  // kAgain: asked during the turn
+  }
+}
+
+void FiberTask::resume() {
+  if (!fiber_) return;  // finished: a late wake
+  fiber_->unpark();     // a wake only says "look again"; the host code checks its condition
   if (!fiber_->resume()) {
-    // Parked: a waker or the timer resumes it. Yielded at an epoch tick: queue behind the
-    // lane's other work.
-    if (!fiber_->parked()) net::post(strand_, [self = self_] { self->step(); });
+    // Parked: a waker or the timer schedules it. Yielded at an epoch tick: asks for a
+    // turn from the back of the loop's queue, after the lane's other work.
+    if (!fiber_->parked()) net::post(executor_, [self = self_] { self->schedule(); });
     return;
   }
   const std::optional<wasm::Error> error = fiber_->error();
-  auto keep = std::move(self_);  // this object lives until the end of this function
   fiber_.reset();
   done_(error);
   owner_.reset();
-}
-
-void FiberTask::on_wake() {
-  if (!fiber_ || !fiber_->parked()) return;  // a late wake: the guest has moved on
-  fiber_->unpark();
-  step();
+  self_.reset();
 }
 
 Suspender::Wake FiberTask::waker() {
-  return [weak = weak_from_this(), strand = strand_] {
-    net::post(strand, [weak] {
-      if (auto task = weak.lock()) task->on_wake();
-    });
+  return [weak = weak_from_this()] {
+    if (auto task = weak.lock()) task->schedule();
   };
 }
 
@@ -62,11 +77,11 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
   if (limits_.deadline) wake_at(*limits_.deadline);
   if (limits_.cancelled) wake_at(Clock::now() + kCancelCheck);
   if (until) {
-    if (!timer_) timer_.emplace(strand_);
+    if (!timer_) timer_.emplace(executor_);
     timer_->expires_at(*until);
     timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (ec) return;
-      if (auto task = weak.lock()) task->on_wake();
+      if (auto task = weak.lock()) task->schedule();
     });
   }
   const bool resumed = fiber_->park();

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -43,14 +42,22 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
 
  private:
   FiberTask(boost::asio::any_io_executor executor, Limits limits);
-  void step();     // resumes the fiber; on the strand
-  void on_wake();  // on the strand
+  // Asks for a turn on the loop (from any thread): the fiber then resumes if it is parked
+  // or yielded. Turns never overlap, even when several threads run the lane's loop.
+  void schedule();
+  void turn();    // one or more resumptions, until nobody asked for another
+  void resume();  // inside a turn
   bool must_stop() const;
 
   // How often a waiting guest without a timer looks at its request's cancel flag.
   static constexpr std::chrono::milliseconds kCancelCheck{250};
 
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  // kIdle -> kQueued (schedule posts a turn) -> kRunning -> kIdle, or kRunning -> kAgain
+  // (asked again during the turn) -> kRunning (the turn goes on).
+  enum State : int { kIdle, kQueued, kRunning, kAgain };
+  std::atomic<int> state_{kRunning};  // the first turn runs inside start()
+
+  boost::asio::any_io_executor executor_;
   std::optional<boost::asio::steady_timer> timer_;  // made at the first timed suspension
   Limits limits_;
   std::unique_ptr<wasm::Fiber> fiber_;
