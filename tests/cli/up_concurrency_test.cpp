@@ -121,10 +121,44 @@ TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
+// Holds every request and never answers (until the test ends).
+class SilentUpstream : public http::Handler {
+ public:
+  void handle(http::Request, std::shared_ptr<http::ResponseWriter> response) override {
+    std::lock_guard lock(mutex_);
+    held_.push_back(std::move(response));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<http::ResponseWriter>> held_;
+};
+
+TEST(UpConcurrency, AWaitingGuestIsStoppedAtItsDeadline) {
+  auto upstream = std::make_shared<SilentUpstream>();
+  http::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  auto server = http::Server::start(config, upstream);
+  ASSERT_TRUE(server.ok());
+  const std::string port = std::to_string((*server)->local_endpoint().port());
+  const auto app = gyre::testing::make_fixture_app(
+      "concurrency-deadline", "concurrency", "fetcher", "js-outbound",
+      "allowed_outbound_hosts = [\"http://127.0.0.1:" + port + "\"]\n");
+  GyreUp gyre(app, {"--deadline", "1s"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/?url=http%3A%2F%2F127.0.0.1%3A" + port + "%2F");
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_TRUE(gyre.wait_for_output("the guest was stopped while it waited")) << gyre.output();
+  // The lane goes on serving.
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 400);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  (*server)->shutdown();
+}
+
 TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
   const auto app =
       gyre::testing::make_fixture_app("concurrency-loop", "concurrency", "c-http", "c-http", "");
-  GyreUp gyre(app);
+  GyreUp gyre(app, {"--shutdown-timeout", "300ms"});
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 200);
   const int idle_threads = threads_of(gyre.pid());
