@@ -1,6 +1,7 @@
 #include "http/incoming.hpp"
 
 #include "host/resources.hpp"
+#include "http/outbound.hpp"
 #include "wasm/store.hpp"
 
 namespace gyre::http {
@@ -58,9 +59,11 @@ IncomingCall::IncomingCall(wasm::Engine& engine, ResponseSink& out) : sink_(out)
 
 IncomingCall::~IncomingCall() = default;
 
-Result<void, wasm::Error> IncomingCall::call(Suspender* suspender) {
+Result<void, wasm::Error> IncomingCall::call(Suspender* suspender,
+                                             boost::asio::any_io_executor loop) {
   component::ComponentInstance& instance = *instance_;
   instance.host_state<wasi::Waiting>().suspender = suspender;
+  instance.host_state<GuestLoop>().executor = std::move(loop);
   const std::vector<component::Val> args{component::Val::own(request_rep_),
                                          component::Val::own(outparam_rep_)};
   auto called = instance.call(*handle_, args);

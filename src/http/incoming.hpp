@@ -3,6 +3,7 @@
 // resources, the response streamed to a ResponseSink as the guest produces it.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -61,8 +62,9 @@ class IncomingCall {
   IncomingCall& operator=(const IncomingCall&) = delete;
 
   // Calls the handler (once). With a suspender, the guest's waits suspend it instead of
-  // holding the thread: then this must run on a wasm::Fiber of store().
-  Result<void, wasm::Error> call(Suspender* suspender);
+  // holding the thread: then this must run on a wasm::Fiber of store(), driven by `loop`
+  // (which the guest's requests to components of its app run on too).
+  Result<void, wasm::Error> call(Suspender* suspender, boost::asio::any_io_executor loop = {});
   wasm::Store& store() { return store_; }
 
  private:

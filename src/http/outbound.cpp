@@ -1,6 +1,8 @@
 #include "http/outbound.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <utility>
 
 #include "base/byte_copy.hpp"
 #include "host/define.hpp"
@@ -461,10 +463,11 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
   // handle(request, options) -> result<future-incoming-response, error-code>
   using Handled = host::Result<Own<FutureIncomingResponse>, ErrorCode>;
   define(imports, kOutgoingHandler, "handle",
-         [send](Context&, Own<OutgoingRequest> request,
+         [send](Context& cx, Own<OutgoingRequest> request,
                 std::optional<Own<RequestOptions>> options) -> Handled {
            OutgoingRequest& r = *request.object;
            r.data.headers = r.headers.entries;
+           r.data.loop = cx.instance.host_state<GuestLoop>().executor;
            if (options) r.data.timeouts = options->object->timeouts;
            if (!r.data.has_body) r.exchange->finish_request();
            if (auto refused = send(r.data, r.exchange)) return Handled::err(*refused);
@@ -523,66 +526,119 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
 
 namespace {
 
-// The guest's request body, as the body of a request to a handler of this process. Reads
-// wait on the calling thread for the guest to write: their callers are worker threads.
-class ExchangeBodyReader final : public BodyReader {
+// The in-process carrier's side of an exchange: the body the guest writes goes to the
+// serving handler as its request body, the handler's response back to the guest. Whatever
+// cannot go on at once (no request bytes yet, no room for more response) waits here and
+// goes on when the guest's side wakes the carrier, on the guest's thread.
+class InProcessCarrier : public std::enable_shared_from_this<InProcessCarrier> {
  public:
-  explicit ExchangeBodyReader(std::shared_ptr<Exchange> exchange)
-      : exchange_(std::move(exchange)) {}
-  void read(std::function<void(BodyChunk)> done) override {
-    for (;;) {
-      auto pulled = exchange_->pull_request(1 << 20);
-      if (pulled.abandoned) return done(BodyChunk{{}, true, "the request body was abandoned"});
-      if (!pulled.data.empty() || pulled.end)
-        return done(BodyChunk{std::move(pulled.data), pulled.end, {}});
-      exchange_->wait_for(Exchange::Event::kRequestData, std::chrono::milliseconds(100));
-    }
+  explicit InProcessCarrier(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
+  // Starts listening to the guest's side (once, after the carrier is owned by a shared_ptr).
+  void attach() {
+    exchange_->set_carrier_wake([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->progress();
+    });
   }
+  void detach() { exchange_->set_carrier_wake({}); }
+
+  void read(std::function<void(BodyChunk)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      pending_read_ = std::move(done);
+    }
+    progress();
+  }
+  void wrote(std::function<void(bool)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      pending_write_ = std::move(done);
+    }
+    progress();
+  }
+  Exchange& exchange() { return *exchange_; }
 
  private:
+  // Completes what waits and can complete now. The exchange's calls made here wake only
+  // the guest's side, never this carrier again.
+  void progress() {
+    std::function<void(BodyChunk)> read_done;
+    std::optional<BodyChunk> chunk;
+    std::function<void(bool)> write_done;
+    {
+      std::lock_guard lock(mutex_);
+      if (pending_read_) {
+        auto pulled = exchange_->pull_request(1 << 20);
+        if (pulled.abandoned) {
+          chunk = BodyChunk{{}, true, "the request body was abandoned"};
+        } else if (!pulled.data.empty() || pulled.end) {
+          chunk = BodyChunk{std::move(pulled.data), pulled.end, {}};
+        }
+        if (chunk) read_done = std::exchange(pending_read_, nullptr);
+      }
+      if (pending_write_ && exchange_->ready(Exchange::Event::kResponseRoom))
+        write_done = std::exchange(pending_write_, nullptr);
+    }
+    if (read_done) read_done(std::move(*chunk));
+    if (write_done) write_done(!exchange_->cancelled());
+  }
+
   std::shared_ptr<Exchange> exchange_;
+  std::mutex mutex_;  // the guest's side wakes the carrier from its own thread
+  std::function<void(BodyChunk)> pending_read_;
+  std::function<void(bool)> pending_write_;
 };
 
-// A handler's response, into the exchange for the guest that asked.
+class ExchangeBodyReader final : public BodyReader {
+ public:
+  explicit ExchangeBodyReader(std::shared_ptr<InProcessCarrier> carrier)
+      : carrier_(std::move(carrier)) {}
+  void read(std::function<void(BodyChunk)> done) override { carrier_->read(std::move(done)); }
+
+ private:
+  std::shared_ptr<InProcessCarrier> carrier_;
+};
+
+// A handler's response, into the exchange for the guest that asked. A write is taken at
+// once; its completion waits until the guest has read enough (the exchange's bound), which
+// is what slows a handler that writes faster than the guest reads.
 class ExchangeResponseWriter final : public ResponseWriter {
  public:
-  explicit ExchangeResponseWriter(std::shared_ptr<Exchange> exchange)
-      : exchange_(std::move(exchange)) {}
+  explicit ExchangeResponseWriter(std::shared_ptr<InProcessCarrier> carrier)
+      : carrier_(std::move(carrier)), exchange_(carrier_->exchange()) {}
   ~ExchangeResponseWriter() override {
     if (!started_) {
-      exchange_->respond(500, {});
-      exchange_->end_response();
+      exchange_.respond(500, {});
+      exchange_.end_response();
     } else if (!finished_) {
-      exchange_->fail(ErrorCode::of(ErrorCode::kHttpResponseIncomplete));
+      exchange_.fail(ErrorCode::of(ErrorCode::kHttpResponseIncomplete));
     }
+    carrier_->detach();
   }
   void start(ResponseHead head, Done done) override {
     HeaderList headers;
     for (auto& h : head.headers)
       headers.emplace_back(std::move(h.name), std::move(h.value));
     started_ = true;
-    exchange_->respond(head.status, std::move(headers));
-    if (done) done(!exchange_->cancelled());
+    exchange_.respond(head.status, std::move(headers));
+    if (done) done(!exchange_.cancelled());
   }
   void write(std::string chunk, Done done) override {
-    // Wait for the guest to read, so a big body is not all buffered at once.
-    while (!exchange_->ready(Exchange::Event::kResponseRoom))
-      exchange_->wait_for(Exchange::Event::kResponseRoom, std::chrono::milliseconds(100));
-    exchange_->push_response(chunk);
-    if (done) done(!exchange_->cancelled());
+    exchange_.push_response(chunk);
+    if (done) carrier_->wrote(std::move(done));
   }
   void finish(Done done) override {
     finished_ = true;
-    exchange_->end_response();
-    if (done) done(!exchange_->cancelled());
+    exchange_.end_response();
+    if (done) done(!exchange_.cancelled());
   }
   void abort() override {
     finished_ = true;
-    exchange_->fail(ErrorCode::of(ErrorCode::kHttpResponseIncomplete));
+    exchange_.fail(ErrorCode::of(ErrorCode::kHttpResponseIncomplete));
   }
 
  private:
-  std::shared_ptr<Exchange> exchange_;
+  std::shared_ptr<InProcessCarrier> carrier_;
+  Exchange& exchange_;
   bool started_ = false;
   bool finished_ = false;
 };
@@ -591,8 +647,10 @@ class ExchangeResponseWriter final : public ResponseWriter {
 
 void serve_in_process(Handler& handler, Request request, std::shared_ptr<Exchange> exchange) {
   request.internal = true;
-  request.body = std::make_shared<ExchangeBodyReader>(exchange);
-  handler.handle(std::move(request), std::make_shared<ExchangeResponseWriter>(std::move(exchange)));
+  auto carrier = std::make_shared<InProcessCarrier>(std::move(exchange));
+  carrier->attach();
+  request.body = std::make_shared<ExchangeBodyReader>(carrier);
+  handler.handle(std::move(request), std::make_shared<ExchangeResponseWriter>(std::move(carrier)));
 }
 
 }  // namespace gyre::http

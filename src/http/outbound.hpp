@@ -37,6 +37,9 @@ struct OutboundRequest {
   HeaderList headers;  // lower-case names; never host (the guest cannot set it)
   RequestTimeouts timeouts;
   bool has_body = false;  // the guest took the body (it may still be writing it)
+  // The loop the sending guest runs on (empty when it runs on a thread of its own): a
+  // component of this app that serves the request runs on it too.
+  boost::asio::any_io_executor loop;
 
   // "https://example.com:8443/path?q": the scheme as sent, the authority, the path.
   std::string url() const;
@@ -130,6 +133,12 @@ class Exchange {
   bool cancelled_ = false;
 };
 
+// Per component instance: the loop its guest runs on, set by whoever runs it on a fiber
+// (IncomingCall::call); outgoing requests carry it.
+struct GuestLoop {
+  boost::asio::any_io_executor executor;
+};
+
 // How a component's outgoing requests are carried: decides whether a request may go
 // (returns the error-code if not) and starts carrying it through the exchange.
 using OutboundSend =
@@ -140,8 +149,10 @@ using OutboundSend =
 void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send);
 
 // Carries a request to a handler of this process (a component of the same app): `request`
-// comes with its head (and route and target, if the handler needs them); its body is the
-// exchange's request body, and the handler's response goes back through the exchange.
+// comes with its head (and route and target, if the handler needs them, and the loop to
+// run on); its body is the exchange's request body, and the handler's response goes back
+// through the exchange. Neither direction waits on a thread: each side is woken by the
+// other's progress.
 void serve_in_process(Handler& handler, Request request, std::shared_ptr<Exchange> exchange);
 
 }  // namespace gyre::http

@@ -1,6 +1,7 @@
 #include "trigger/component_handler.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -273,6 +274,16 @@ ComponentHandler::ComponentHandler(std::string component_id, std::vector<Prepare
 
 void ComponentHandler::handle(http::Request request,
                               std::shared_ptr<http::ResponseWriter> response) {
+  if (request.executor && request.internal) {
+    // Sent by a guest of this app from inside its host call (on its fiber): this guest
+    // starts from the loop instead, as its own task.
+    auto executor = request.executor;
+    auto shared = std::make_shared<http::Request>(std::move(request));
+    boost::asio::post(executor, [this, shared, response = std::move(response)]() mutable {
+      run_on_fiber(std::move(*shared), std::move(response));
+    });
+    return;
+  }
   if (request.executor) {
     run_on_fiber(std::move(request), std::move(response));
     return;
@@ -300,9 +311,9 @@ void ComponentHandler::run_on_fiber(http::Request request,
   FiberRun* raw = run.get();
   FiberTask::start(
       request.executor, raw->call->store(), run,
-      [raw](Suspender& suspender) {
+      [raw, loop = request.executor](Suspender& suspender) {
         raw->sink.set_suspender(&suspender);
-        raw->result = raw->call->call(&suspender);
+        raw->result = raw->call->call(&suspender, loop);
       },
       [this, raw](const std::optional<wasm::Error>& error) {
         if (error) {

@@ -98,6 +98,7 @@ std::optional<http::ErrorCode> OutboundRoutes::send(
   for (const auto& [name, value] : request.headers)
     chained.head.headers.push_back({name, value});
   chained.client_address = "0.0.0.0:0";
+  chained.executor = request.loop;  // served on the sender's lane, on a fiber of its own
   auto parsed_target = http::parse_request_target(chained.head.target);
   if (!parsed_target) return http::ErrorCode::of(http::ErrorCode::kHttpRequestUriInvalid);
   parsed_target->authority = *request.authority;
