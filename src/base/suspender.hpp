@@ -27,6 +27,12 @@ class Suspender {
   // Suspends until woken or until `until` passes. False when the guest must stop instead
   // (its deadline passed, or nobody waits for its answer any more); the caller then traps.
   virtual bool suspend(std::optional<Clock::time_point> until = std::nullopt) = 0;
+
+  // Runs `work` on a thread where it may block (a host call Gyre cannot yet make without
+  // blocking: a database client's), suspending the guest until it returns. Always waits
+  // for `work` to end, whatever happens to the guest meanwhile: it may use the caller's
+  // stack.
+  virtual void offload(const std::function<void()>& work) = 0;
 };
 
 }  // namespace gyre

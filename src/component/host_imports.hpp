@@ -55,6 +55,12 @@ class HostImports {
 
   // The interface serving an import of `name`, by semver compatibility.
   const HostInterface* find(std::string_view name) const;
+  // Every interface, with its compatibility key (see semver_key), for passes over them all.
+  template <class F>
+  void for_each_interface(F&& visit) {
+    for (auto& [key, interface] : interfaces_)
+      visit(std::string_view(key), interface);
+  }
   const HostFunction* find_function(std::string_view name) const;
 
  private:

@@ -291,7 +291,7 @@ void ComponentHandler::handle(http::Request request,
   // No loop to run on (a request made inside the process without one): a worker thread
   // runs the guest, and its waits hold that thread.
   auto shared = std::make_shared<http::Request>(std::move(request));
-  workers_.post_now([this, shared, response] { run(std::move(*shared), response); });
+  workers_.post([this, shared, response] { run(std::move(*shared), response); });
 }
 
 void ComponentHandler::run_on_fiber(http::Request request,
@@ -310,7 +310,7 @@ void ComponentHandler::run_on_fiber(http::Request request,
   limits.cancelled = request.cancelled;
   FiberRun* raw = run.get();
   FiberTask::start(
-      request.executor, raw->call->store(), run,
+      FiberTask::Services{request.executor, &workers_}, raw->call->store(), run,
       [raw, loop = request.executor](Suspender& suspender) {
         raw->sink.set_suspender(&suspender);
         raw->result = raw->call->call(&suspender, loop);

@@ -6,13 +6,15 @@ namespace gyre::trigger {
 
 namespace net = boost::asio;
 
-FiberTask::FiberTask(net::any_io_executor executor, Limits limits)
-    : executor_(std::move(executor)), limits_(std::move(limits)) {}
+FiberTask::FiberTask(Services services, Limits limits)
+    : executor_(std::move(services.executor)),
+      workers_(services.workers),
+      limits_(std::move(limits)) {}
 
-void FiberTask::start(net::any_io_executor executor, wasm::Store& store,
-                      std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
+void FiberTask::start(Services services, wasm::Store& store, std::shared_ptr<void> owner,
+                      std::function<void(Suspender&)> body,
                       std::function<void(const std::optional<wasm::Error>&)> done, Limits limits) {
-  auto task = std::shared_ptr<FiberTask>(new FiberTask(std::move(executor), std::move(limits)));
+  auto task = std::shared_ptr<FiberTask>(new FiberTask(std::move(services), std::move(limits)));
   task->owner_ = std::move(owner);
   task->done_ = std::move(done);
   FiberTask* raw = task.get();
@@ -87,6 +89,20 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
   const bool resumed = fiber_->park();
   if (until) timer_->cancel();
   return resumed && !must_stop();
+}
+
+void FiberTask::offload(const std::function<void()>& work) {
+  if (workers_ == nullptr) return work();
+  // The worker signals through `finished`, which the fiber checks after every wake; the
+  // fiber waits for it even when it is to stop, because `work` may use its stack.
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  workers_->post([&work, finished, wake = waker()] {
+    work();
+    finished->store(true, std::memory_order_release);
+    wake();
+  });
+  while (!finished->load(std::memory_order_acquire))
+    fiber_->park();
 }
 
 }  // namespace gyre::trigger

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "base/suspender.hpp"
+#include "base/worker_pool.hpp"
 #include "wasm/fiber.hpp"
 #include "wasm/store.hpp"
 
@@ -30,18 +31,25 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
     std::shared_ptr<const std::atomic<bool>> cancelled;
   };
 
+  // Where offload() runs blocking work: set once, by the owner of the pool.
+  struct Services {
+    boost::asio::any_io_executor executor;
+    WorkerPool* workers = nullptr;
+  };
+
   // Runs `body` on a fiber of `store`, driven by `executor`; `done` runs on the loop once
   // the body has returned. `owner` (holding the store, and whatever the body uses) is kept
   // until then and released after the fiber.
-  static void start(boost::asio::any_io_executor executor, wasm::Store& store,
-                    std::shared_ptr<void> owner, std::function<void(Suspender&)> body,
+  static void start(Services services, wasm::Store& store, std::shared_ptr<void> owner,
+                    std::function<void(Suspender&)> body,
                     std::function<void(const std::optional<wasm::Error>&)> done, Limits limits);
 
   Wake waker() override;
   bool suspend(std::optional<Clock::time_point> until) override;
+  void offload(const std::function<void()>& work) override;
 
  private:
-  FiberTask(boost::asio::any_io_executor executor, Limits limits);
+  FiberTask(Services services, Limits limits);
   // Asks for a turn on the loop (from any thread): the fiber then resumes if it is parked
   // or yielded. Turns never overlap, even when several threads run the lane's loop.
   void schedule();
@@ -58,6 +66,7 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
   std::atomic<int> state_{kRunning};  // the first turn runs inside start()
 
   boost::asio::any_io_executor executor_;
+  WorkerPool* workers_;
   std::optional<boost::asio::steady_timer> timer_;  // made at the first timed suspension
   Limits limits_;
   std::unique_ptr<wasm::Fiber> fiber_;

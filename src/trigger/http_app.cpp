@@ -13,6 +13,7 @@
 #include "base/worker_pool.hpp"
 #include "component/core_tables.hpp"
 #include "component/instance.hpp"
+#include "host/waiting.hpp"
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
 #include "http/server.hpp"
@@ -255,6 +256,10 @@ struct Loader {
         return manifest.file + ": component `" + id + "`: " + added.error();
     }
 
+    // Spin's capabilities whose clients block (databases, key-value stores, MQTT, the LLM
+    // and Vault over HTTP) run on the worker threads while the guest's fiber waits.
+    for (const char* prefix : {"spin:", "fermyon:", "wasi:keyvalue/", "wasi:config/"})
+      host::offload_interfaces(*imports, prefix);
     component::LinkOptions link;
     link.trap_on_missing_imports = true;
     std::vector<ComponentHandler::Prepared> prepared;

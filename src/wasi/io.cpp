@@ -136,7 +136,7 @@ void wait_any(component::ComponentInstance& instance, std::span<Pollable* const>
   for (Pollable* p : pollables)
     if (p->ready()) return;
   instance.host_state<BeforeBlocking>().run();
-  if (Suspender* suspender = instance.host_state<Waiting>().suspender) {
+  if (Suspender* suspender = instance.host_state<host::Waiting>().suspender) {
     suspend_fiber(*suspender, pollables);
   } else {
     block_thread(pollables);

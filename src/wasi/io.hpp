@@ -14,9 +14,9 @@
 #include <variant>
 #include <vector>
 
-#include "base/suspender.hpp"
 #include "component/host_imports.hpp"
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 
 namespace gyre::wasi {
 
@@ -137,15 +137,10 @@ struct BeforeBlocking {
   }
 };
 
-// Per component instance: how its host calls wait. With a suspender (the guest runs on a
-// fiber), a guest that waits suspends and its thread serves others; without one, waiting
-// holds the thread.
-struct Waiting {
-  Suspender* suspender = nullptr;
-};
-
 // Waits until one of `pollables` is ready (nothing when one already is), as the instance's
-// Waiting says. Traps the guest (throws) when its suspension was ended to stop it.
+// host::Waiting says: with a suspender (the guest runs on a fiber) the guest suspends and
+// its thread serves others; without one, waiting holds the thread. Traps the guest (throws) when
+// its suspension was ended to stop it.
 void wait_any(component::ComponentInstance& instance, std::span<Pollable* const> pollables);
 
 // Adds wasi:io/error, wasi:io/poll and wasi:io/streams 0.2.x.
