@@ -13,6 +13,7 @@
 #include "http/wasi_types.hpp"
 #include "wasi/wasi.hpp"
 #include "wasm/engine.hpp"
+#include "wasm/fiber.hpp"
 #include "wasm/store.hpp"
 
 namespace {
@@ -147,38 +148,63 @@ BENCHMARK(BM_CHttpInstantiateDropPerThreadEngine)->Apply(on_one_and_two_threads)
 // network: a fresh instance with WASI and wasi:http, handle() with a request carrying
 // Spin's headers, the response collected in memory. On one thread and on two, each with
 // its own engine as each lane of `gyre up` has.
+struct CollectingSink final : http::ResponseSink {
+  void head(uint16_t, const http::HeaderList&) override {}
+  void body(std::string_view chunk) override { bytes += chunk.size(); }
+  void finish() override {}
+  void fail(const std::string& why) override { failure = why; }
+  size_t bytes = 0;
+  std::string failure;
+};
+
+http::IncomingRequestData hello_request() {
+  http::IncomingRequestData request;
+  request.path_with_query = "/";
+  request.scheme = "http";
+  request.authority = "127.0.0.1:3000";
+  request.headers = {{"host", "127.0.0.1:3000"},
+                     {"user-agent", "wrk"},
+                     {"spin-full-url", "http://127.0.0.1:3000/"},
+                     {"spin-path-info", ""},
+                     {"spin-matched-route", "/..."},
+                     {"spin-component-route", ""},
+                     {"spin-raw-component-route", "/..."},
+                     {"spin-base-path", "/"},
+                     {"spin-client-addr", "127.0.0.1:40000"}};
+  return request;
+}
+
 void BM_CHttpHandle(benchmark::State& state) {
-  struct Sink final : http::ResponseSink {
-    void head(uint16_t, const http::HeaderList&) override {}
-    void body(std::string_view chunk) override { bytes += chunk.size(); }
-    void finish() override {}
-    void fail(const std::string& why) override { failure = why; }
-    size_t bytes = 0;
-    std::string failure;
-  };
   auto own = std::move(wasm::Engine::create(engine_config())).value();
   const component::HostImports imports = c_http_imports();
   auto handler = std::move(http::IncomingHandler::create(prepare("c-http", imports, *own))).value();
   for (auto _ : state) {
-    http::IncomingRequestData request;
-    request.path_with_query = "/";
-    request.scheme = "http";
-    request.authority = "127.0.0.1:3000";
-    request.headers = {{"host", "127.0.0.1:3000"},
-                       {"user-agent", "wrk"},
-                       {"spin-full-url", "http://127.0.0.1:3000/"},
-                       {"spin-path-info", ""},
-                       {"spin-matched-route", "/..."},
-                       {"spin-component-route", ""},
-                       {"spin-raw-component-route", "/..."},
-                       {"spin-base-path", "/"},
-                       {"spin-client-addr", "127.0.0.1:40000"}};
-    Sink sink;
-    auto handled = handler.handle(*own, std::move(request), sink);
+    CollectingSink sink;
+    auto handled = handler.handle(*own, hello_request(), sink);
     if (!handled.ok() || sink.bytes == 0) state.SkipWithError("the request failed");
   }
 }
 BENCHMARK(BM_CHttpHandle)->Apply(on_one_and_two_threads);
+
+// The same with the call on a Wasmtime fiber, as `gyre up` runs it (never suspending: the
+// hello answers at once): what the fiber itself costs per request.
+void BM_CHttpHandleOnFiber(benchmark::State& state) {
+  auto own = std::move(wasm::Engine::create(engine_config())).value();
+  const component::HostImports imports = c_http_imports();
+  auto handler = std::move(http::IncomingHandler::create(prepare("c-http", imports, *own))).value();
+  for (auto _ : state) {
+    CollectingSink sink;
+    auto call = std::move(handler.instantiate(*own, hello_request(), sink)).value();
+    Result<void, wasm::Error> handled;
+    {
+      wasm::Fiber fiber(call->store(), [&] { handled = call->call(nullptr); });
+      while (!fiber.resume()) {
+      }
+    }
+    if (!handled.ok() || sink.bytes == 0) state.SkipWithError("the request failed");
+  }
+}
+BENCHMARK(BM_CHttpHandleOnFiber)->Apply(on_one_and_two_threads);
 
 }  // namespace
 
