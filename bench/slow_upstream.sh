@@ -1,32 +1,37 @@
 #!/usr/bin/env bash
-# I/O-bound rows: wrk against `gyre up` serving a Spin JS SDK handler that awaits a local
-# upstream answering after a delay (bench/native_server's /delay/<ms>). Each connection
+# I/O-bound rows: wrk against `gyre up` serving handlers (a Spin JS SDK component and a C
+# one) that await a local upstream answering after a delay (bench/native_server's
+# /delay/<ms>). Each connection
 # can do at most one request per delay, so the ideal is connections / delay; a runtime
 # that holds a thread per waiting guest gets a small fraction of it.
 #
 #   bench/slow_upstream.sh [build-dir] [seconds]
 #
-# Rows: 200 connections against a 1 s upstream, 1000 connections against a 100 ms one.
+# Rows, for each component: 200 connections against a 1 s upstream, 1000 connections
+# against a 100 ms one.
 # Loopback only. Prints req/s, the ratio to the ideal, p99, non-2xx answers and socket
 # errors, and gyre's RSS idle and after the load.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-10}"
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
-component="$build/fixtures/js-outbound.wasm"
-[ -f "$component" ] || { echo "$component is missing: build the fixtures target"; exit 1; }
+for fixture in js-outbound c-fetch; do
+  [ -f "$build/fixtures/$fixture.wasm" ] || { echo "$fixture.wasm is missing: build the fixtures target"; exit 1; }
+done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 app=$(mktemp -d)
-cp "$root/bench/apps/js-outbound/spin.toml" "$app/"
-ln -s "$component" "$app/js-outbound.wasm"
+cp "$root/bench/apps/slow-upstream/spin.toml" "$app/"
+ln -s "$build/fixtures/js-outbound.wasm" "$build/fixtures/c-fetch.wasm" "$app/"
 "$build/bench/native_server" 127.0.0.1:3111 >/dev/null &
 upstream=$!
 "$build/src/cli/gyre" up -f "$app" --listen 127.0.0.1:3112 --quiet >/dev/null &
 gyre=$!
 trap 'kill $upstream $gyre 2>/dev/null; wait 2>/dev/null; rm -rf "$app"' EXIT
-base="http://127.0.0.1:3112/?url=http://127.0.0.1:3111/delay"
-for _ in $(seq 100); do curl -s -o /dev/null "$base/0" && break; sleep 0.1; done
+declare -A base=([js]="http://127.0.0.1:3112/js/?url=http://127.0.0.1:3111/delay"
+                 [c]="http://127.0.0.1:3112/c/fetch/127.0.0.1:3111/delay")
+for _ in $(seq 100); do curl -s -o /dev/null "${base[js]}/0" && break; sleep 0.1; done
+curl -s -o /dev/null "${base[c]}/0"
 for pid in $upstream $gyre; do
   kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3111-3112 in use?)"; exit 1; }
 done
@@ -43,14 +48,14 @@ summarise() {
        END {printf "%s %s %d %d\n", rps, p99, non2xx, errors}'
 }
 printf '%-28s %10s %10s %8s %10s %8s %8s\n' row req/s ideal ratio p99 non-2xx errors
-for row in "200 1000" "1000 100"; do
-  read -r connections delay <<<"$row"
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "$base/$delay" &
+for row in "js 200 1000" "js 1000 100" "c 200 1000" "c 1000 100"; do
+  read -r kind connections delay <<<"$row"
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "${base[$kind]}/$delay" &
         sleep $((seconds / 2)); echo "under load: RSS $(rss), $(threads) threads" >&2; wait)
   read -r rps p99 non2xx errors <<<"$(summarise <<<"$out")"
   ideal=$(awk -v c="$connections" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}')
   ratio=$(awk -v a="$rps" -v b="$ideal" 'BEGIN {printf "%.3f", a / b}')
-  printf '%-28s %10s %10s %8s %10s %8s %8s\n' "js ${connections}c ${delay}ms upstream" \
+  printf '%-28s %10s %10s %8s %10s %8s %8s\n' "$kind ${connections}c ${delay}ms upstream" \
     "$rps" "$ideal" "$ratio" "$p99" "$non2xx" "$errors"
 done
 echo "gyre after the load: RSS $(rss), $(threads) threads"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -78,7 +79,10 @@ class GatheringUpstream : public http::Handler {
   bool gathered_ = false;
 };
 
-TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
+// `guests` requests at once through `fixture`, each fetching (through `target`, given the
+// upstream's port) from an upstream that answers none of them until all have arrived.
+void expect_all_wait_at_once(const std::string& fixture,
+                             const std::function<std::string(const std::string&)>& target) {
   constexpr size_t kGuests = 200;
   auto upstream = std::make_shared<GatheringUpstream>(kGuests);
   http::ServerConfig config;
@@ -87,20 +91,18 @@ TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
   ASSERT_TRUE(server.ok());
   const std::string port = std::to_string((*server)->local_endpoint().port());
   const auto app = gyre::testing::make_fixture_app(
-      "concurrency-wait", "concurrency", "fetcher", "js-outbound",
+      "concurrency-wait-" + fixture, "concurrency", "fetcher", fixture,
       "allowed_outbound_hosts = [\"http://127.0.0.1:" + port + "\"]\n");
   GyreUp gyre(app);
   ASSERT_NE(gyre.port(), 0) << gyre.output();
-  const std::string target = "/?url=http%3A%2F%2F127.0.0.1%3A" + port + "%2Fslow";
-  // A request that fetches nothing (the fixture answers 400 without a url), then the
-  // threads of a process that has served.
-  EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 400);
+  // A request that fetches nothing, then the threads of a process that has served.
+  EXPECT_NE(http_request(gyre.port(), "GET", "/").status, 200);
   const int idle_threads = threads_of(gyre.pid());
 
   std::vector<std::future<gyre::testing::HttpResponse>> answers;
   for (size_t i = 0; i < kGuests; ++i) {
-    answers.push_back(
-        std::async(std::launch::async, [&] { return http_request(gyre.port(), "GET", target); }));
+    answers.push_back(std::async(std::launch::async,
+                                 [&] { return http_request(gyre.port(), "GET", target(port)); }));
   }
   int waiting_threads = -1;
   const bool gathered =
@@ -119,6 +121,17 @@ TEST(UpConcurrency, ManyGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
   // more at most, which a lane's watchdog may add for a moment).
   EXPECT_LE(waiting_threads, idle_threads + 1) << "idle " << idle_threads;
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+TEST(UpConcurrency, ManyJsGuestsAwaitASlowUpstreamAtOnceOnAFixedNumberOfThreads) {
+  expect_all_wait_at_once("js-outbound", [](const std::string& port) {
+    return "/?url=http%3A%2F%2F127.0.0.1%3A" + port + "%2Fslow";
+  });
+}
+
+TEST(UpConcurrency, ManyCGuestsBlockingOnAPollableAwaitASlowUpstreamAtOnce) {
+  expect_all_wait_at_once(
+      "c-fetch", [](const std::string& port) { return "/fetch/127.0.0.1:" + port + "/slow"; });
 }
 
 // Holds every request and never answers (until the test ends).
