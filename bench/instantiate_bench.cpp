@@ -32,8 +32,7 @@ wasm::EngineConfig engine_config() {
     config.pool_keep_resident_bytes = std::stoull(keep);
   if (const char* batch = std::getenv("GYRE_DECOMMIT_BATCH"))
     config.pool_decommit_batch = std::stoul(batch);
-  if (const char* stacks = std::getenv("GYRE_POOL_STACKS"))
-    config.pool_stacks = std::stoul(stacks);
+  if (const char* stacks = std::getenv("GYRE_POOL_STACKS")) config.pool_stacks = std::stoul(stacks);
   return config;
 }
 
