@@ -69,8 +69,8 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
   WorkerPool* workers_;
   std::optional<boost::asio::steady_timer> timer_;  // made at the first timed suspension
   Limits limits_;
+  std::shared_ptr<void> owner_;  // holds the store: declared first, destroyed last
   std::unique_ptr<wasm::Fiber> fiber_;
-  std::shared_ptr<void> owner_;
   std::function<void(const std::optional<wasm::Error>&)> done_;
   // The task keeps itself while its fiber lives: a waiting guest is referred to only by
   // the wakers it handed out, which hold it weakly.

@@ -143,11 +143,6 @@ void wait_any(component::ComponentInstance& instance, std::span<Pollable* const>
   }
 }
 
-void Pollable::block() {
-  while (!ready())
-    wait_for(std::chrono::milliseconds(100));
-}
-
 void Pollable::wait_for(std::chrono::steady_clock::duration max) {
   std::this_thread::sleep_for(
       std::min<std::chrono::steady_clock::duration>(max, std::chrono::milliseconds(1)));

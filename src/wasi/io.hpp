@@ -37,11 +37,9 @@ class Pollable {
     (void)wake;
     return false;
   }
-  // Waits until ready, holding the calling thread (for guests not on a fiber).
-  void block();
-  // Waits until ready or until `max` has passed, whichever is first. Pollables whose
-  // readiness another thread produces override this to sleep on their own condition; the
-  // default checks again after a millisecond.
+  // For a guest not on a fiber: holds the thread until ready or until `max` has passed,
+  // whichever is first. Pollables whose readiness another thread produces override this
+  // to sleep on their own condition; the default checks again after a millisecond.
   virtual void wait_for(std::chrono::steady_clock::duration max);
 };
 
