@@ -2,9 +2,9 @@
 // read in chunks) and a response writer (head, then body chunks, then finish).
 //
 // Threading rules, chosen so a component can be run on a worker thread of its own:
-// - Handler::handle runs on a server thread. It may do a short task there (run a guest that
-//   answers at once) but should not wait: what may take long moves, with the request and
-//   the writer, to another thread. A handle call that holds its thread for more than a few
+// - Handler::handle runs on a server thread, the loop of the request's lane (executor). It
+//   must not wait there: a component's guest runs on a fiber driven by that loop and
+//   suspends when it waits. A handle call that holds its thread for more than a few
 //   milliseconds does not stop the server (another thread takes over that thread's
 //   connections), it only costs a thread.
 // - BodyReader and ResponseWriter may be called from any thread. Calls are queued in the
@@ -103,8 +103,8 @@ struct Request {
   // Set by the routing handler before it passes the request to a route's handler.
   std::optional<RouteMatch> route;
   std::optional<RequestTarget> target;  // parsed head.target, set by the routing handler
-  // Sent by a component of this application (service chaining, a self request): its
-  // sender holds a worker while it waits, so this request must not queue behind it.
+  // Sent by a component of this application (service chaining) from inside its host call:
+  // a handler starts it from its loop, as a task of its own, not inside that call.
   bool internal = false;
   // The server lane (network thread) that read it. A handler may keep state per lane
   // (an engine, for one) so that requests of different lanes share nothing.
