@@ -117,9 +117,9 @@ void expect_all_wait_at_once(const std::string& fixture,
                         << gyre.output();
   EXPECT_EQ(upstream->most_held(), kGuests);
   EXPECT_EQ(ok, kGuests) << gyre.output();
-  // Waiting guests hold no thread: the process has the threads it had idle (a helper
-  // more at most, which a lane's watchdog may add for a moment).
-  EXPECT_LE(waiting_threads, idle_threads + 1) << "idle " << idle_threads;
+  // Waiting guests hold no thread: the process has the threads it had idle, but for the
+  // helper each lane's watchdog may add for a moment while a guest is being started.
+  EXPECT_LE(waiting_threads, idle_threads + 2) << "idle " << idle_threads;
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
