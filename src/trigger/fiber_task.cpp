@@ -21,8 +21,10 @@ void FiberTask::start(Services services, wasm::Store& store, std::shared_ptr<voi
   task->fiber_ =
       std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
   task->self_ = task;
-  // The caller is a handler on the lane's loop: the first turn runs here, at once.
-  task->turn();
+  // The first turn comes from the loop's queue, not from inside the server's handle()
+  // call: a guest that computes then holds no handler call open (which the lane's
+  // watchdog would answer with a helper thread) until its first yield.
+  net::post(task->executor_, [task] { task->turn(); });
 }
 
 void FiberTask::schedule() {

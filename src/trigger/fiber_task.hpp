@@ -63,7 +63,7 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
   // kIdle -> kQueued (schedule posts a turn) -> kRunning -> kIdle, or kRunning -> kAgain
   // (asked again during the turn) -> kRunning (the turn goes on).
   enum State : int { kIdle, kQueued, kRunning, kAgain };
-  std::atomic<int> state_{kRunning};  // the first turn runs inside start()
+  std::atomic<int> state_{kQueued};  // start() queues the first turn
 
   boost::asio::any_io_executor executor_;
   WorkerPool* workers_;
