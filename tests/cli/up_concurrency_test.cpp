@@ -79,20 +79,37 @@ class GatheringUpstream : public http::Handler {
   bool gathered_ = false;
 };
 
+// An upstream server on 127.0.0.1 answering through `handler`, and an app whose one
+// component (`fixture`) may reach it.
+struct UpstreamAndApp {
+  std::unique_ptr<http::Server> server;
+  std::string port;
+  std::filesystem::path app;
+};
+UpstreamAndApp start_upstream_and_app(std::shared_ptr<http::Handler> handler,
+                                      const std::string& name, const std::string& fixture) {
+  http::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  auto started = http::Server::start(config, std::move(handler));
+  if (!started.ok()) return {};
+  UpstreamAndApp out;
+  out.server = std::move(started).value();
+  out.port = std::to_string(out.server->local_endpoint().port());
+  out.app = gyre::testing::make_fixture_app(
+      name, "concurrency", "fetcher", fixture,
+      "allowed_outbound_hosts = [\"http://127.0.0.1:" + out.port + "\"]\n");
+  return out;
+}
+
 // `guests` requests at once through `fixture`, each fetching (through `target`, given the
 // upstream's port) from an upstream that answers none of them until all have arrived.
 void expect_all_wait_at_once(const std::string& fixture,
                              const std::function<std::string(const std::string&)>& target) {
   constexpr size_t kGuests = 200;
   auto upstream = std::make_shared<GatheringUpstream>(kGuests);
-  http::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  auto server = http::Server::start(config, upstream);
-  ASSERT_TRUE(server.ok());
-  const std::string port = std::to_string((*server)->local_endpoint().port());
-  const auto app = gyre::testing::make_fixture_app(
-      "concurrency-wait-" + fixture, "concurrency", "fetcher", fixture,
-      "allowed_outbound_hosts = [\"http://127.0.0.1:" + port + "\"]\n");
+  auto [server, port, app] =
+      start_upstream_and_app(upstream, "concurrency-wait-" + fixture, fixture);
+  ASSERT_TRUE(server);
   GyreUp gyre(app);
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   // A request that fetches nothing, then the threads of a process that has served.
@@ -112,7 +129,7 @@ void expect_all_wait_at_once(const std::string& fixture,
     auto r = answer.get();
     if (r.status == 200 && r.body == "gathered") ++ok;
   }
-  (*server)->shutdown();
+  server->shutdown();
   EXPECT_TRUE(gathered) << "the upstream held at most " << upstream->most_held() << "\n"
                         << gyre.output();
   EXPECT_EQ(upstream->most_held(), kGuests);
@@ -155,14 +172,9 @@ class SilentUpstream : public http::Handler {
 
 TEST(UpConcurrency, AWaitingGuestIsStoppedAtItsDeadline) {
   auto upstream = std::make_shared<SilentUpstream>();
-  http::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  auto server = http::Server::start(config, upstream);
-  ASSERT_TRUE(server.ok());
-  const std::string port = std::to_string((*server)->local_endpoint().port());
-  const auto app = gyre::testing::make_fixture_app(
-      "concurrency-deadline", "concurrency", "fetcher", "js-outbound",
-      "allowed_outbound_hosts = [\"http://127.0.0.1:" + port + "\"]\n");
+  auto [server, port, app] =
+      start_upstream_and_app(upstream, "concurrency-deadline", "js-outbound");
+  ASSERT_TRUE(server);
   GyreUp gyre(app, {"--deadline", "1s"});
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   auto r = http_request(gyre.port(), "GET", "/?url=http%3A%2F%2F127.0.0.1%3A" + port + "%2F");
@@ -172,7 +184,7 @@ TEST(UpConcurrency, AWaitingGuestIsStoppedAtItsDeadline) {
   EXPECT_EQ(http_request(gyre.port(), "GET", "/").status, 400);
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
   upstream->drop_all();
-  (*server)->shutdown();
+  server->shutdown();
 }
 
 TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
