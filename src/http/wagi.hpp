@@ -125,8 +125,8 @@ class WagiModule {
 };
 
 // The server's handler for a route served by a wagi component: handle() moves the request
-// to a worker (post_now for Request::internal, as ComponentHandler does), where run()
-// reads the body, runs the module and sends the response.
+// to a worker (post_now for Request::internal: its sender may be a worker waiting for it),
+// where run() reads the body, runs the module and sends the response.
 class WagiHandler final : public Handler {
  public:
   WagiHandler(std::string component_id, std::shared_ptr<const WagiModule> module,
