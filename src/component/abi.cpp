@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/utf8.hpp"
+#include "component/concurrency/concurrency.hpp"
 
 namespace gyre::component {
 namespace {
@@ -310,18 +311,6 @@ uint32_t lower_handle(const CanonContext& cx, const Val& value, const ValueType&
   return *index;
 }
 
-// The readable end of a stream or future the host wrote: a new handle of the guest.
-uint32_t lower_channel(const CanonContext& cx, const Val& value, const ValueType& type) {
-  HandleEntry entry;
-  entry.kind =
-      type.kind == ValueKind::kStream ? HandleKind::kReadableStream : HandleKind::kReadableFuture;
-  entry.channel = std::make_shared<HostChannel>(HostChannel{value.items, 0});
-  entry.channel_type = &type;
-  auto index = cx.handles->add(std::move(entry));
-  if (!index) trap("the handle table is full");
-  return *index;
-}
-
 // Host values must be of the kind the type says, or the guest would read garbage.
 void check_kind(const Val& value, const ValueType& type) {
   if (value.kind != type.kind) {
@@ -453,7 +442,7 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
       return lift_borrow(cx, read<uint32_t>(cx, ptr), type);
     case ValueKind::kStream:
     case ValueKind::kFuture:
-      trap("a guest cannot pass a stream or future to the host yet");
+      return lift_channel(cx, read<uint32_t>(cx, ptr), type);
     default:
       trap("values of this type (error-context, map) cannot cross yet");
   }
@@ -616,7 +605,7 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
       return lift_borrow(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), type);
     case ValueKind::kStream:
     case ValueKind::kFuture:
-      trap("a guest cannot pass a stream or future to the host yet");
+      return lift_channel(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), type);
     default:
       trap("values of this type (error-context, map) cannot cross yet");
   }

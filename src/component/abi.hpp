@@ -20,6 +20,8 @@
 
 namespace gyre::component {
 
+class Concurrency;
+
 // Thrown by the functions below and caught where a call crosses into or out of the
 // guest; never escapes into Wasmtime's frames.
 struct AbiTrap {
@@ -36,6 +38,8 @@ struct CanonContext {
   HandleTable* handles = nullptr;
   // The component these options belong to (for borrows of its own resources).
   const Component* component = nullptr;
+  // The instance's async state, for streams and futures passed across.
+  Concurrency* concurrency = nullptr;
 
   // The memory's bytes, fetched from the engine once rather than on every access. Valid
   // until the guest runs (it may grow the memory): realloc forgets it, and whoever calls

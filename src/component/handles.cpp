@@ -18,6 +18,9 @@ std::optional<uint32_t> HandleTable::add(HandleEntry entry) {
     slots_.push_back(std::move(entry));
   }
   ++live_;
+  // Events name a waitable by its handle.
+  if (auto* waitable = dynamic_cast<Waitable*>(slots_[index]->object.get()))
+    waitable->index = index;
   return index;
 }
 

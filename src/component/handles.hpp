@@ -1,6 +1,7 @@
 // A component instance's handle table: the integers a guest holds for resources (each
 // naming its resource type, its representation and whether it owns or borrows) and for
-// the async ABI's objects, which share the one index space (CanonicalABI.md, "Table").
+// the async ABI's objects (stream and future ends, subtasks, waitable sets, error
+// contexts), which share the one index space (CanonicalABI.md, "Table").
 #pragma once
 
 #include <cstdint>
@@ -8,19 +9,20 @@
 #include <optional>
 #include <vector>
 
+#include "component/concurrency/waitable.hpp"
 #include "component/types.hpp"
-#include "component/value.hpp"
 
 namespace gyre::component {
 
-enum class HandleKind : uint8_t { kResource, kReadableStream, kReadableFuture, kWaitableSet };
-
-// What the host gives a guest through a stream or a future: every value, made before the
-// host function returned (the host finishes its calls before returning), delivered as the
-// guest reads. A future holds one value, or none for `future` without a type.
-struct HostChannel {
-  std::vector<Val> values;
-  size_t next = 0;  // the first value not yet read
+enum class HandleKind : uint8_t {
+  kResource,
+  kReadableStream,
+  kWritableStream,
+  kReadableFuture,
+  kWritableFuture,
+  kSubtask,
+  kWaitableSet,
+  kErrorContext,
 };
 
 struct HandleEntry {
@@ -31,13 +33,8 @@ struct HandleEntry {
   // A borrow the host lent for the duration of one call into the guest.
   bool lent_for_call = false;
   HandleKind kind = HandleKind::kResource;
-  // A stream or future end: its values, whether its last read ended it (the writer was
-  // dropped, or the future delivered), and the waitable set it joined (0: none).
-  std::shared_ptr<HostChannel> channel;
-  const ValueType* channel_type = nullptr;  // the stream or future type it was lowered as
-  bool done = false;
-  uint32_t set = 0;
-  uint32_t members = 0;  // a waitable set: the waitables that joined it
+  // Every kind but kResource: the object (component/concurrency/).
+  std::shared_ptr<AsyncObject> object;
 };
 
 class HandleTable {

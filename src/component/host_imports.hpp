@@ -6,12 +6,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "base/result.hpp"
+#include "component/concurrency/task.hpp"
 #include "component/types.hpp"
 #include "component/value.hpp"
 #include "wasm/wasmtime_fwd.hpp"
@@ -24,6 +26,15 @@ class ComponentInstance;
 struct HostCall {
   wasmtime_context* store;
   ComponentInstance& instance;
+  std::shared_ptr<PendingCall> deferred;
+
+  // Finishes the call later: the function returns (what it returns is ignored) and the
+  // host resolves the PendingCall when it is done. A guest that lowered the call async
+  // goes on meanwhile, holding a subtask; one that called it synchronously waits.
+  std::shared_ptr<PendingCall> defer() {
+    deferred = std::make_shared<PendingCall>();
+    return deferred;
+  }
 };
 
 // Returns the result (or nothing, for functions without one), or an error message that

@@ -10,6 +10,7 @@
 
 #include "component/abi.hpp"
 #include "component/async_builtins.hpp"
+#include "component/concurrency/concurrency.hpp"
 #include "component/decode.hpp"
 #include "component/handles.hpp"
 #include "component/layout.hpp"
@@ -88,6 +89,8 @@ struct ComponentFunction {
   std::optional<wasm::Memory> memory;
   std::optional<wasm::Func> realloc;
   std::optional<wasm::Func> post_return;
+  bool async = false;                  // lifted async: its result comes by task.return
+  std::optional<wasm::Func> callback;  // ... driven by this callback (else stackful)
   // Host:
   const HostFunction* host = nullptr;
   std::string import_name;  // for the trap when the host lacks it
@@ -218,7 +221,8 @@ struct Lowering {
   // Lifts the guest's arguments and calls the target. The arguments go into the
   // instance's vector (its capacity kept from call to call), unless a call already uses
   // it: a host call that calls a guest that calls the host.
-  std::optional<Val> call(const CanonContext& cx, std::span<const wasm::RawValue> flat) {
+  std::optional<Val> call(const CanonContext& cx, std::span<const wasm::RawValue> flat,
+                          std::shared_ptr<PendingCall>* deferred) {
     std::pmr::vector<Val> own;
     std::pmr::vector<Val>& args = instance->call_args_in_use_ ? own : instance->call_args_;
     struct InUse {
@@ -228,7 +232,7 @@ struct Lowering {
     } in_use{instance->call_args_in_use_, instance->call_args_in_use_};
     instance->call_args_in_use_ = true;
     lift_params(cx, flat, *plan->type, plan->sig, args);
-    std::optional<Val> result = instance->invoke(*target, args);
+    std::optional<Val> result = instance->invoke(*target, args, deferred);
     args.clear();
     return result;
   }
@@ -240,7 +244,7 @@ struct Builtin {
   std::optional<wasm::Func> destructor;  // resource.drop of the component's own resource
   std::optional<wasm::Memory> memory;    // async built-ins' options
   std::optional<wasm::Func> realloc;
-  TaskState* task = nullptr;  // async built-ins: the instance's
+  Concurrency* concurrency = nullptr;  // async built-ins: the instance's
 };
 
 // The per-store state of one plan.
@@ -383,18 +387,72 @@ std::pmr::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) 
 
 namespace {
 
+// An async-lowered call the host finishes later: the guest gets a subtask now, and an
+// event when the result is in its memory.
+void start_subtask(Lowering& lowering, std::shared_ptr<PendingCall> pending,
+                   std::span<wasm::RawValue> slots) {
+  const CanonPlan& plan = *lowering.plan;
+  Concurrency& concurrency = lowering.instance->concurrency();
+  auto subtask = std::make_shared<Subtask>();
+  HandleEntry entry;
+  entry.kind = HandleKind::kSubtask;
+  entry.object = subtask;
+  auto index = lowering.caller->handles.add(std::move(entry));
+  if (!index) fail("the handle table is full");
+  subtask->request_cancel = [weak = std::weak_ptr<PendingCall>(pending)] {
+    if (auto p = weak.lock()) p->request_cancel();
+  };
+  // The flat parameters end with the out-pointer the result goes to.
+  std::vector<wasm::RawValue> params(slots.begin(), slots.begin() + plan.sig.params.size());
+  concurrency.scheduler.hold();
+  pending->set_deliver([&lowering, &concurrency, weak = std::weak_ptr<Subtask>(subtask),
+                        params = std::move(params)](PendingCall::Outcome outcome) mutable {
+    concurrency.scheduler.release();
+    std::shared_ptr<Subtask> s = weak.lock();
+    if (!s) return;  // the guest is gone
+    if (outcome.kind == PendingCall::Outcome::kFailed)
+      fail(lowering.target->import_name + ": " + outcome.error);
+    if (outcome.kind == PendingCall::Outcome::kReturned) {
+      const CanonPlan& p = *lowering.plan;
+      CanonContext cx{lowering.instance->store(), p.encoding, lowering.memory, lowering.realloc,
+                      &lowering.caller->handles,  nullptr,    &concurrency};
+      lower_result(cx, outcome.result, *p.type, p.sig, params);
+      s->state = Subtask::kReturned;
+    } else {
+      s->state = Subtask::kCancelledBeforeReturned;
+    }
+    Subtask* raw = s.get();
+    s->set_pending_event([raw] {
+      raw->resolve_delivered = true;
+      return Event{EventCode::kSubtask, raw->index, raw->state};
+    });
+  });
+  slots[0] = wasm::RawValue::from_i32(static_cast<int32_t>(Subtask::kStarted | (*index << 4)));
+}
+
 wasm::HostResult run_lowering(Lowering& lowering, wasm::Caller& caller,
                               std::span<wasm::RawValue> slots) {
   const CanonPlan& plan = *lowering.plan;
   try {
     if (!lowering.caller->may_leave) fail("a component may not call imports during post-return");
-    CanonContext cx{caller.context(),          plan.encoding, lowering.memory, lowering.realloc,
-                    &lowering.caller->handles, nullptr};
-    std::optional<Val> result = lowering.call(cx, slots.subspan(0, plan.sig.params.size()));
+    CanonContext cx{caller.context(),
+                    plan.encoding,
+                    lowering.memory,
+                    lowering.realloc,
+                    &lowering.caller->handles,
+                    nullptr,
+                    &lowering.instance->concurrency()};
+    std::shared_ptr<PendingCall> deferred;
+    std::optional<Val> result = lowering.call(cx, slots.subspan(0, plan.sig.params.size()),
+                                              plan.async ? &deferred : nullptr);
+    if (deferred) {
+      start_subtask(lowering, std::move(deferred), slots);
+      return std::nullopt;
+    }
     cx.forget_memory();  // the call may have run a guest
     lower_result(cx, result, *plan.type, plan.sig, slots);
-    // The host has finished: the subtask is RETURNED before the guest could see it.
-    if (plan.async) slots[0] = wasm::RawValue::from_i32(2);
+    // The call has finished: the subtask is RETURNED before the guest could see it.
+    if (plan.async) slots[0] = wasm::RawValue::from_i32(Subtask::kReturned);
     return std::nullopt;
   } catch (const AbiTrap& trap) {
     return wasm::HostTrap{trap.message};
@@ -409,11 +467,14 @@ wasm::HostResult run_builtin(Builtin& b, wasm::Caller& caller, std::span<wasm::R
     if (!b.frame->may_leave) return wasm::HostTrap{"a component may not call built-ins now"};
     CanonContext cx{caller.context(),  plan.builtin->options.string_encoding,
                     b.memory,          b.realloc,
-                    &b.frame->handles, b.frame->component};
+                    &b.frame->handles, b.frame->component,
+                    b.concurrency};
     try {
-      run_async_builtin(*plan.builtin, plan.channel.get(), cx, *b.task, slots);
+      run_async_builtin(*plan.builtin, plan.channel.get(), cx, *b.concurrency, slots);
     } catch (const AbiTrap& trap) {
       return wasm::HostTrap{trap.message};
+    } catch (const GuestError& error) {  // posted host work that ran the guest's realloc
+      return wasm::HostTrap{error.error.describe()};
     }
     return std::nullopt;
   }
@@ -482,7 +543,7 @@ wasm::FuncType core_signature(const CanonPlan& plan) {
     case CanonPlan::kResourceDrop:
       return core_type(i32, {});
     case CanonPlan::kAsyncBuiltin:
-      return *async_builtin_signature(*plan.builtin);
+      return *async_builtin_signature(*plan.builtin, plan.channel.get());
     default:
       return core_type(i32, i32);
   }
@@ -821,14 +882,14 @@ class Instantiator {
       if (lift->options.realloc) fn->realloc = func_option(frame, *lift->options.realloc);
       if (lift->options.post_return)
         fn->post_return = func_option(frame, *lift->options.post_return);
-      if (lift->options.async) fail("async lifts are not supported yet");
+      fn->async = lift->options.async;
+      if (lift->options.callback) fn->callback = func_option(frame, *lift->options.callback);
       frame.funcs.push_back(fn.get());
       return;
     }
     if (current_->canon == nullptr) {
       fail(async_builtin_name(std::get<CanonBuiltin>(canon).opcode) +
-           " (component-model async) is not supported yet: Gyre serves async-lowered imports, "
-           "not async exports or streams and futures a guest makes");
+           " is not supported yet: Gyre runs component-model async, but not its threads");
     }
     const auto* builtin = std::get_if<CanonBuiltin>(&canon);
     const CanonPlan& plan = *current_->canon;
@@ -849,7 +910,7 @@ class Instantiator {
       b.plan = &plan;
       b.frame = &frame;
       if (builtin != nullptr) {
-        b.task = &out_.task_;
+        b.concurrency = out_.concurrency_.get();
         if (const std::optional<uint32_t> memory = async_builtin_memory(*builtin))
           b.memory = wasm::Memory(at(frame.core_memories, *memory, "core memory").handle);
         if (builtin->options.realloc) b.realloc = func_option(frame, *builtin->options.realloc);
@@ -969,18 +1030,25 @@ void collect_plans(const Component& component, const ResolvedComponent& resolved
     }
     const auto* canon = std::get_if<Canon>(&d);
     if (canon != nullptr && std::holds_alternative<CanonLift>(*canon)) {
-      if (auto* type = std::get_if<FunctionTypePtr>(&resolved.definition_types[i]))
-        plan.lift_sigs.emplace(canon, flatten_function(**type, AbiContext::kLift));
+      const auto& lift = std::get<CanonLift>(*canon);
+      if (auto* type = std::get_if<FunctionTypePtr>(&resolved.definition_types[i])) {
+        FlatSignature sig = flatten_function(
+            **type, lift.options.async ? AbiContext::kAsyncLift : AbiContext::kLift);
+        if (lift.options.callback) sig.results = {CoreKind::kI32};  // the callback code
+        plan.lift_sigs.emplace(canon, std::move(sig));
+      }
       continue;
     }
     if (canon == nullptr) continue;
     const auto* builtin = std::get_if<CanonBuiltin>(canon);
     // A built-in Gyre does not provide gets no plan, and fails to instantiate.
-    if (builtin != nullptr && !async_builtin_signature(*builtin)) continue;
+    const AnyType& annotation = resolved.definition_types[i];
+    const auto* named = std::get_if<ValueTypePtr>(&annotation);
+    if (builtin != nullptr && !async_builtin_signature(*builtin, named ? named->get() : nullptr))
+      continue;
     auto p = std::make_unique<CanonPlan>();
     p->id = static_cast<uint32_t>(plan.canon.size());
     p->name = std::to_string(p->id);
-    const AnyType& annotation = resolved.definition_types[i];
     if (auto* lower = std::get_if<CanonLower>(canon)) {
       p->kind = CanonPlan::kLower;
       p->type = std::get<FunctionTypePtr>(annotation);
@@ -1428,7 +1496,10 @@ Result<std::unique_ptr<ComponentInstance>, wasm::Error> ComponentPre::instantiat
 // ---- ComponentInstance ----------------------------------------------------------------------
 
 ComponentInstance::ComponentInstance(wasmtime_context* store)
-    : store_(store), items_(make_in<InstanceItems>(arena_, &arena_)), slots_(&arena_) {
+    : store_(store),
+      concurrency_(std::make_unique<Concurrency>()),
+      items_(make_in<InstanceItems>(arena_, &arena_)),
+      slots_(&arena_) {
   host_state_.reserve(8);  // WASI and wasi:http keep about that many kinds of state
 }
 ComponentInstance::~ComponentInstance() = default;
@@ -1459,19 +1530,88 @@ const FunctionType& ComponentInstance::type_of(const ComponentFunction& function
   return *function.type;
 }
 
-std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
-                                             std::span<const Val> args) {
-  if (!fn.core) {
-    if (fn.host == nullptr) fail("the host does not provide the import " + fn.import_name);
-    HostCall call{store_, *this};
-    auto result = (*fn.host)(call, args);
-    if (!result) fail(fn.import_name + ": " + result.error());
-    return std::move(result).value();
+std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
+                                                  std::span<const Val> args,
+                                                  std::shared_ptr<PendingCall>* deferred) {
+  if (fn.host == nullptr) fail("the host does not provide the import " + fn.import_name);
+  HostCall call{store_, *this};
+  auto result = (*fn.host)(call, args);
+  if (!result) fail(fn.import_name + ": " + result.error());
+  if (!call.deferred) return std::move(result).value();
+  if (deferred != nullptr) {  // lowered async: the caller gets a subtask
+    *deferred = std::move(call.deferred);
+    return std::nullopt;
   }
+  // Lowered synchronously: the guest waits for the host to finish.
+  std::optional<PendingCall::Outcome> outcome;
+  Scheduler& scheduler = concurrency_->scheduler;
+  scheduler.hold();
+  call.deferred->set_deliver([&](PendingCall::Outcome o) {
+    scheduler.release();
+    outcome = std::move(o);
+  });
+  scheduler.wait_until([&] { return outcome.has_value(); }, "a call of " + fn.import_name);
+  if (outcome->kind == PendingCall::Outcome::kFailed) fail(fn.import_name + ": " + outcome->error);
+  return std::move(outcome->result);
+}
+
+void ComponentInstance::run_callback_loop(const ComponentFunction& fn, Frame& frame,
+                                          int32_t packed) {
+  enum : uint32_t { kExit = 0, kYield = 1, kWait = 2 };
+  Scheduler& scheduler = concurrency_->scheduler;
+  for (;;) {
+    const auto code = static_cast<uint32_t>(packed) & 0xf;
+    const auto set = static_cast<uint32_t>(packed) >> 4;
+    if (code == kExit) return;
+    Event event;
+    if (code == kYield) {
+      scheduler.run_posted();
+    } else if (code == kWait) {
+      HandleEntry* entry = frame.handles.get(set);
+      if (entry == nullptr || entry->kind != HandleKind::kWaitableSet)
+        fail("the callback asked to wait on " + std::to_string(set) + ", not a waitable set");
+      auto& waitables = static_cast<WaitableSet&>(*entry->object);
+      ++waitables.waiting;
+      struct Done {
+        WaitableSet& s;
+        ~Done() { --s.waiting; }
+      } done{waitables};
+      scheduler.wait_until(
+          [&] { return waitables.has_pending_event(); },
+          "a task waiting on a set of " + std::to_string(waitables.size()) + " waitables");
+      event = waitables.take_pending_event();
+    } else {
+      fail("the callback returned the invalid code " + std::to_string(code));
+    }
+    wasm::RawValue args[3] = {wasm::RawValue::from_i32(static_cast<int32_t>(event.code)),
+                              wasm::RawValue::from_i32(static_cast<int32_t>(event.index)),
+                              wasm::RawValue::from_i32(static_cast<int32_t>(event.payload))};
+    auto called = fn.callback->call_raw(store_, args);
+    if (!called) throw GuestError{std::move(called).error()};
+    packed = args[0].i32;
+  }
+}
+
+std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::span<const Val> args,
+                                             std::shared_ptr<PendingCall>* deferred) {
+  if (!fn.core) return invoke_host(fn, args, deferred);
   Frame& frame = *fn.frame;
   if (!frame.may_enter) fail("cannot enter a component instance that is already running");
-  CanonContext cx{store_, fn.encoding, fn.memory, fn.realloc, &frame.handles, frame.component};
+  CanonContext cx{store_,         fn.encoding,     fn.memory,         fn.realloc,
+                  &frame.handles, frame.component, concurrency_.get()};
   frame.handles.outstanding_borrows = 0;
+  TaskState task;
+  task.type = fn.type.get();
+  task.async = fn.async;
+  task.encoding = fn.encoding;
+  // Only the outermost task reports its result early; nested ones return it.
+  if (concurrency_->tasks.empty()) task.on_return = on_return_;
+  concurrency_->tasks.push_back(&task);
+  struct Pop {
+    std::vector<TaskState*>& tasks;
+    ~Pop() { tasks.pop_back(); }
+  } pop{concurrency_->tasks};
+
   std::vector<wasm::RawValue> slots;
   slots.reserve(std::max(fn.sig->params.size(), fn.sig->results.size()));
   const FlatSignature& sig = *fn.sig;
@@ -1479,11 +1619,19 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
   slots.resize(std::max(slots.size(), sig.results.size()));
 
   frame.may_enter = false;
+  struct Reenter {
+    Frame& frame;
+    ~Reenter() { frame.may_enter = true; }
+  } reenter{frame};
   auto called = fn.core->call_raw(store_, slots);
-  frame.may_enter = true;
   cx.forget_memory();
   if (!called) throw GuestError{std::move(called).error()};
 
+  if (fn.async) {
+    if (fn.callback) run_callback_loop(fn, frame, slots[0].i32);
+    if (!task.returned) fail("the task's function exited without calling task.return");
+    return std::move(task.result);
+  }
   std::optional<Val> result = lift_result(
       cx, std::span<const wasm::RawValue>(slots.data(), sig.results.size()), *fn.type, sig);
   if (fn.post_return) {
@@ -1496,17 +1644,19 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn,
     fail("the callee returned without dropping borrowed handles it was lent (" +
          std::to_string(frame.handles.outstanding_borrows) + " outstanding)");
   }
+  if (task.on_return) task.on_return(result);
   return result;
 }
 
-Result<std::optional<Val>, wasm::Error> ComponentInstance::call(const ComponentFunction& function,
-                                                                std::span<const Val> args) {
+Result<std::optional<Val>, wasm::Error> ComponentInstance::call(
+    const ComponentFunction& function, std::span<const Val> args,
+    std::function<void(const std::optional<Val>&)> on_return) {
   if (poisoned_) {
     return wasm::Error(wasm::ErrorKind::kUsage,
                        "this component instance trapped earlier and may not be called again");
   }
+  on_return_ = std::move(on_return);
   try {
-    task_ = {};  // a new task
     return invoke(function, args);
   } catch (const AbiTrap& trap) {
     poisoned_ = true;

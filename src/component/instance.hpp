@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <memory_resource>
 #include <optional>
@@ -19,7 +20,6 @@
 
 #include "base/arena.hpp"
 #include "base/result.hpp"
-#include "component/async_builtins.hpp"
 #include "component/host_imports.hpp"
 #include "component/model.hpp"
 #include "component/types.hpp"
@@ -31,6 +31,7 @@
 namespace gyre::component {
 
 class ComponentInstance;
+class Concurrency;
 struct ComponentFunction;
 struct PreModule;
 
@@ -88,8 +89,17 @@ class ComponentInstance {
   // Calls a function: arguments are lowered into the guest, the result is lifted out, and
   // post-return runs. A trap in the guest or an ABI violation is an Error, and the
   // instance must not be called again after one (as the canonical ABI requires).
-  Result<std::optional<Val>, wasm::Error> call(const ComponentFunction& function,
-                                               std::span<const Val> args);
+  //
+  // A function lifted async hands its result over with task.return, possibly before its
+  // core function is done; `on_return` then gets it at once, while the guest goes on
+  // (a response whose body it keeps writing). call() returns when the task has exited.
+  Result<std::optional<Val>, wasm::Error> call(
+      const ComponentFunction& function, std::span<const Val> args,
+      std::function<void(const std::optional<Val>&)> on_return = nullptr);
+
+  // The instance's component-model async state (component/concurrency/concurrency.hpp):
+  // its scheduler, the streams and futures passed to and from the host.
+  Concurrency& concurrency() { return *concurrency_; }
 
   wasmtime_context* store() const { return store_; }
 
@@ -124,9 +134,16 @@ class ComponentInstance {
   explicit ComponentInstance(wasmtime_context* store);
   static constexpr size_t kArenaBlock = 8192;  // a small component's instantiation fits
 
-  std::optional<Val> invoke(const ComponentFunction& function, std::span<const Val> args);
+  std::optional<Val> invoke(const ComponentFunction& function, std::span<const Val> args,
+                            std::shared_ptr<PendingCall>* deferred = nullptr);
+  std::optional<Val> invoke_host(const ComponentFunction& function, std::span<const Val> args,
+                                 std::shared_ptr<PendingCall>* deferred);
+  void run_callback_loop(const ComponentFunction& function, Frame& frame, int32_t packed);
 
   wasmtime_context* store_;
+  // Before the frames, so that it outlives the stream ends their handle tables hold.
+  std::unique_ptr<Concurrency> concurrency_;
+  std::function<void(const std::optional<Val>&)> on_return_;  // of the call() running
   void* user_data_ = nullptr;
   // What instantiating makes by the dozen (frames and their index spaces, lifted
   // functions, instances, canon slots) lives in this arena: in the block inside the
@@ -136,7 +153,6 @@ class ComponentInstance {
   using HostState = std::unique_ptr<void, void (*)(void*)>;
   std::pmr::vector<std::pair<const std::type_info*, HostState>> host_state_{&arena_};
   bool poisoned_ = false;
-  TaskState task_;  // of the call into the guest running now
   // The lifted arguments of the host call running (run_lowering), capacity kept.
   std::pmr::vector<Val> call_args_{&arena_};
   bool call_args_in_use_ = false;

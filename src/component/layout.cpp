@@ -264,6 +264,10 @@ FlatSignature flatten_function(const FunctionType& type, AbiContext context) {
     sig.params = {CoreKind::kI32};
     sig.params_in_memory = true;
   }
+  if (context == AbiContext::kAsyncLift) {
+    sig.results.clear();
+    return sig;
+  }
   if (sig.results.size() > kMaxFlatResults) {
     sig.results_in_memory = true;
     if (context == AbiContext::kLift) {

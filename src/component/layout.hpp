@@ -40,7 +40,9 @@ std::vector<CoreKind> flatten(const std::vector<ValueTypePtr>& types);
 // The core signature of a function lifted from, or lowered into, core wasm.
 // kAsyncLower: `canon lower async`, where at most 4 flat params are passed as such, a
 // result always goes through an out-pointer, and the call returns its subtask's status.
-enum class AbiContext { kLift, kLower, kAsyncLower };
+// kAsyncLift: `canon lift async`, whose result goes by task.return (a callback lift
+// returns its callback code instead).
+enum class AbiContext { kLift, kLower, kAsyncLower, kAsyncLift };
 constexpr size_t kMaxFlatAsyncParams = 4;
 struct FlatSignature {
   std::vector<CoreKind> params;

@@ -544,6 +544,8 @@ class Resolver {
       // name the type of what they carry.
       if (b->type && b->opcode >= 0x0e && b->opcode <= 0x1b)
         record(type_as<ValueTypePtr>(scope, *b->type, "a stream or future type"));
+      // task.return (0x09) names the type of the result it hands over.
+      if (b->opcode == 0x09 && b->result) record(value(scope, *b->result));
     }
   }
   void define(Scope&, ComponentTypeInfo&, const Start&) {}

@@ -66,7 +66,8 @@ struct Result {
 };
 
 // stream<T> and future<T> a host function returns: what the guest will read from them,
-// all made before the function returns (component/handles.hpp's HostChannel).
+// all made before the function returns (fed to the guest by component/concurrency/
+// channel.hpp's feed).
 template <class T>
 struct Stream {
   std::vector<T> values;

@@ -1,0 +1,79 @@
+// The Component Model's concurrency (CanonicalABI.md and Concurrency.md, the 🔀 parts):
+// read this header first.
+//
+// One ComponentInstance has one Concurrency. Its pieces:
+//
+//   scheduler.hpp  the door from outside: host completions are posted to it and run at
+//                  the guest's next wait; waits suspend the guest's fiber.
+//   task.hpp       Task: a call into the guest (its result by task.return, its context
+//                  slots); Subtask: an async-lowered call out that is still running;
+//                  PendingCall: the host's side of such a call.
+//   waitable.hpp   waitables (subtasks, stream and future ends) and waitable sets, and
+//                  the events a guest waits for.
+//   channel.hpp    streams and futures: a rendezvous of a writer's buffer and a
+//                  reader's, with ends held by guests (CopyEnd) or the host (HostEnd).
+//
+// The built-ins that guests call (stream.read, waitable-set.wait, task.return, ...) are
+// in component/async_builtins.cpp; the callback loop of async lifts is in
+// component/instance.cpp, where calls into the guest are made.
+//
+// Everything here is single-threaded: it runs on the thread running the guest, inside a
+// call into it. A call into a guest runs until its task exits; several tasks of one
+// instance at once are not supported yet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "component/concurrency/channel.hpp"
+#include "component/concurrency/scheduler.hpp"
+#include "component/concurrency/task.hpp"
+#include "component/concurrency/waitable.hpp"
+
+namespace gyre::component {
+
+class Concurrency {
+ public:
+  Scheduler scheduler;
+  // The tasks running, innermost last (a guest calling the host calling a guest).
+  std::vector<TaskState*> tasks;
+  uint32_t backpressure = 0;
+
+  TaskState& current_task() { return *tasks.back(); }
+
+  // A stream or future (of `type`, which must outlive it) for the host to write: the Val
+  // that gives a guest its readable end, and the host's writable end.
+  std::pair<Val, std::unique_ptr<HostEnd>> open(const ValueType& type) {
+    auto shared = std::make_shared<SharedChannel>(&type);
+    Val readable;
+    readable.kind = type.kind;
+    readable.bits = park(std::make_unique<HostEnd>(shared, true));
+    return {std::move(readable), std::make_unique<HostEnd>(std::move(shared), false)};
+  }
+  // The end a stream or future Val from a guest carries, for the host to read (null if
+  // it was taken already).
+  std::unique_ptr<HostEnd> take(const Val& value) { return unpark(value.bits); }
+
+  // Stream and future ends the host made or received, parked while they travel as a
+  // Val (whose `bits` is the key) until a guest or host code takes them.
+  uint64_t park(std::unique_ptr<HostEnd> end) {
+    parked_.emplace(next_parked_, std::move(end));
+    return next_parked_++;
+  }
+  std::unique_ptr<HostEnd> unpark(uint64_t key) {
+    auto it = parked_.find(key);
+    if (it == parked_.end()) return nullptr;
+    std::unique_ptr<HostEnd> end = std::move(it->second);
+    parked_.erase(it);
+    return end;
+  }
+
+ private:
+  std::unordered_map<uint64_t, std::unique_ptr<HostEnd>> parked_;
+  uint64_t next_parked_ = 1;  // 0: a Val holding its values itself (Val::stream)
+};
+
+}  // namespace gyre::component

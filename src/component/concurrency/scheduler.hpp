@@ -1,0 +1,55 @@
+// The one door into an instance's component-model async state from outside its guest.
+//
+// Tasks, subtasks, streams and futures of one instance are touched only on the thread
+// that runs its guest, while the guest is inside a call (CanonicalABI.md's store runs
+// one thread of a store at a time). Host code elsewhere — a response that arrived on the
+// event loop, a worker that finished a query — posts its completion here; the guest's
+// next wait runs it, and waiting is where the guest gives its thread back: on a fiber it
+// suspends through the Suspender, with no fiber it sleeps until something is posted.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/suspender.hpp"
+
+namespace gyre::component {
+
+class Scheduler {
+ public:
+  // The fiber the guest runs on, if any (null: waits sleep on the calling thread).
+  void set_suspender(Suspender* suspender) { suspender_ = suspender; }
+  Suspender* suspender() const { return suspender_; }
+
+  // Runs `work` on the guest's thread at its next wait. Any thread may call it.
+  void post(std::function<void()> work);
+
+  // Runs posted work until `ready()` holds. Traps (AbiTrap) when nothing could ever make
+  // it hold — no work pending outside the guest (see hold) — naming `what` waits, and
+  // when the fiber must stop (deadline, client gone).
+  void wait_until(const std::function<bool()>& ready, const std::string& what);
+
+  // Runs what has been posted so far, without waiting (thread.yield, callback YIELD).
+  void run_posted();
+
+  // Work outside the guest that may still post: a host call that has not returned, an
+  // end of a stream or future the host holds. Counted, so that a wait nothing can end
+  // traps instead of hanging.
+  void hold() { ++holds_; }
+  void release() { --holds_; }
+  int holds() const { return holds_; }
+
+ private:
+  bool take(std::vector<std::function<void()>>& out);
+
+  Suspender* suspender_ = nullptr;
+  int holds_ = 0;
+  std::mutex mutex_;
+  std::condition_variable posted_;
+  std::vector<std::function<void()>> mailbox_;
+};
+
+}  // namespace gyre::component
