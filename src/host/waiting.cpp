@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "component/concurrency/concurrency.hpp"
 #include "component/instance.hpp"
 
 namespace gyre::host {
@@ -14,7 +15,7 @@ void offload_interfaces(component::HostImports& imports, std::string_view prefix
       function = [inner = std::move(function)](component::HostCall& call,
                                                std::span<const component::Val> values)
           -> gyre::Result<std::optional<component::Val>, std::string> {
-        Suspender* suspender = call.instance.host_state<Waiting>().suspender;
+        Suspender* suspender = call.instance.concurrency().scheduler.suspender();
         if (suspender == nullptr) return inner(call, values);
         std::optional<gyre::Result<std::optional<component::Val>, std::string>> out;
         suspender->offload([&] { out.emplace(inner(call, values)); });

@@ -1,6 +1,6 @@
 // How a component instance's host calls wait: the Suspender of the fiber its guest runs
-// on, if any. Set per instance (ComponentInstance::host_state<host::Waiting>) by whoever
-// runs the guest; read by every host function that waits.
+// on, if any, which whoever runs the guest gives its Scheduler
+// (component/concurrency/scheduler.hpp); every host function that waits asks it there.
 #pragma once
 
 #include <string_view>
@@ -9,10 +9,6 @@
 #include "component/host_imports.hpp"
 
 namespace gyre::host {
-
-struct Waiting {
-  Suspender* suspender = nullptr;  // none: waiting holds the calling thread
-};
 
 // Makes every function of the interfaces whose name starts with `prefix` run through the
 // instance's Suspender::offload when it has one: for host calls that block (their clients

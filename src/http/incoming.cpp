@@ -1,5 +1,6 @@
 #include "http/incoming.hpp"
 
+#include "component/concurrency/concurrency.hpp"
 #include "host/resources.hpp"
 #include "http/outbound.hpp"
 #include "wasm/store.hpp"
@@ -62,7 +63,7 @@ IncomingCall::~IncomingCall() = default;
 Result<void, wasm::Error> IncomingCall::call(Suspender* suspender,
                                              boost::asio::any_io_executor loop) {
   component::ComponentInstance& instance = *instance_;
-  instance.host_state<host::Waiting>().suspender = suspender;
+  instance.concurrency().scheduler.set_suspender(suspender);
   instance.host_state<GuestLoop>().executor = std::move(loop);
   const std::vector<component::Val> args{component::Val::own(request_rep_),
                                          component::Val::own(outparam_rep_)};

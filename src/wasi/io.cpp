@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "component/concurrency/concurrency.hpp"
+
 namespace gyre::wasi {
 namespace {
 
@@ -136,7 +138,7 @@ void wait_any(component::ComponentInstance& instance, std::span<Pollable* const>
   for (Pollable* p : pollables)
     if (p->ready()) return;
   instance.host_state<BeforeBlocking>().run();
-  if (Suspender* suspender = instance.host_state<host::Waiting>().suspender) {
+  if (Suspender* suspender = instance.concurrency().scheduler.suspender()) {
     suspend_fiber(*suspender, pollables);
   } else {
     block_thread(pollables);

@@ -16,7 +16,6 @@
 
 #include "component/host_imports.hpp"
 #include "host/define.hpp"
-#include "host/waiting.hpp"
 
 namespace gyre::wasi {
 
@@ -136,7 +135,7 @@ struct BeforeBlocking {
 };
 
 // Waits until one of `pollables` is ready (nothing when one already is), as the instance's
-// host::Waiting says: with a suspender (the guest runs on a fiber) the guest suspends and
+// scheduler says: with a suspender (the guest runs on a fiber) the guest suspends and
 // its thread serves others; without one, waiting holds the thread. Traps the guest (throws) when
 // its suspension was ended to stop it.
 void wait_any(component::ComponentInstance& instance, std::span<Pollable* const> pollables);
