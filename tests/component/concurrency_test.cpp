@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "support/engine.hpp"
 #include "support/process.hpp"
 #include "wasm/engine.hpp"
+#include "wasm/fiber.hpp"
 #include "wasm/store.hpp"
 
 namespace gyre::component {
@@ -439,6 +441,36 @@ TEST_F(Concurrent, AnInvalidCallbackCodeTraps) {
 // holds a subtask meanwhile and waits for its event.
 TEST_F(Concurrent, AnAsyncLoweredHostCallStaysPendingUntilTheHostFinishes) {
   EXPECT_EQ(call("later-async"), "42");
+}
+
+// A Suspender that parks the fiber and lets the test's loop resume it once woken.
+struct ParkingSuspender final : Suspender {
+  wasm::Fiber* fiber = nullptr;
+  std::atomic<bool> woken{false};
+  Wake waker() override {
+    return [this] { woken = true; };
+  }
+  bool suspend(std::optional<Clock::time_point>) override { return fiber->park(); }
+  void offload(const std::function<void()>& work) override { work(); }
+};
+
+// On a fiber, the guest's wait for the pending host call suspends the fiber: its thread
+// comes back (resume() returns) until the host's completion wakes it.
+TEST_F(Concurrent, AWaitOnAFiberGivesTheThreadBack) {
+  ParkingSuspender suspender;
+  instance_->concurrency().scheduler.set_suspender(&suspender);
+  std::string got;
+  wasm::Fiber fiber(store_, [&] { got = call("later-async"); });
+  suspender.fiber = &fiber;
+  int suspensions = 0;
+  while (!fiber.resume()) {
+    ++suspensions;
+    while (!suspender.woken.exchange(false))
+      std::this_thread::sleep_for(1ms);
+    fiber.unpark();
+  }
+  EXPECT_EQ(got, "42");
+  EXPECT_GE(suspensions, 1);
 }
 
 TEST_F(Concurrent, ASyncLoweredCallOfAPendingHostCallWaits) {
