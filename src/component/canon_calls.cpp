@@ -176,10 +176,21 @@ std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
   std::optional<PendingCall::Outcome> outcome;
   Scheduler& scheduler = concurrency_->scheduler;
   scheduler.hold();
-  call.deferred->set_deliver([&](PendingCall::Outcome o) {
+  PendingCall& pending = *call.deferred;
+  pending.set_deliver([&](PendingCall::Outcome o) {
     scheduler.release();
     outcome = std::move(o);
   });
+  // Should the wait trap, a later outcome must not reach this frame's locals.
+  struct Detach {
+    PendingCall& pending;
+    Scheduler& scheduler;
+    const std::optional<PendingCall::Outcome>& outcome;
+    ~Detach() {
+      if (!outcome) scheduler.release();
+      pending.set_deliver([](PendingCall::Outcome) {});
+    }
+  } detach{pending, scheduler, outcome};
   scheduler.wait_until([&] { return outcome.has_value(); }, "a call of " + fn.import_name);
   if (outcome->kind == PendingCall::Outcome::kFailed) fail(fn.import_name + ": " + outcome->error);
   return std::move(outcome->result);

@@ -317,10 +317,10 @@ class Concurrent : public ::testing::Test {
                             std::span<const Val> args) -> Result<std::optional<Val>, std::string> {
       std::shared_ptr<PendingCall> pending = call.defer();
       const auto x = static_cast<uint32_t>(args[0].bits);
-      Scheduler& scheduler = call.instance.concurrency().scheduler;
-      threads_.emplace_back([pending, x, &scheduler] {
+      std::shared_ptr<Scheduler> scheduler = call.instance.concurrency().shared_scheduler();
+      threads_.emplace_back([pending, x, scheduler] {
         std::this_thread::sleep_for(20ms);
-        scheduler.post([pending, x] { pending->resolve(Val::u32(2 * x)); });
+        scheduler->post([pending, x] { pending->resolve(Val::u32(2 * x)); });
       });
       return std::optional<Val>();
     };
@@ -340,16 +340,16 @@ class Concurrent : public ::testing::Test {
       Concurrency& concurrency = call.instance.concurrency();
       auto [readable, writer] = concurrency.open(stream_u8_);
       auto held = std::make_shared<std::unique_ptr<HostEnd>>(std::move(writer));
-      Scheduler& scheduler = concurrency.scheduler;
-      scheduler.hold();
-      threads_.emplace_back([held, &scheduler] {
+      std::shared_ptr<Scheduler> scheduler = concurrency.shared_scheduler();
+      scheduler->hold();
+      threads_.emplace_back([held, scheduler] {
         std::this_thread::sleep_for(20ms);
-        scheduler.post([held, &scheduler] {
+        scheduler->post([held, raw = scheduler.get()] {
           std::vector<Val> hello;
           for (char c : std::string("hello"))
             hello.push_back(Val::u8(static_cast<uint8_t>(c)));
           feed(std::move(*held), std::move(hello));
-          scheduler.release();
+          raw->release();
         });
       });
       return std::optional<Val>(std::move(readable));

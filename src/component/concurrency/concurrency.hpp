@@ -37,7 +37,20 @@ namespace gyre::component {
 
 class Concurrency {
  public:
-  Scheduler scheduler;
+  Concurrency() : scheduler(*scheduler_) {}
+  ~Concurrency() { scheduler_->close(); }
+  Concurrency(const Concurrency&) = delete;
+  Concurrency& operator=(const Concurrency&) = delete;
+
+  // The scheduler, and a reference to it that host code on other threads may keep past
+  // the instance (posting to it then does nothing).
+  std::shared_ptr<Scheduler> shared_scheduler() const { return scheduler_; }
+
+ private:
+  std::shared_ptr<Scheduler> scheduler_ = std::make_shared<Scheduler>();
+
+ public:
+  Scheduler& scheduler;
   // The tasks running, innermost last (a guest calling the host calling a guest).
   std::vector<TaskState*> tasks;
   uint32_t backpressure = 0;

@@ -10,11 +10,20 @@ void Scheduler::post(std::function<void()> work) {
   Suspender::Wake wake;
   {
     std::lock_guard lock(mutex_);
+    if (closed_) return;  // `work` is destroyed here, outside nothing it could need
     mailbox_.push_back(std::move(work));
     if (suspender_ != nullptr) wake = suspender_->waker();
   }
   posted_.notify_one();
   if (wake) wake();
+}
+
+void Scheduler::close() {
+  std::vector<std::function<void()>> dropped;
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  suspender_ = nullptr;
+  dropped.swap(mailbox_);
 }
 
 bool Scheduler::take(std::vector<std::function<void()>>& out) {

@@ -24,8 +24,12 @@ class Scheduler {
   void set_suspender(Suspender* suspender) { suspender_ = suspender; }
   Suspender* suspender() const { return suspender_; }
 
-  // Runs `work` on the guest's thread at its next wait. Any thread may call it.
+  // Runs `work` on the guest's thread at its next wait. Any thread may call it, also
+  // after the instance is gone (hold the scheduler by Concurrency::shared_scheduler):
+  // the work is then dropped.
   void post(std::function<void()> work);
+  // The instance is going: later posts are dropped, and what was posted is.
+  void close();
 
   // Runs posted work until `ready()` holds. Traps (AbiTrap) when nothing could ever make
   // it hold — no work pending outside the guest (see hold) — naming `what` waits, and
@@ -48,6 +52,7 @@ class Scheduler {
   Suspender* suspender_ = nullptr;
   int holds_ = 0;
   std::mutex mutex_;
+  bool closed_ = false;
   std::condition_variable posted_;
   std::vector<std::function<void()>> mailbox_;
 };
