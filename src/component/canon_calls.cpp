@@ -24,10 +24,12 @@ void start_subtask(Lowering& lowering, std::shared_ptr<PendingCall> pending,
   };
   // The flat parameters end with the out-pointer the result goes to.
   std::vector<wasm::RawValue> params(slots.begin(), slots.begin() + plan.sig.params.size());
-  concurrency.scheduler.hold();
+  // Held until the call is delivered, or until the host lets go of it unresolved.
+  auto hold = std::make_shared<Scheduler::Hold>(concurrency.shared_scheduler());
   pending->set_deliver([&lowering, &concurrency, weak = std::weak_ptr<Subtask>(subtask),
-                        params = std::move(params)](PendingCall::Outcome outcome) mutable {
-    concurrency.scheduler.release();
+                        params = std::move(params),
+                        hold = std::move(hold)](PendingCall::Outcome outcome) mutable {
+    hold.reset();
     std::shared_ptr<Subtask> s = weak.lock();
     if (!s) return;  // the guest is gone
     if (outcome.kind == PendingCall::Outcome::kFailed)
@@ -196,46 +198,31 @@ std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
   return std::move(outcome->result);
 }
 
-void ComponentInstance::run_callback_loop(const ComponentFunction& fn, Frame& frame,
-                                          int32_t packed) {
-  enum : uint32_t { kExit = 0, kYield = 1, kWait = 2 };
-  Scheduler& scheduler = concurrency_->scheduler;
-  for (;;) {
-    const auto code = static_cast<uint32_t>(packed) & 0xf;
-    const auto set = static_cast<uint32_t>(packed) >> 4;
-    if (code == kExit) return;
-    Event event;
-    if (code == kYield) {
-      scheduler.run_posted();
-    } else if (code == kWait) {
-      HandleEntry* entry = frame.handles.get(set);
-      if (entry == nullptr || entry->kind != HandleKind::kWaitableSet)
-        fail("the callback asked to wait on " + std::to_string(set) + ", not a waitable set");
-      auto& waitables = static_cast<WaitableSet&>(*entry->object);
-      ++waitables.waiting;
-      struct Done {
-        WaitableSet& s;
-        ~Done() { --s.waiting; }
-      } done{waitables};
-      scheduler.wait_until(
-          [&] { return waitables.has_pending_event(); },
-          "a task waiting on a set of " + std::to_string(waitables.size()) + " waitables");
-      event = waitables.take_pending_event();
-    } else {
-      fail("the callback returned the invalid code " + std::to_string(code));
-    }
-    wasm::RawValue args[3] = {wasm::RawValue::from_i32(static_cast<int32_t>(event.code)),
-                              wasm::RawValue::from_i32(static_cast<int32_t>(event.index)),
-                              wasm::RawValue::from_i32(static_cast<int32_t>(event.payload))};
-    auto called = fn.callback->call_raw(store_, args);
-    if (!called) throw GuestError{std::move(called).error()};
-    packed = args[0].i32;
-  }
-}
-
 std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::span<const Val> args,
                                              std::shared_ptr<PendingCall>* deferred) {
   if (!fn.core) return invoke_host(fn, args, deferred);
+  if (fn.callback) {
+    // A task among the instance's others, driven until it exits.
+    std::optional<Val> result;
+    bool exited = false;
+    std::optional<wasm::Error> error;
+    OnReturn on_return = [&](const std::optional<Val>& r) { result = r; };
+    if (concurrency_->tasks.empty()) {
+      on_return = [&, outer = on_return_](const std::optional<Val>& r) {
+        result = r;
+        if (outer) outer(r);
+      };
+    }
+    auto exit = [&](const std::optional<wasm::Error>& e) {
+      exited = true;
+      error = e;
+    };
+    auto started = start(fn, args, std::move(on_return), exit);
+    if (started) started = drive([&] { return exited; });
+    if (!started) throw GuestError{std::move(started).error()};
+    if (error) throw GuestError{*error};
+    return result;
+  }
   Frame& frame = *fn.frame;
   if (!frame.may_enter) fail("cannot enter a component instance that is already running");
   CanonContext cx{store_,         fn.encoding,     fn.memory,         fn.realloc,
@@ -268,8 +255,7 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::s
   cx.forget_memory();
   if (!called) throw GuestError{std::move(called).error()};
 
-  if (fn.async) {
-    if (fn.callback) run_callback_loop(fn, frame, slots[0].i32);
+  if (fn.async) {  // stackful: it has exited
     if (!task.returned) fail("the task's function exited without calling task.return");
     return std::move(task.result);
   }

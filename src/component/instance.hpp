@@ -27,11 +27,13 @@
 #include "wasm/engine.hpp"
 #include "wasm/error.hpp"
 #include "wasm/store.hpp"
+#include "wasm/value.hpp"
 
 namespace gyre::component {
 
 class ComponentInstance;
 class Concurrency;
+struct AsyncTask;
 struct ComponentFunction;
 struct PreModule;
 
@@ -97,6 +99,20 @@ class ComponentInstance {
       const ComponentFunction& function, std::span<const Val> args,
       std::function<void(const std::optional<Val>&)> on_return = nullptr);
 
+  // Starts a call of a function lifted async with a callback, and returns once its task
+  // first waits or exits: the task then goes on whenever drive() runs, side by side with
+  // the other tasks started here (each waits on its own set; one runs at a time). A task
+  // started while the guest applies backpressure starts once it stops. `on_return` gets
+  // the result (task.return); `on_exit` runs when the task exits, with the error when the
+  // instance trapped instead (then every task exits with it).
+  using OnReturn = std::function<void(const std::optional<Val>&)>;
+  using OnExit = std::function<void(const std::optional<wasm::Error>&)>;
+  Result<void, wasm::Error> start(const ComponentFunction& function, std::span<const Val> args,
+                                  OnReturn on_return, OnExit on_exit);
+  // Runs the started tasks as their events arrive, until `done()` holds. Waiting for
+  // events suspends the guest's fiber, as any wait of the guest does.
+  Result<void, wasm::Error> drive(const std::function<bool()>& done);
+
   // The instance's component-model async state (component/concurrency/concurrency.hpp):
   // its scheduler, the streams and futures passed to and from the host.
   Concurrency& concurrency() { return *concurrency_; }
@@ -138,12 +154,21 @@ class ComponentInstance {
                             std::shared_ptr<PendingCall>* deferred = nullptr);
   std::optional<Val> invoke_host(const ComponentFunction& function, std::span<const Val> args,
                                  std::shared_ptr<PendingCall>* deferred);
-  void run_callback_loop(const ComponentFunction& function, Frame& frame, int32_t packed);
+  template <class F>
+  Result<void, wasm::Error> guarded(F&& body);
+  void begin(std::unique_ptr<AsyncTask> task);
+  void run_core(AsyncTask& task, bool callback, std::span<wasm::RawValue> slots);
+  bool step();
+  void fail_tasks(const wasm::Error& error);
 
   wasmtime_context* store_;
   // Before the frames, so that it outlives the stream ends their handle tables hold.
   std::unique_ptr<Concurrency> concurrency_;
   std::function<void(const std::optional<Val>&)> on_return_;  // of the call() running
+  // Tasks of functions lifted async with a callback: running, and waiting to start.
+  std::vector<std::unique_ptr<AsyncTask>> tasks_;
+  std::vector<std::unique_ptr<AsyncTask>> tasks_to_start_;
+  size_t next_task_ = 0;  // where step() looks first, so that tasks take turns
   void* user_data_ = nullptr;
   // What instantiating makes by the dozen (frames and their index spaces, lifted
   // functions, instances, canon slots) lives in this arena: in the block inside the

@@ -383,6 +383,18 @@ inline std::pmr::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind
   }
 }
 
+// A task of a function lifted async with a callback (async_tasks.cpp): what it waits on
+// between its callback's calls.
+struct AsyncTask {
+  const ComponentFunction* fn = nullptr;
+  TaskState state;
+  std::vector<Val> args;  // until it starts
+  ComponentInstance::OnExit on_exit;
+  bool running = false;          // its core code is on the stack now
+  uint32_t code = 0;             // what its last call returned: EXIT, YIELD or WAIT
+  WaitableSet* waits = nullptr;  // WAIT's set (the guest cannot drop it meanwhile)
+};
+
 // Entry points for core functions made from plans (canon_calls.cpp). Defined once in the
 // plan's Linker, they find their per-store state through the Store's data (the
 // ComponentInstance); made per store (the rare second instantiation of a nested

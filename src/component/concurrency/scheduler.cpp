@@ -45,16 +45,19 @@ void Scheduler::wait_until(const std::function<bool()>& ready, const std::string
   for (;;) {
     run_posted();
     if (ready()) return;
-    if (holds_ == 0) {
-      throw AbiTrap{what + " would never end: nothing outside the guest can make progress for it"};
-    }
-    if (suspender_ != nullptr) {
-      if (!suspender_->suspend()) throw AbiTrap{"the guest was stopped while it waited"};
-      continue;
-    }
-    std::unique_lock lock(mutex_);
-    posted_.wait(lock, [&] { return !mailbox_.empty(); });
+    wait_for_post(what);
   }
+}
+
+void Scheduler::wait_for_post(const std::string& what) {
+  if (holds_ == 0)
+    throw AbiTrap{what + " would never end: nothing outside the guest can make progress for it"};
+  if (suspender_ != nullptr) {
+    if (!suspender_->suspend()) throw AbiTrap{"the guest was stopped while it waited"};
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  posted_.wait(lock, [&] { return !mailbox_.empty() || closed_; });
 }
 
 }  // namespace gyre::component

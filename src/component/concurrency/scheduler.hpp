@@ -8,8 +8,10 @@
 // suspends through the Suspender, with no fiber it sleeps until something is posted.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -38,19 +40,36 @@ class Scheduler {
 
   // Runs what has been posted so far, without waiting (thread.yield, callback YIELD).
   void run_posted();
+  // Waits once for something to be posted (suspending the fiber, or sleeping), without
+  // running it. Traps as wait_until does when nothing is held.
+  void wait_for_post(const std::string& what);
 
-  // Work outside the guest that may still post: a host call that has not returned, an
-  // end of a stream or future the host holds. Counted, so that a wait nothing can end
+  // Work outside the guest that may still post: a host call that has not returned, a
+  // stream the host will write from elsewhere. Counted, so that a wait nothing can end
   // traps instead of hanging.
   void hold() { ++holds_; }
   void release() { --holds_; }
   int holds() const { return holds_; }
+  // A hold for as long as this object lives; it may end on any thread (a host that lets
+  // go of a call it never finished).
+  class Hold {
+   public:
+    explicit Hold(std::shared_ptr<Scheduler> scheduler) : scheduler_(std::move(scheduler)) {
+      scheduler_->hold();
+    }
+    ~Hold() { scheduler_->release(); }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    std::shared_ptr<Scheduler> scheduler_;
+  };
 
  private:
   bool take(std::vector<std::function<void()>>& out);
 
   Suspender* suspender_ = nullptr;
-  int holds_ = 0;
+  std::atomic<int> holds_ = 0;
   std::mutex mutex_;
   bool closed_ = false;
   std::condition_variable posted_;

@@ -1,0 +1,165 @@
+// Tasks of functions lifted async with a callback (CanonicalABI.md's canon_lift with a
+// callback): several at once in one instance, each between two calls of its callback
+// waiting on a waitable set of its own or yielding, and driven one at a time as events
+// arrive — the callback loop of a single call, turned inside out.
+#include "component/instance_parts.hpp"
+
+namespace gyre::component {
+
+namespace {
+
+enum : uint32_t { kExit = 0, kYield = 1, kWait = 2 };
+
+}  // namespace
+
+template <class F>
+Result<void, wasm::Error> ComponentInstance::guarded(F&& body) {
+  std::optional<wasm::Error> error;
+  try {
+    body();
+    return {};
+  } catch (const AbiTrap& trap) {
+    error = wasm::Error(wasm::ErrorKind::kTrap, trap.message);
+  } catch (GuestError& guest) {
+    error = std::move(guest.error);
+  }
+  poisoned_ = true;
+  fail_tasks(*error);
+  return std::move(*error);
+}
+
+void ComponentInstance::fail_tasks(const wasm::Error& error) {
+  std::vector<std::unique_ptr<AsyncTask>> failed;
+  failed.swap(tasks_);
+  for (auto& t : tasks_to_start_)
+    failed.push_back(std::move(t));
+  tasks_to_start_.clear();
+  for (auto& t : failed) {
+    if (t->waits != nullptr) --t->waits->waiting;
+    if (t->on_exit) t->on_exit(error);
+  }
+}
+
+Result<void, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
+                                                   std::span<const Val> args, OnReturn on_return,
+                                                   OnExit on_exit) {
+  if (poisoned_) {
+    return wasm::Error(wasm::ErrorKind::kUsage,
+                       "this component instance trapped earlier and may not be called again");
+  }
+  if (!fn.core || !fn.callback) {
+    return wasm::Error(wasm::ErrorKind::kUsage,
+                       "start() runs functions lifted async with a callback; call() the others");
+  }
+  auto task = std::make_unique<AsyncTask>();
+  task->fn = &fn;
+  task->state.type = fn.type.get();
+  task->state.async = true;
+  task->state.encoding = fn.encoding;
+  task->state.on_return = std::move(on_return);
+  task->on_exit = std::move(on_exit);
+  task->args.assign(args.begin(), args.end());
+  return guarded([&] {
+    // CanonicalABI.md's enter_implicit_thread: a task waits to start while the guest
+    // applies backpressure, or while its code is on the stack (a host call of it).
+    if (concurrency_->backpressure > 0 || !fn.frame->may_enter || !tasks_to_start_.empty()) {
+      tasks_to_start_.push_back(std::move(task));
+      return;
+    }
+    begin(std::move(task));
+  });
+}
+
+void ComponentInstance::begin(std::unique_ptr<AsyncTask> owned) {
+  AsyncTask& task = *owned;
+  tasks_.push_back(std::move(owned));  // first: a trap in its first call reaches on_exit
+  const ComponentFunction& fn = *task.fn;
+  Frame& frame = *fn.frame;
+  CanonContext cx{store_,         fn.encoding,     fn.memory,         fn.realloc,
+                  &frame.handles, frame.component, concurrency_.get()};
+  std::vector<wasm::RawValue> slots;
+  lower_params(cx, task.args, *fn.type, *fn.sig, slots);
+  slots.resize(std::max<size_t>(slots.size(), 1));
+  task.args.clear();
+  run_core(task, false, slots);
+}
+
+void ComponentInstance::run_core(AsyncTask& task, bool callback, std::span<wasm::RawValue> slots) {
+  const ComponentFunction& fn = *task.fn;
+  Frame& frame = *fn.frame;
+  concurrency_->tasks.push_back(&task.state);
+  frame.may_enter = false;
+  task.running = true;
+  auto called = (callback ? *fn.callback : *fn.core).call_raw(store_, slots);
+  task.running = false;
+  frame.may_enter = true;
+  concurrency_->tasks.pop_back();
+  if (!called) throw GuestError{std::move(called).error()};
+
+  const auto packed = static_cast<uint32_t>(slots[0].i32);
+  task.code = packed & 0xf;
+  if (task.code == kWait) {
+    HandleEntry* entry = frame.handles.get(packed >> 4);
+    if (entry == nullptr || entry->kind != HandleKind::kWaitableSet)
+      fail("the callback asked to wait on " + std::to_string(packed >> 4) + ", not a waitable set");
+    task.waits = static_cast<WaitableSet*>(entry->object.get());
+    ++task.waits->waiting;
+  } else if (task.code != kYield && task.code != kExit) {
+    fail("the callback returned the invalid code " + std::to_string(task.code));
+  }
+  if (task.code != kExit) return;
+
+  if (!task.state.returned) fail("the task's function exited without calling task.return");
+  auto it =
+      std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& t) { return t.get() == &task; });
+  std::unique_ptr<AsyncTask> done = std::move(*it);
+  tasks_.erase(it);
+  if (done->on_exit) done->on_exit(std::nullopt);
+}
+
+// Calls the callback of one task that can go on: one yielding, or one whose set has an
+// event. False when none can.
+bool ComponentInstance::step() {
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    AsyncTask& task = *tasks_[(next_task_ + i) % tasks_.size()];
+    if (task.running) continue;  // its code called the host, which is driving us
+    Event event;
+    if (task.code == kWait) {
+      if (!task.waits->has_pending_event()) continue;
+      event = task.waits->take_pending_event();
+      --task.waits->waiting;
+      task.waits = nullptr;
+    } else if (task.code != kYield) {
+      continue;
+    }
+    next_task_ = (next_task_ + i + 1) % tasks_.size();
+    wasm::RawValue args[3] = {wasm::RawValue::from_i32(static_cast<int32_t>(event.code)),
+                              wasm::RawValue::from_i32(static_cast<int32_t>(event.index)),
+                              wasm::RawValue::from_i32(static_cast<int32_t>(event.payload))};
+    run_core(task, true, args);
+    return true;
+  }
+  return false;
+}
+
+Result<void, wasm::Error> ComponentInstance::drive(const std::function<bool()>& done) {
+  if (poisoned_) {
+    return wasm::Error(wasm::ErrorKind::kUsage,
+                       "this component instance trapped earlier and may not be called again");
+  }
+  return guarded([&] {
+    while (!done()) {
+      concurrency_->scheduler.run_posted();
+      while (!tasks_to_start_.empty() && concurrency_->backpressure == 0) {
+        std::unique_ptr<AsyncTask> next = std::move(tasks_to_start_.front());
+        tasks_to_start_.erase(tasks_to_start_.begin());
+        begin(std::move(next));
+      }
+      if (step() || done()) continue;
+      concurrency_->scheduler.wait_for_post("the instance's " + std::to_string(tasks_.size()) +
+                                            " tasks");
+    }
+  });
+}
+
+}  // namespace gyre::component

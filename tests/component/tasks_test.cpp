@@ -1,0 +1,206 @@
+// Several tasks in one component instance: functions lifted async with a callback,
+// started side by side and driven as their events arrive, backpressure holding new tasks
+// back, and a trap in one ending them all. The host call they wait on (`held`) returns
+// only when the test resolves it, so the test decides the order things happen in.
+#include <gtest/gtest.h>
+
+#include "component/concurrency/concurrency.hpp"
+#include "component/instance.hpp"
+#include "support/engine.hpp"
+#include "support/process.hpp"
+#include "wasm/engine.hpp"
+#include "wasm/store.hpp"
+
+namespace gyre::component {
+namespace {
+
+// twice(x): calls held(x) lowered async, waits on a set of its own, and returns what
+// held returned. gate(x): the same, applying backpressure until then. boom(x): traps
+// when held returns.
+constexpr const char* kGuest = R"wat(
+(component
+  (import "gyre:test/host" (instance $h
+    (export "held" (func async (param "x" u32) (result u32)))
+  ))
+  (core module $libc (memory (export "mem") 1))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "mem" (core memory $mem))
+  (alias export $h "held" (func $held))
+  (core func $held (canon lower (func $held) async (memory $mem)))
+  (core func $ws-new (canon waitable-set.new))
+  (core func $ws-drop (canon waitable-set.drop))
+  (core func $join (canon waitable.join))
+  (core func $st-drop (canon subtask.drop))
+  (core func $ret (canon task.return (result u32)))
+  (core func $ctx-get (canon context.get i32 0))
+  (core func $ctx-set (canon context.set i32 0))
+  (core func $bp-inc (canon backpressure.inc))
+  (core func $bp-dec (canon backpressure.dec))
+  (core module $m
+    (import "h" "held" (func $held (param i32 i32) (result i32)))
+    (import "h" "ws-new" (func $ws-new (result i32)))
+    (import "h" "ws-drop" (func $ws-drop (param i32)))
+    (import "h" "join" (func $join (param i32 i32)))
+    (import "h" "st-drop" (func $st-drop (param i32)))
+    (import "h" "ret" (func $ret (param i32)))
+    (import "h" "ctx-get" (func $ctx-get (result i32)))
+    (import "h" "ctx-set" (func $ctx-set (param i32)))
+    (import "h" "bp-inc" (func $bp-inc))
+    (import "h" "bp-dec" (func $bp-dec))
+    (import "libc" "mem" (memory 1))
+    ;; Each task keeps held's result and its set at 1024 + 16x, and that address in its
+    ;; context slot.
+    (func $twice (export "twice") (param $x i32) (result i32)
+      (local $status i32) (local $set i32) (local $ptr i32)
+      (local.set $ptr (i32.add (i32.const 1024) (i32.shl (local.get $x) (i32.const 4))))
+      (local.set $status (call $held (local.get $x) (local.get $ptr)))
+      (if (i32.ne (i32.and (local.get $status) (i32.const 15)) (i32.const 1)) (then unreachable))
+      (local.set $set (call $ws-new))
+      (call $join (i32.shr_u (local.get $status) (i32.const 4)) (local.get $set))
+      (i32.store offset=4 (local.get $ptr) (local.get $set))
+      (call $ctx-set (local.get $ptr))
+      (i32.or (i32.const 2) (i32.shl (local.get $set) (i32.const 4))))
+    (func $twice-cb (export "twice-cb") (param $code i32) (param $index i32) (param $payload i32)
+      (result i32)
+      (local $ptr i32)
+      (if (i32.ne (local.get $code) (i32.const 1)) (then unreachable))
+      (if (i32.ne (local.get $payload) (i32.const 2)) (then unreachable))
+      (local.set $ptr (call $ctx-get))
+      (call $st-drop (local.get $index))
+      (call $ws-drop (i32.load offset=4 (local.get $ptr)))
+      (call $ret (i32.load (local.get $ptr)))
+      (i32.const 0))
+    (func (export "gate") (param $x i32) (result i32)
+      (call $bp-inc)
+      (call $twice (local.get $x)))
+    (func (export "gate-cb") (param i32 i32 i32) (result i32)
+      (call $bp-dec)
+      (call $twice-cb (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "boom-cb") (param i32 i32 i32) (result i32) unreachable)
+  )
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "h" (instance
+      (export "held" (func $held)) (export "ws-new" (func $ws-new))
+      (export "ws-drop" (func $ws-drop)) (export "join" (func $join))
+      (export "st-drop" (func $st-drop)) (export "ret" (func $ret))
+      (export "ctx-get" (func $ctx-get)) (export "ctx-set" (func $ctx-set))
+      (export "bp-inc" (func $bp-inc)) (export "bp-dec" (func $bp-dec))))))
+  (func (export "twice") async (param "x" u32) (result u32)
+    (canon lift (core func $i "twice") async (callback (core func $i "twice-cb"))))
+  (func (export "gate") async (param "x" u32) (result u32)
+    (canon lift (core func $i "gate") async (callback (core func $i "gate-cb"))))
+  (func (export "boom") async (param "x" u32) (result u32)
+    (canon lift (core func $i "twice") async (callback (core func $i "boom-cb"))))
+)
+)wat";
+
+class Tasks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    host_.interface("gyre:test/host").functions["held"] =
+        [this](HostCall& call, std::span<const Val>) -> Result<std::optional<Val>, std::string> {
+      held_.push_back(call.defer());
+      return std::optional<Val>();
+    };
+    auto pre = ComponentPre::create(*engine_, gyre::testing::assemble(kGuest), host_);
+    ASSERT_TRUE(pre.ok()) << pre.error();
+    pre_ = *pre;
+    auto instance = pre_->instantiate(store_);
+    ASSERT_TRUE(instance.ok()) << instance.error().describe();
+    instance_ = std::move(*instance);
+  }
+
+  // Starts `name`(x), recording its result and its exit.
+  void start(const char* name, uint32_t x) {
+    const Val args[] = {Val::u32(x)};
+    auto started = instance_->start(
+        *instance_->function(name), args,
+        [this](const std::optional<Val>& r) { results_.push_back(static_cast<uint32_t>(r->bits)); },
+        [this](const std::optional<wasm::Error>& e) {
+          exits_.push_back(e ? e->describe() : "ok");
+        });
+    ASSERT_TRUE(started.ok()) << started.error().describe();
+  }
+
+  // Resolves the `i`th held call with `value`, from the scheduler as another thread would.
+  void resolve(size_t i, uint32_t value) {
+    std::shared_ptr<PendingCall> pending = held_.at(i);
+    instance_->concurrency().scheduler.post(
+        [pending, value] { pending->resolve(Val::u32(value)); });
+  }
+
+  Result<void, wasm::Error> drive_until(const std::function<bool()>& done) {
+    return instance_->drive(done);
+  }
+
+  std::unique_ptr<wasm::Engine> engine_ = gyre::testing::test_engine(4);
+  wasm::Store store_{*engine_};
+  HostImports host_;
+  std::vector<std::shared_ptr<PendingCall>> held_;
+  std::vector<uint32_t> results_;
+  std::vector<std::string> exits_;
+  std::shared_ptr<const ComponentPre> pre_;
+  std::unique_ptr<ComponentInstance> instance_;
+};
+
+// Both tasks are in their host call at once; the second, resolved first, returns first.
+TEST_F(Tasks, TwoTasksWaitSideBySideAndFinishInTheOrderTheirEventsCome) {
+  start("twice", 1);
+  start("twice", 2);
+  EXPECT_EQ(held_.size(), 2u);
+  EXPECT_TRUE(results_.empty());
+
+  resolve(1, 20);
+  ASSERT_TRUE(drive_until([&] { return results_.size() == 1; }).ok());
+  EXPECT_EQ(results_, std::vector<uint32_t>{20});
+  EXPECT_EQ(exits_, std::vector<std::string>{"ok"});
+
+  resolve(0, 10);
+  ASSERT_TRUE(drive_until([&] { return exits_.size() == 2; }).ok());
+  EXPECT_EQ(results_, (std::vector<uint32_t>{20, 10}));
+}
+
+// gate(1) applies backpressure while it waits: gate(2) starts only once gate(1) is done.
+TEST_F(Tasks, BackpressureHoldsANewTaskBackUntilItIsReleased) {
+  start("gate", 1);
+  start("gate", 2);
+  EXPECT_EQ(held_.size(), 1u);
+
+  resolve(0, 10);
+  ASSERT_TRUE(drive_until([&] { return held_.size() == 2; }).ok());
+  EXPECT_EQ(results_, std::vector<uint32_t>{10});
+
+  resolve(1, 20);
+  ASSERT_TRUE(drive_until([&] { return exits_.size() == 2; }).ok());
+  EXPECT_EQ(results_, (std::vector<uint32_t>{10, 20}));
+}
+
+// boom traps when its call returns: the instance is done, and both tasks exit with the
+// trap.
+TEST_F(Tasks, ATrapInOneTaskEndsEveryTask) {
+  start("twice", 1);
+  start("boom", 2);
+  resolve(1, 20);
+  auto driven = drive_until([&] { return exits_.size() == 2; });
+  ASSERT_FALSE(driven.ok());
+  ASSERT_EQ(exits_.size(), 2u);
+  for (const std::string& exit : exits_)
+    EXPECT_NE(exit.find("unreachable"), std::string::npos) << exit;
+  const Val args[] = {Val::u32(3)};
+  auto again = instance_->start(*instance_->function("twice"), args, nullptr, nullptr);
+  EXPECT_FALSE(again.ok());
+}
+
+// Nothing holds the scheduler and no task can go on: drive traps instead of hanging.
+TEST_F(Tasks, DrivingTasksThatNothingCanWakeTraps) {
+  start("twice", 1);
+  held_.clear();  // the host lets go of the call without resolving it
+  auto driven = drive_until([&] { return !exits_.empty(); });
+  ASSERT_FALSE(driven.ok());
+  EXPECT_NE(driven.error().describe().find("would never end"), std::string::npos)
+      << driven.error().describe();
+}
+
+}  // namespace
+}  // namespace gyre::component
