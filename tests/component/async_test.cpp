@@ -7,6 +7,7 @@
 #include "component/instance.hpp"
 #include "support/engine.hpp"
 #include "support/process.hpp"
+#include "support/wat_guest.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
 
@@ -196,12 +197,10 @@ class AsyncAbi : public ::testing::Test {
         sum += v.bits;
       return std::optional<Val>(Val::u32(static_cast<uint32_t>(sum)));
     };
-    auto pre = ComponentPre::create(*engine_, gyre::testing::assemble(kGuest), host_);
-    ASSERT_TRUE(pre.ok()) << pre.error();
-    pre_ = *pre;
-    auto instance = pre_->instantiate(store_);
-    ASSERT_TRUE(instance.ok()) << instance.error().describe();
-    instance_ = std::move(*instance);
+    auto guest = gyre::testing::instantiate_wat(*engine_, store_, kGuest, host_);
+    ASSERT_TRUE(guest.instance);
+    pre_ = guest.pre;
+    instance_ = std::move(guest.instance);
   }
 
   // The export's u32, or "trap: <message>".

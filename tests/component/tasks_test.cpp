@@ -8,6 +8,7 @@
 #include "component/instance.hpp"
 #include "support/engine.hpp"
 #include "support/process.hpp"
+#include "support/wat_guest.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/store.hpp"
 
@@ -103,12 +104,10 @@ class Tasks : public ::testing::Test {
       held_.push_back(call.defer());
       return std::optional<Val>();
     };
-    auto pre = ComponentPre::create(*engine_, gyre::testing::assemble(kGuest), host_);
-    ASSERT_TRUE(pre.ok()) << pre.error();
-    pre_ = *pre;
-    auto instance = pre_->instantiate(store_);
-    ASSERT_TRUE(instance.ok()) << instance.error().describe();
-    instance_ = std::move(*instance);
+    auto guest = gyre::testing::instantiate_wat(*engine_, store_, kGuest, host_);
+    ASSERT_TRUE(guest.instance);
+    pre_ = guest.pre;
+    instance_ = std::move(guest.instance);
   }
 
   // Starts `name`(x), recording its result and its exit.
