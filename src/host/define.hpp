@@ -7,7 +7,8 @@
 // with a WitType (wit_type.hpp). When a component links, the signature is checked
 // against the type the component declares, and a mismatch is a link error naming the
 // interface, the function and both types. A function may also return
-// gyre::Result<T, std::string> to trap the guest with a message.
+// gyre::Result<T, std::string> to trap the guest with a message, or host::Later<T>
+// (later.hpp) to finish the call after it returned.
 #pragma once
 
 #include <functional>
@@ -18,6 +19,7 @@
 
 #include "component/host_imports.hpp"
 #include "component/wit.hpp"
+#include "host/later.hpp"
 #include "host/resources.hpp"
 #include "host/wit_type.hpp"
 
@@ -40,6 +42,14 @@ struct unwrap<gyre::Result<T, std::string>> {
   using type = T;
   static constexpr bool trapping = true;
 };
+template <class T>
+struct unwrap<Later<T>> {
+  using type = T;
+  static constexpr bool trapping = false;
+  static constexpr bool later = true;
+};
+template <class R>
+constexpr bool is_later = requires { unwrap<R>::later; };
 
 template <class F>
 struct signature : signature<decltype(&F::operator())> {};
@@ -103,6 +113,10 @@ void define(component::HostImports& imports, std::string_view interface, std::st
         if (values.size() != sizeof...(I)) return std::string("wrong number of arguments");
         if constexpr (std::is_void_v<R>) {
           function(cx, WitType<std::tuple_element_t<I, Args>>::from(values[I], cx)...);
+          return std::optional<Val>{};
+        } else if constexpr (detail::is_later<R>) {
+          R later = function(cx, WitType<std::tuple_element_t<I, Args>>::from(values[I], cx)...);
+          call.deferred = later.pending();
           return std::optional<Val>{};
         } else {
           R result = function(cx, WitType<std::tuple_element_t<I, Args>>::from(values[I], cx)...);
