@@ -443,7 +443,7 @@ ComponentInstance::~ComponentInstance() = default;
 
 const ComponentFunction* ComponentInstance::function(std::string_view name) const {
   for (const auto& [n, item] : frames_.front()->exports) {
-    if (n != name) continue;
+    if (n != name && async_function_name(n) != name) continue;
     if (auto* fn = std::get_if<const ComponentFunction*>(&item)) return *fn;
   }
   return nullptr;

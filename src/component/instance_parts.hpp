@@ -60,6 +60,18 @@ struct PreModule {
   }
 };
 
+// The name of an async function as wasm-tools up to 1.239 encoded it — "[async]f",
+// "[async method]r.f", "[async static]r.f" — without its async marker ("f",
+// "[method]r.f", "[static]r.f"); other names as they are. Hosts and callers name
+// functions the later way, where async is part of the function's type.
+inline std::string async_function_name(std::string_view name) {
+  static constexpr std::string_view kPlain = "[async]";
+  if (name.starts_with(kPlain)) return std::string(name.substr(kPlain.size()));
+  static constexpr std::string_view kAsync = "[async ";  // of "[async method]", "[async static]"
+  if (name.starts_with(kAsync)) return "[" + std::string(name.substr(kAsync.size()));
+  return std::string(name);
+}
+
 struct RuntimeInstance;
 struct ComponentDef;
 // An item of a component's index spaces while it is instantiated. Plain pointers, so that
@@ -74,9 +86,14 @@ struct RuntimeInstance {
   // Names point into the component's decoded definitions or the host's types, which
   // outlive every instance.
   std::pmr::vector<std::pair<std::string_view, RuntimeItem>> exports;
+  // By its name, or by the name without the `[async]` prefix it may carry
+  // (async_function_name).
   const RuntimeItem* find(std::string_view name) const {
     for (const auto& [n, item] : exports) {
       if (n == name) return &item;
+    }
+    for (const auto& [n, item] : exports) {
+      if (async_function_name(n) == name) return &item;
     }
     return nullptr;
   }

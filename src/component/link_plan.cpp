@@ -11,7 +11,7 @@ RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKi
   if (kind == ExternKind::kFunc) {
     auto& fn = plan.host_funcs.emplace_back(std::make_unique<ComponentFunction>());
     fn->type = std::get<FunctionTypePtr>(type);
-    fn->host = host.find_function(name);
+    fn->host = host.find_function(async_function_name(name));
     fn->import_name = name;
     return fn.get();
   }
@@ -23,7 +23,7 @@ RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKi
       auto& fn = plan.host_funcs.emplace_back(std::make_unique<ComponentFunction>());
       fn->type = std::get<FunctionTypePtr>(e.type);
       if (interface != nullptr) {
-        auto it = interface->functions.find(e.name);
+        auto it = interface->functions.find(async_function_name(e.name));
         if (it != interface->functions.end()) fn->host = &it->second;
       }
       fn->import_name = name + "#" + e.name;
@@ -422,13 +422,14 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
   // Every import the host lacks, named at once.
   for (const NamedItem& import : pre->resolved_.info.imports) {
     if (import.kind == ExternKind::kFunc) {
-      if (!host.find_function(import.name)) pre->missing_.push_back(import.name);
+      if (!host.find_function(async_function_name(import.name)))
+        pre->missing_.push_back(import.name);
     } else if (import.kind == ExternKind::kInstance) {
       const HostInterface* interface = host.find(import.name);
       for (const auto& e :
            std::get<std::shared_ptr<const InstanceTypeInfo>>(import.type)->exports) {
         if (e.kind != ExternKind::kFunc) continue;
-        if (interface == nullptr || !interface->functions.count(e.name)) {
+        if (interface == nullptr || !interface->functions.count(async_function_name(e.name))) {
           pre->missing_.push_back(import.name + "#" + e.name);
         }
       }
@@ -441,7 +442,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
     const HostInterface* interface = host.find(import.name);
     if (interface == nullptr) continue;
     for (const auto& e : std::get<std::shared_ptr<const InstanceTypeInfo>>(import.type)->exports) {
-      auto check = interface->signatures.find(e.name);
+      auto check = interface->signatures.find(async_function_name(e.name));
       if (e.kind != ExternKind::kFunc || check == interface->signatures.end()) continue;
       if (auto why = check->second(*std::get<FunctionTypePtr>(e.type))) {
         mismatches.push_back(import.name + "#" + e.name + ": " + *why);

@@ -133,7 +133,7 @@ class Tasks : public ::testing::Test {
     return instance_->drive(done);
   }
 
-  std::unique_ptr<wasm::Engine> engine_ = gyre::testing::test_engine(4);
+  std::unique_ptr<wasm::Engine> engine_ = gyre::testing::test_engine(8);
   wasm::Store store_{*engine_};
   HostImports host_;
   std::vector<std::shared_ptr<PendingCall>> held_;
@@ -199,6 +199,38 @@ TEST_F(Tasks, DrivingTasksThatNothingCanWakeTraps) {
   ASSERT_FALSE(driven.ok());
   EXPECT_NE(driven.error().describe().find("would never end"), std::string::npos)
       << driven.error().describe();
+}
+
+// The encoding of wasm-tools up to 1.239 (WASIp3's rc-2025-09-16): no async function
+// types, an `[async]` prefix on the names instead. The host serves `held` and finds
+// `twice` under their plain names.
+TEST_F(Tasks, TheAsyncNamePrefixOfOlderEncodingsIsUnderstood) {
+  std::string wat = kGuest;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    const size_t at = wat.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    wat.replace(at, from.size(), to);
+  };
+  replace(R"((export "held" (func async)", R"((export "[async]held" (func)");
+  replace(R"((alias export $h "held")", R"((alias export $h "[async]held")");
+  replace(R"((func (export "twice") async)", R"((func (export "[async]twice"))");
+  wasm::Store store(*engine_);
+  auto guest = gyre::testing::instantiate_wat(*engine_, store, wat, host_);
+  ASSERT_TRUE(guest.instance);
+  const ComponentFunction* twice = guest.instance->function("twice");
+  ASSERT_NE(twice, nullptr);
+  const Val args[] = {Val::u32(1)};
+  std::optional<uint32_t> result;
+  ASSERT_TRUE(guest.instance
+                  ->start(
+                      *twice, args,
+                      [&](const std::optional<Val>& r) { result = static_cast<uint32_t>(r->bits); },
+                      nullptr)
+                  .ok());
+  ASSERT_EQ(held_.size(), 1u);
+  held_[0]->resolve(Val::u32(7));
+  ASSERT_TRUE(guest.instance->drive([&] { return result.has_value(); }).ok());
+  EXPECT_EQ(result, 7u);
 }
 
 }  // namespace
