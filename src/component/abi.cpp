@@ -6,6 +6,7 @@
 
 #include "base/utf8.hpp"
 #include "component/concurrency/concurrency.hpp"
+#include "component/concurrency/error_context.hpp"
 
 namespace gyre::component {
 namespace {
@@ -443,8 +444,10 @@ Val load(const CanonContext& cx, uint32_t ptr, const ValueType& type) {
     case ValueKind::kStream:
     case ValueKind::kFuture:
       return lift_channel(cx, read<uint32_t>(cx, ptr), type);
+    case ValueKind::kErrorContext:
+      return lift_error_context(cx, read<uint32_t>(cx, ptr));
     default:
-      trap("values of this type (error-context, map) cannot cross yet");
+      trap("values of this type (map) cannot cross yet");
   }
 }
 
@@ -514,8 +517,10 @@ void store(const CanonContext& cx, const Val& value, const ValueType& type, uint
     case ValueKind::kStream:
     case ValueKind::kFuture:
       return write<uint32_t>(cx, ptr, lower_channel(cx, value, type));
+    case ValueKind::kErrorContext:
+      return write<uint32_t>(cx, ptr, lower_error_context(cx, value));
     default:
-      trap("values of this type (error-context, map) cannot cross yet");
+      trap("values of this type (map) cannot cross yet");
   }
 }
 
@@ -606,8 +611,10 @@ Val lift_flat(const CanonContext& cx, FlatReader& reader, const ValueType& type)
     case ValueKind::kStream:
     case ValueKind::kFuture:
       return lift_channel(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32), type);
+    case ValueKind::kErrorContext:
+      return lift_error_context(cx, static_cast<uint32_t>(reader.next(CoreKind::kI32).i32));
     default:
-      trap("values of this type (error-context, map) cannot cross yet");
+      trap("values of this type (map) cannot cross yet");
   }
 }
 
@@ -709,8 +716,11 @@ void lower_flat(const CanonContext& cx, const Val& value, const ValueType& type,
     case ValueKind::kFuture:
       out.push_back(RawValue::from_i32(static_cast<int32_t>(lower_channel(cx, value, type))));
       return;
+    case ValueKind::kErrorContext:
+      out.push_back(RawValue::from_i32(static_cast<int32_t>(lower_error_context(cx, value))));
+      return;
     default:
-      trap("values of this type (error-context, map) cannot cross yet");
+      trap("values of this type (map) cannot cross yet");
   }
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "component/concurrency/concurrency.hpp"
+#include "component/concurrency/error_context.hpp"
 #include "component/layout.hpp"
 
 namespace gyre::component {
@@ -48,10 +49,6 @@ enum : uint8_t {
 };
 
 constexpr uint32_t kBlocked = 0xffff'ffff;
-
-struct ErrorContext final : AsyncObject {
-  std::string message;
-};
 
 [[noreturn]] void trap(std::string message) {
   throw AbiTrap{std::move(message)};

@@ -520,5 +520,64 @@ TEST_F(Concurrent, AWaitNothingCanEndTraps) {
   EXPECT_NE(call("wait-forever").find("would never end"), std::string::npos);
 }
 
+// An error context made by the guest reaches the host with its message; one the host
+// passes in gives the guest that message back (error-context.debug-message).
+TEST(ErrorContexts, CarryTheirMessageBetweenGuestAndHost) {
+  constexpr const char* kWat = R"wat(
+(component
+  (core module $libc
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $at i32)
+      (local.set $at (global.get $next))
+      (global.set $next (i32.add (global.get $next) (local.get 3)))
+      (local.get $at)))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "mem" (core memory $mem))
+  (alias core export $libc "realloc" (core func $realloc))
+  (core func $new (canon error-context.new (memory $mem)))
+  (core func $message (canon error-context.debug-message (memory $mem) (realloc $realloc)))
+  (core func $drop (canon error-context.drop))
+  (core module $m
+    (import "h" "new" (func $new (param i32 i32) (result i32)))
+    (import "h" "message" (func $message (param i32 i32)))
+    (import "h" "drop" (func $drop (param i32)))
+    (import "libc" "mem" (memory 1))
+    (data (i32.const 100) "oops")
+    (func (export "make") (result i32) (call $new (i32.const 100) (i32.const 4)))
+    ;; The message's first byte, plus 256 * its length.
+    (func (export "first") (param $e i32) (result i32)
+      (call $message (local.get $e) (i32.const 200))
+      (call $drop (local.get $e))
+      (i32.add (i32.load8_u (i32.load (i32.const 200)))
+               (i32.shl (i32.load (i32.const 204)) (i32.const 8)))))
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "h" (instance (export "new" (func $new)) (export "message" (func $message))
+                        (export "drop" (func $drop))))))
+  (func (export "make") (result error-context) (canon lift (core func $i "make")))
+  (func (export "first") (param "e" error-context) (result u32) (canon lift (core func $i "first")))
+)
+)wat";
+  auto engine = gyre::testing::test_engine(4);
+  wasm::Store store(*engine);
+  HostImports none;
+  auto guest = gyre::testing::instantiate_wat(*engine, store, kWat, none);
+  ASSERT_TRUE(guest.instance);
+  auto made = guest.instance->call(*guest.instance->function("make"), {});
+  ASSERT_TRUE(made.ok()) << made.error().describe();
+  EXPECT_EQ((*made)->kind, ValueKind::kErrorContext);
+  EXPECT_EQ((*made)->bytes, "oops");
+
+  Val from_host;
+  from_host.kind = ValueKind::kErrorContext;
+  from_host.bytes = "Zebra";
+  const Val args[] = {from_host};
+  auto first = guest.instance->call(*guest.instance->function("first"), args);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ((*first)->bits, uint64_t{'Z'} + 5 * 256);
+}
+
 }  // namespace
 }  // namespace gyre::component
