@@ -455,9 +455,14 @@ void run_async_builtin(const CanonBuiltin& b, const ValueType* type, const Canon
       return;
     case kTaskReturn:
       return task_return(b, type, cx, c, slots);
-    case kTaskCancel:
-      // Gyre does not cancel a guest's task yet, so none was ever told it is cancelled.
-      trap("task.cancel by a task that was not cancelled");
+    case kTaskCancel: {
+      if (c.tasks.empty()) trap("task.cancel outside a task");
+      TaskState& task = c.current_task();
+      if (!task.cancel_delivered) trap("task.cancel by a task that was not cancelled");
+      if (task.returned) trap("task.cancel after the task returned");
+      task.returned = true;  // resolved, without a result
+      return;
+    }
     case kThreadYield:
       c.scheduler.run_posted();
       return result(0);  // not cancelled

@@ -40,9 +40,9 @@ void ComponentInstance::fail_tasks(const wasm::Error& error) {
   }
 }
 
-Result<void, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
-                                                   std::span<const Val> args, OnReturn on_return,
-                                                   OnExit on_exit) {
+Result<uint64_t, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
+                                                       std::span<const Val> args,
+                                                       OnReturn on_return, OnExit on_exit) {
   if (poisoned_) {
     return wasm::Error(wasm::ErrorKind::kUsage,
                        "this component instance trapped earlier and may not be called again");
@@ -52,6 +52,7 @@ Result<void, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
                        "start() runs functions lifted async with a callback; call() the others");
   }
   auto task = std::make_unique<AsyncTask>();
+  const uint64_t id = task->id = next_task_id_++;
   task->fn = &fn;
   task->state.type = fn.type.get();
   task->state.async = true;
@@ -59,7 +60,7 @@ Result<void, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
   task->state.on_return = std::move(on_return);
   task->on_exit = std::move(on_exit);
   task->args.assign(args.begin(), args.end());
-  return guarded([&] {
+  auto started = guarded([&] {
     // CanonicalABI.md's enter_implicit_thread: a task waits to start while the guest
     // applies backpressure, or while its code is on the stack (a host call of it).
     if (concurrency_->backpressure > 0 || !fn.frame->may_enter || !tasks_to_start_.empty()) {
@@ -68,6 +69,21 @@ Result<void, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
     }
     begin(std::move(task));
   });
+  if (!started) return std::move(started).error();
+  return id;
+}
+
+void ComponentInstance::cancel(uint64_t id) {
+  auto has_id = [&](const auto& t) { return t->id == id; };
+  auto queued = std::find_if(tasks_to_start_.begin(), tasks_to_start_.end(), has_id);
+  if (queued != tasks_to_start_.end()) {
+    std::unique_ptr<AsyncTask> task = std::move(*queued);
+    tasks_to_start_.erase(queued);
+    if (task->on_exit) task->on_exit(std::nullopt);
+    return;
+  }
+  auto running = std::find_if(tasks_.begin(), tasks_.end(), has_id);
+  if (running != tasks_.end() && !(*running)->state.returned) (*running)->cancel_requested = true;
 }
 
 void ComponentInstance::begin(std::unique_ptr<AsyncTask> owned) {
@@ -124,7 +140,13 @@ bool ComponentInstance::step() {
     AsyncTask& task = *tasks_[(next_task_ + i) % tasks_.size()];
     if (task.running) continue;  // its code called the host, which is driving us
     Event event;
-    if (task.code == kWait) {
+    if (task.cancel_requested) {
+      task.cancel_requested = false;
+      task.state.cancel_delivered = true;
+      event.code = EventCode::kTaskCancelled;
+      if (task.waits != nullptr) --task.waits->waiting;
+      task.waits = nullptr;
+    } else if (task.code == kWait) {
       if (!task.waits->has_pending_event()) continue;
       event = task.waits->take_pending_event();
       --task.waits->waiting;

@@ -218,8 +218,9 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::s
       error = e;
     };
     auto started = start(fn, args, std::move(on_return), exit);
-    if (started) started = drive([&] { return exited; });
     if (!started) throw GuestError{std::move(started).error()};
+    auto driven = drive([&] { return exited; });
+    if (!driven) throw GuestError{std::move(driven).error()};
     if (error) throw GuestError{*error};
     return result;
   }

@@ -104,11 +104,15 @@ class ComponentInstance {
   // the other tasks started here (each waits on its own set; one runs at a time). A task
   // started while the guest applies backpressure starts once it stops. `on_return` gets
   // the result (task.return); `on_exit` runs when the task exits, with the error when the
-  // instance trapped instead (then every task exits with it).
+  // instance trapped instead (then every task exits with it). Returns the task's id.
   using OnReturn = std::function<void(const std::optional<Val>&)>;
   using OnExit = std::function<void(const std::optional<wasm::Error>&)>;
-  Result<void, wasm::Error> start(const ComponentFunction& function, std::span<const Val> args,
-                                  OnReturn on_return, OnExit on_exit);
+  Result<uint64_t, wasm::Error> start(const ComponentFunction& function, std::span<const Val> args,
+                                      OnReturn on_return, OnExit on_exit);
+  // Asks task `id` to stop (its caller went away): a task not started yet exits at once;
+  // one that waits gets a TASK_CANCELLED event at its next turn and may end with
+  // task.cancel, without a result. Nothing happens for a task that has exited.
+  void cancel(uint64_t id);
   // Runs the started tasks as their events arrive, until `done()` holds. Waiting for
   // events suspends the guest's fiber, as any wait of the guest does.
   Result<void, wasm::Error> drive(const std::function<bool()>& done);
@@ -169,6 +173,7 @@ class ComponentInstance {
   std::vector<std::unique_ptr<AsyncTask>> tasks_;
   std::vector<std::unique_ptr<AsyncTask>> tasks_to_start_;
   size_t next_task_ = 0;  // where step() looks first, so that tasks take turns
+  uint64_t next_task_id_ = 1;
   void* user_data_ = nullptr;
   // What instantiating makes by the dozen (frames and their index spaces, lifted
   // functions, instances, canon slots) lives in this arena: in the block inside the

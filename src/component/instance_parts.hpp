@@ -403,6 +403,8 @@ inline std::pmr::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind
 // A task of a function lifted async with a callback (async_tasks.cpp): what it waits on
 // between its callback's calls.
 struct AsyncTask {
+  uint64_t id = 0;
+  bool cancel_requested = false;  // TASK_CANCELLED is due at its next turn
   const ComponentFunction* fn = nullptr;
   TaskState state;
   std::vector<Val> args;  // until it starts

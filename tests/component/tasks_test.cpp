@@ -37,6 +37,7 @@ constexpr const char* kGuest = R"wat(
   (core func $ctx-set (canon context.set i32 0))
   (core func $bp-inc (canon backpressure.inc))
   (core func $bp-dec (canon backpressure.dec))
+  (core func $task-cancel (canon task.cancel))
   (core module $m
     (import "h" "held" (func $held (param i32 i32) (result i32)))
     (import "h" "ws-new" (func $ws-new (result i32)))
@@ -48,6 +49,7 @@ constexpr const char* kGuest = R"wat(
     (import "h" "ctx-set" (func $ctx-set (param i32)))
     (import "h" "bp-inc" (func $bp-inc))
     (import "h" "bp-dec" (func $bp-dec))
+    (import "h" "task-cancel" (func $task-cancel))
     (import "libc" "mem" (memory 1))
     ;; Each task keeps held's result and its set at 1024 + 16x, and that address in its
     ;; context slot.
@@ -78,6 +80,14 @@ constexpr const char* kGuest = R"wat(
       (call $bp-dec)
       (call $twice-cb (local.get 0) (local.get 1) (local.get 2)))
     (func (export "boom-cb") (param i32 i32 i32) (result i32) unreachable)
+    ;; Ends with task.cancel when told it is cancelled (TASK_CANCELLED, 6).
+    (func (export "stop-cb") (param $code i32) (param i32 i32) (result i32)
+      (if (i32.ne (local.get $code) (i32.const 6)) (then unreachable))
+      (call $task-cancel)
+      (i32.const 0))
+    (func (export "cancel-now") (param i32) (result i32)
+      (call $task-cancel)
+      (i32.const 0))
   )
   (core instance $i (instantiate $m
     (with "libc" (instance $libc))
@@ -86,13 +96,18 @@ constexpr const char* kGuest = R"wat(
       (export "ws-drop" (func $ws-drop)) (export "join" (func $join))
       (export "st-drop" (func $st-drop)) (export "ret" (func $ret))
       (export "ctx-get" (func $ctx-get)) (export "ctx-set" (func $ctx-set))
-      (export "bp-inc" (func $bp-inc)) (export "bp-dec" (func $bp-dec))))))
+      (export "bp-inc" (func $bp-inc)) (export "bp-dec" (func $bp-dec))
+      (export "task-cancel" (func $task-cancel))))))
   (func (export "twice") async (param "x" u32) (result u32)
     (canon lift (core func $i "twice") async (callback (core func $i "twice-cb"))))
   (func (export "gate") async (param "x" u32) (result u32)
     (canon lift (core func $i "gate") async (callback (core func $i "gate-cb"))))
   (func (export "boom") async (param "x" u32) (result u32)
     (canon lift (core func $i "twice") async (callback (core func $i "boom-cb"))))
+  (func (export "stoppable") async (param "x" u32) (result u32)
+    (canon lift (core func $i "twice") async (callback (core func $i "stop-cb"))))
+  (func (export "cancel-now") async (param "x" u32) (result u32)
+    (canon lift (core func $i "cancel-now") async (callback (core func $i "stop-cb"))))
 )
 )wat";
 
@@ -110,8 +125,8 @@ class Tasks : public ::testing::Test {
     instance_ = std::move(guest.instance);
   }
 
-  // Starts `name`(x), recording its result and its exit.
-  void start(const char* name, uint32_t x) {
+  // Starts `name`(x), recording its result and its exit; its id.
+  uint64_t start(const char* name, uint32_t x) {
     const Val args[] = {Val::u32(x)};
     auto started = instance_->start(
         *instance_->function(name), args,
@@ -119,7 +134,8 @@ class Tasks : public ::testing::Test {
         [this](const std::optional<wasm::Error>& e) {
           exits_.push_back(e ? e->describe() : "ok");
         });
-    ASSERT_TRUE(started.ok()) << started.error().describe();
+    EXPECT_TRUE(started.ok()) << started.error().describe();
+    return started ? *started : 0;
   }
 
   // Resolves the `i`th held call with `value`, from the scheduler as another thread would.
@@ -199,6 +215,38 @@ TEST_F(Tasks, DrivingTasksThatNothingCanWakeTraps) {
   ASSERT_FALSE(driven.ok());
   EXPECT_NE(driven.error().describe().find("would never end"), std::string::npos)
       << driven.error().describe();
+}
+
+// The host cancels a task waiting for its call: the guest is told (TASK_CANCELLED) and
+// ends with task.cancel, without a result.
+TEST_F(Tasks, ACancelledTaskIsToldAndEndsWithoutAResult) {
+  const uint64_t id = start("stoppable", 1);
+  ASSERT_EQ(held_.size(), 1u);
+  instance_->cancel(id);
+  ASSERT_TRUE(drive_until([&] { return !exits_.empty(); }).ok());
+  EXPECT_EQ(exits_, std::vector<std::string>{"ok"});
+  EXPECT_TRUE(results_.empty());
+}
+
+// A task held back by backpressure and cancelled never starts.
+TEST_F(Tasks, ACancelledTaskThatHasNotStartedExitsAtOnce) {
+  start("gate", 1);
+  const uint64_t second = start("gate", 2);
+  instance_->cancel(second);
+  EXPECT_EQ(exits_, std::vector<std::string>{"ok"});
+  resolve(0, 10);
+  ASSERT_TRUE(drive_until([&] { return exits_.size() == 2; }).ok());
+  EXPECT_EQ(held_.size(), 1u);  // gate(2) never called held
+  EXPECT_EQ(results_, std::vector<uint32_t>{10});
+}
+
+TEST_F(Tasks, TaskCancelWithoutACancellationTraps) {
+  const Val args[] = {Val::u32(1)};
+  auto started = instance_->start(*instance_->function("cancel-now"), args, nullptr, nullptr);
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.error().describe().find("task.cancel by a task that was not cancelled"),
+            std::string::npos)
+      << started.error().describe();
 }
 
 // The encoding of wasm-tools up to 1.239 (WASIp3's rc-2025-09-16): no async function

@@ -25,7 +25,10 @@ struct TaskState {
   bool async = false;
   StringEncoding encoding = StringEncoding::kUtf8;
   uint32_t context[2] = {};  // context.get / context.set
-  bool returned = false;     // task.return ran (or the sync lift returned)
+  bool returned = false;     // task.return or task.cancel ran (or the sync lift returned)
+  // The host asked to cancel the task and the guest was told (TASK_CANCELLED): it may
+  // now end with task.cancel instead of a result.
+  bool cancel_delivered = false;
   std::optional<Val> result;
   // Called by task.return with the result, while the guest goes on running.
   std::function<void(const std::optional<Val>&)> on_return;
