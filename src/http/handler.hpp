@@ -2,19 +2,18 @@
 // read in chunks) and a response writer (head, then body chunks, then finish).
 //
 // Threading rules, chosen so a component can be run on a worker thread of its own:
-// - Handler::handle runs on a server thread, the loop of the request's lane (executor). It
-//   must not wait there: a component's guest runs on a fiber driven by that loop and
-//   suspends when it waits. A handle call that holds its thread for more than a few
-//   milliseconds does not stop the server (another thread takes over that thread's
-//   connections), it only costs a thread.
+// - Handler::handle runs on a server thread, the one thread of the request's lane (its
+//   loop, `executor`), and must return at once: while it holds that thread, no other
+//   connection of the lane is served. A component's guest runs on a fiber driven by that
+//   loop, suspending when it waits and yielding when it computes; work that must block
+//   goes to a worker thread.
 // - BodyReader and ResponseWriter may be called from any thread. Calls are queued in the
 //   order they are made and carried out on the connection's own strand; each completion
 //   callback runs exactly once, on a server thread, never inside the call that asked for
 //   it -- except when the connection is already gone: then it runs at once, on the calling
 //   thread, with a failure. Callbacks must not block either.
-// - The *_wait helpers block the calling thread until the operation completes: meant for
-//   worker threads; on a server thread they only complete once another thread has taken
-//   over its connections (milliseconds).
+// - The *_wait helpers block the calling thread until the operation completes: for worker
+//   threads only (on a server thread they would wait for the thread they hold).
 // - One body read at a time: ask for the next chunk once the previous one arrived.
 // - A response is start, any number of writes, then finish; anything out of order, or a
 //   body longer or shorter than a content-length the head gave, aborts the connection.

@@ -23,7 +23,6 @@
 #include <thread>
 
 #include "base/ascii.hpp"
-#include "base/task_threads.hpp"
 #include "http/protocol_text.hpp"
 #include "http/request_framing.hpp"
 #include "http/server_exchange.hpp"
@@ -67,31 +66,13 @@ bool run_guarded(const ServerConfig& config, Fn&& fn) {
   return false;
 }
 
-// One io_context and the threads running it: normally one thread. Handlers may run a short
-// task on it (a component's guest, see Handler); when every thread of the lane has been
-// inside one handler call for a while, the watchdog adds a thread so the lane's other
-// connections go on being served, and that thread leaves once the lane has a free one.
+// One io_context and the one thread running it. Nothing on it blocks: handlers return at
+// once, and guests run on fibers that suspend when they wait and yield when they compute
+// (trigger/fiber_task.hpp), so the lane needs no second thread.
 struct Lane {
   explicit Lane(unsigned i) : index(i) {}
   const unsigned index;  // Request::lane
   std::shared_ptr<net::io_context> io = std::make_shared<net::io_context>();
-  std::atomic<unsigned> running{0};     // threads in the lane's run loop
-  std::atomic<unsigned> in_handler{0};  // of those, inside Handler::handle
-  std::atomic<uint64_t> handler_calls{0};
-  uint64_t calls_seen = 0;  // by the watchdog, at its last look
-
-  // Runs handlers until the lane has another free thread (or stops).
-  void help() {
-    for (;;) {
-      io->run_one_for(std::chrono::milliseconds(20));
-      std::lock_guard lock(leave_mutex);  // so two helpers do not both leave on one look
-      if (io->stopped() || running.load() - in_handler.load() >= 2) {
-        --running;
-        return;
-      }
-    }
-  }
-  std::mutex leave_mutex;
 };
 
 }  // namespace
@@ -105,42 +86,14 @@ struct Server::State {
   std::optional<net::ssl::context> ssl;
   std::optional<tcp::acceptor> acceptor;  // runs on its own strand
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::vector<std::thread> threads;  // one per lane, and the watchdog
-
-  // The watchdog's helper threads.
-  std::mutex helpers_mutex;
-  std::condition_variable watchdog_wake;
-  bool watchdog_stop = false;  // under helpers_mutex
-  TaskThreads helpers;         // under helpers_mutex
+  std::vector<std::thread> threads;  // one per lane
 
   bool on_server_thread() {
     const auto me = std::this_thread::get_id();
     for (const auto& t : threads) {
       if (t.get_id() == me) return true;
     }
-    std::lock_guard lock(helpers_mutex);
-    return helpers.runs_on(me);
-  }
-
-  void watchdog() {
-    std::unique_lock lock(helpers_mutex);
-    while (!watchdog_wake.wait_for(lock, std::chrono::milliseconds(2),
-                                   [this] { return watchdog_stop; })) {
-      helpers.reap();
-      for (auto& lane : lanes) {
-        const uint64_t calls = lane->handler_calls.load();
-        const unsigned in_handler = lane->in_handler.load();
-        const bool stuck =
-            in_handler > 0 && in_handler >= lane->running.load() && calls == lane->calls_seen;
-        lane->calls_seen = calls;
-        if (!stuck) continue;
-        ++lane->running;
-        helpers.start([this, l = lane.get()] {
-          while (!run_guarded(config, [l] { l->help(); })) {
-          }
-        });
-      }
-    }
+    return false;
   }
 
   std::atomic<bool> shutting_down{false};
@@ -393,8 +346,6 @@ class Session final : public Connection {
     std::shared_ptr<ResponseWriter> writer(exchange, exchange.get());
     exchange.reset();
     if (request.body_empty) watch_client();
-    ++lane_.in_handler;
-    ++lane_.handler_calls;
     try {
       state_->handler->handle(std::move(request), std::move(writer));
     } catch (const std::exception& e) {
@@ -403,7 +354,6 @@ class Session final : public Connection {
     } catch (...) {
       config().log->error("a handler threw an unknown exception");
     }
-    --lane_.in_handler;
   }
 
   // Once a request is read whole, the socket turning readable means the client sent its
@@ -906,14 +856,11 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
     state->work.push_back(net::make_work_guard(*lane->io));
   accept_next(state);
   for (const auto& lane : state->lanes) {
-    lane->running = 1;
     state->threads.emplace_back([s = state.get(), l = lane.get()] {
       while (!run_guarded(s->config, [l] { l->io->run(); })) {
       }
-      --l->running;
     });
   }
-  state->threads.emplace_back([s = state.get()] { s->watchdog(); });
   return std::unique_ptr<Server>(new Server(std::move(state)));
 }
 
@@ -975,15 +922,9 @@ Server::~Server() {
   close_all();
   wait_idle();
   state_->work.clear();
-  {
-    std::lock_guard lock(state_->helpers_mutex);
-    state_->watchdog_stop = true;
-  }
-  state_->watchdog_wake.notify_all();
   for (auto& t : state_->threads)
     t.join();
   state_->threads.clear();
-  state_->helpers.join_all();
 }
 
 }  // namespace gyre::http

@@ -22,8 +22,8 @@ void FiberTask::start(Services services, wasm::Store& store, std::shared_ptr<voi
       std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
   task->self_ = task;
   // The first turn comes from the loop's queue, not from inside the server's handle()
-  // call: a guest that computes then holds no handler call open (which the lane's
-  // watchdog would answer with a helper thread) until its first yield.
+  // call, which returns at once: the connection's next read is set up before the guest
+  // runs.
   net::post(task->executor_, [task] { task->turn(); });
 }
 

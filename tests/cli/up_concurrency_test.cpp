@@ -134,9 +134,8 @@ void expect_all_wait_at_once(const std::string& fixture,
                         << gyre.output();
   EXPECT_EQ(upstream->most_held(), kGuests);
   EXPECT_EQ(ok, kGuests) << gyre.output();
-  // Waiting guests hold no thread: the process has the threads it had idle, but for the
-  // helper each lane's watchdog may add for a moment while a guest is being started.
-  EXPECT_LE(waiting_threads, idle_threads + 2) << "idle " << idle_threads;
+  // Waiting guests hold no thread: the process has the threads it had idle.
+  EXPECT_LE(waiting_threads, idle_threads) << "idle " << idle_threads;
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
@@ -203,8 +202,8 @@ TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
     EXPECT_EQ(r.status, 200) << i;
     EXPECT_EQ(r.body, "Hello, Fermyon!\n") << i;
   }
-  // The guest yields at each epoch tick instead of holding its lane's thread, so no
-  // helper thread was needed to serve the lane's other connections.
+  // The guest yields at each epoch tick instead of holding its lane's thread, which alone
+  // serves the lane's other connections meanwhile.
   EXPECT_LE(threads_of(gyre.pid()), idle_threads) << gyre.output();
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }

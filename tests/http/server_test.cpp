@@ -111,28 +111,6 @@ class HoldingHandler : public Handler {
 
 // `/block` holds its server thread until `/free` has been answered (for at most a minute,
 // so a failure cannot hang the suite), as a guest run in place that waits would.
-class BlockingHandler : public Handler {
- public:
-  void handle(Request request, std::shared_ptr<ResponseWriter> response) override {
-    if (request.head.target == "/free") {
-      response->respond(ResponseHead{200, {}}, "free", [this](bool) {
-        if (!set_.exchange(true)) freed_.set_value();
-      });
-      return;
-    }
-    blocking_.count_down();
-    const bool released =
-        freed_future_.wait_for(std::chrono::minutes(1)) == std::future_status::ready;
-    response->respond(ResponseHead{200, {}}, released ? "released" : "still held");
-  }
-  std::latch blocking_{1};
-
- private:
-  std::promise<void> freed_;
-  std::shared_future<void> freed_future_ = freed_.get_future().share();
-  std::atomic<bool> set_ = false;
-};
-
 // --- A small client -----------------------------------------------------------------------
 
 using Client = testing::RawConnection;
@@ -412,21 +390,6 @@ TEST(Server, AnswersTwoHundredConcurrentConnections) {
     EXPECT_EQ(res.result_int(), 200);
     EXPECT_TRUE(res.body().ends_with(" GET /n/" + std::to_string(i))) << res.body();
   }
-}
-
-TEST(Server, AHandlerHoldingItsThreadDoesNotStopTheOtherConnections) {
-  ServerConfig config;
-  config.threads = 1;
-  auto handler = std::make_shared<BlockingHandler>();
-  auto server = start(handler, config);
-  Client held(server->local_endpoint());
-  held.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n");
-  handler->blocking_.wait();
-  Client other(server->local_endpoint());
-  EXPECT_EQ(other.request("GET", "/free").body(), "free");
-  EXPECT_EQ(held.read().body(), "released");
-  // And the thread serves as before once it is free.
-  EXPECT_EQ(held.request("GET", "/free").result_int(), 200);
 }
 
 TEST(Server, GracefulShutdownFinishesTheRequestInFlight) {
