@@ -162,11 +162,7 @@ uint32_t copy(const CanonBuiltin& b, const ValueType* type, const CanonContext& 
     e->set_pending_event([e, k, result] { return copy_event(*e, k, result); });
   };
   const void* side = cx.handles;  // one instance's ends share its table
-  if (k.readable) {
-    end.shared->read(side, *end.buffer, on_copy, on_done);
-  } else {
-    end.shared->write(side, *end.buffer, on_copy, on_done);
-  }
+  end.shared->copy(k.readable, side, *end.buffer, on_copy, on_done);
   if (!end.has_pending_event()) {
     if (b.options.async) return kBlocked;
     wait_for(c, end, "a synchronous stream or future copy");

@@ -12,22 +12,6 @@ enum : uint32_t { kExit = 0, kYield = 1, kWait = 2 };
 
 }  // namespace
 
-template <class F>
-Result<void, wasm::Error> ComponentInstance::guarded(F&& body) {
-  std::optional<wasm::Error> error;
-  try {
-    body();
-    return {};
-  } catch (const AbiTrap& trap) {
-    error = wasm::Error(wasm::ErrorKind::kTrap, trap.message);
-  } catch (GuestError& guest) {
-    error = std::move(guest.error);
-  }
-  poisoned_ = true;
-  fail_tasks(*error);
-  return std::move(*error);
-}
-
 void ComponentInstance::fail_tasks(const wasm::Error& error) {
   std::vector<std::unique_ptr<AsyncTask>> failed;
   failed.swap(tasks_);
@@ -35,7 +19,7 @@ void ComponentInstance::fail_tasks(const wasm::Error& error) {
     failed.push_back(std::move(t));
   tasks_to_start_.clear();
   for (auto& t : failed) {
-    if (t->waits != nullptr) --t->waits->waiting;
+    t->stop_waiting();
     if (t->on_exit) t->on_exit(error);
   }
 }
@@ -43,10 +27,7 @@ void ComponentInstance::fail_tasks(const wasm::Error& error) {
 Result<uint64_t, wasm::Error> ComponentInstance::start(const ComponentFunction& fn,
                                                        std::span<const Val> args,
                                                        OnReturn on_return, OnExit on_exit) {
-  if (poisoned_) {
-    return wasm::Error(wasm::ErrorKind::kUsage,
-                       "this component instance trapped earlier and may not be called again");
-  }
+  if (poisoned_) return poisoned_error();
   if (!fn.core || !fn.callback) {
     return wasm::Error(wasm::ErrorKind::kUsage,
                        "start() runs functions lifted async with a callback; call() the others");
@@ -59,15 +40,15 @@ Result<uint64_t, wasm::Error> ComponentInstance::start(const ComponentFunction& 
   task->state.encoding = fn.encoding;
   task->state.on_return = std::move(on_return);
   task->on_exit = std::move(on_exit);
-  task->args.assign(args.begin(), args.end());
   auto started = guarded([&] {
     // CanonicalABI.md's enter_implicit_thread: a task waits to start while the guest
     // applies backpressure, or while its code is on the stack (a host call of it).
     if (concurrency_->backpressure > 0 || !fn.frame->may_enter || !tasks_to_start_.empty()) {
+      task->args.assign(args.begin(), args.end());
       tasks_to_start_.push_back(std::move(task));
       return;
     }
-    begin(std::move(task));
+    begin(std::move(task), args);
   });
   if (!started) return std::move(started).error();
   return id;
@@ -86,7 +67,7 @@ void ComponentInstance::cancel(uint64_t id) {
   if (running != tasks_.end() && !(*running)->state.returned) (*running)->cancel_requested = true;
 }
 
-void ComponentInstance::begin(std::unique_ptr<AsyncTask> owned) {
+void ComponentInstance::begin(std::unique_ptr<AsyncTask> owned, std::span<const Val> args) {
   AsyncTask& task = *owned;
   tasks_.push_back(std::move(owned));  // first: a trap in its first call reaches on_exit
   const ComponentFunction& fn = *task.fn;
@@ -94,7 +75,7 @@ void ComponentInstance::begin(std::unique_ptr<AsyncTask> owned) {
   CanonContext cx{store_,         fn.encoding,     fn.memory,         fn.realloc,
                   &frame.handles, frame.component, concurrency_.get()};
   std::vector<wasm::RawValue> slots;
-  lower_params(cx, task.args, *fn.type, *fn.sig, slots);
+  lower_params(cx, args, *fn.type, *fn.sig, slots);
   slots.resize(std::max<size_t>(slots.size(), 1));
   task.args.clear();
   run_core(task, false, slots);
@@ -144,13 +125,11 @@ bool ComponentInstance::step() {
       task.cancel_requested = false;
       task.state.cancel_delivered = true;
       event.code = EventCode::kTaskCancelled;
-      if (task.waits != nullptr) --task.waits->waiting;
-      task.waits = nullptr;
+      task.stop_waiting();
     } else if (task.code == kWait) {
       if (!task.waits->has_pending_event()) continue;
       event = task.waits->take_pending_event();
-      --task.waits->waiting;
-      task.waits = nullptr;
+      task.stop_waiting();
     } else if (task.code != kYield) {
       continue;
     }
@@ -165,17 +144,15 @@ bool ComponentInstance::step() {
 }
 
 Result<void, wasm::Error> ComponentInstance::drive(const std::function<bool()>& done) {
-  if (poisoned_) {
-    return wasm::Error(wasm::ErrorKind::kUsage,
-                       "this component instance trapped earlier and may not be called again");
-  }
+  if (poisoned_) return poisoned_error();
   return guarded([&] {
     while (!done()) {
       concurrency_->scheduler.run_posted();
       while (!tasks_to_start_.empty() && concurrency_->backpressure == 0) {
         std::unique_ptr<AsyncTask> next = std::move(tasks_to_start_.front());
         tasks_to_start_.erase(tasks_to_start_.begin());
-        begin(std::move(next));
+        const std::vector<Val>& args = next->args;  // the task object stays where it is
+        begin(std::move(next), args);
       }
       if (step() || done()) continue;
       concurrency_->scheduler.wait_for_post("the instance's " + std::to_string(tasks_.size()) +

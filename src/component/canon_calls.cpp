@@ -176,24 +176,24 @@ std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
   }
   // Lowered synchronously: the guest waits for the host to finish.
   std::optional<PendingCall::Outcome> outcome;
-  Scheduler& scheduler = concurrency_->scheduler;
-  scheduler.hold();
   PendingCall& pending = *call.deferred;
-  pending.set_deliver([&](PendingCall::Outcome o) {
-    scheduler.release();
-    outcome = std::move(o);
-  });
-  // Should the wait trap, a later outcome must not reach this frame's locals.
+  // Held until the outcome arrives, or until the wait below ends without it.
+  pending.set_deliver(
+      [&outcome, hold = std::make_shared<Scheduler::Hold>(concurrency_->shared_scheduler())](
+          PendingCall::Outcome o) mutable {
+        hold.reset();
+        outcome = std::move(o);
+      });
+  // Should the wait trap, a later outcome must not reach this frame's locals; replacing
+  // the deliverer lets go of its hold.
   struct Detach {
     PendingCall& pending;
-    Scheduler& scheduler;
-    const std::optional<PendingCall::Outcome>& outcome;
     ~Detach() {
-      if (!outcome) scheduler.release();
       pending.set_deliver([](PendingCall::Outcome) {});
     }
-  } detach{pending, scheduler, outcome};
-  scheduler.wait_until([&] { return outcome.has_value(); }, "a call of " + fn.import_name);
+  } detach{pending};
+  concurrency_->scheduler.wait_until([&] { return outcome.has_value(); },
+                                     "a call of " + fn.import_name);
   if (outcome->kind == PendingCall::Outcome::kFailed) fail(fn.import_name + ": " + outcome->error);
   return std::move(outcome->result);
 }
@@ -279,20 +279,12 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::s
 Result<std::optional<Val>, wasm::Error> ComponentInstance::call(
     const ComponentFunction& function, std::span<const Val> args,
     std::function<void(const std::optional<Val>&)> on_return) {
-  if (poisoned_) {
-    return wasm::Error(wasm::ErrorKind::kUsage,
-                       "this component instance trapped earlier and may not be called again");
-  }
+  if (poisoned_) return poisoned_error();
   on_return_ = std::move(on_return);
-  try {
-    return invoke(function, args);
-  } catch (const AbiTrap& trap) {
-    poisoned_ = true;
-    return wasm::Error(wasm::ErrorKind::kTrap, trap.message);
-  } catch (GuestError& error) {
-    poisoned_ = true;
-    return std::move(error.error);
-  }
+  std::optional<Val> result;
+  auto called = guarded([&] { result = invoke(function, args); });
+  if (!called) return std::move(called).error();
+  return result;
 }
 
 }  // namespace gyre::component

@@ -160,7 +160,7 @@ class ComponentInstance {
                                  std::shared_ptr<PendingCall>* deferred);
   template <class F>
   Result<void, wasm::Error> guarded(F&& body);
-  void begin(std::unique_ptr<AsyncTask> task);
+  void begin(std::unique_ptr<AsyncTask> task, std::span<const Val> args);
   void run_core(AsyncTask& task, bool callback, std::span<wasm::RawValue> slots);
   bool step();
   void fail_tasks(const wasm::Error& error);

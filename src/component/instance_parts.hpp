@@ -407,12 +407,40 @@ struct AsyncTask {
   bool cancel_requested = false;  // TASK_CANCELLED is due at its next turn
   const ComponentFunction* fn = nullptr;
   TaskState state;
-  std::vector<Val> args;  // until it starts
+  std::vector<Val> args;  // while it waits to start
   ComponentInstance::OnExit on_exit;
   bool running = false;          // its core code is on the stack now
   uint32_t code = 0;             // what its last call returned: EXIT, YIELD or WAIT
   WaitableSet* waits = nullptr;  // WAIT's set (the guest cannot drop it meanwhile)
+
+  void stop_waiting() {
+    if (waits != nullptr) --waits->waiting;
+    waits = nullptr;
+  }
 };
+
+inline wasm::Error poisoned_error() {
+  return wasm::Error(wasm::ErrorKind::kUsage,
+                     "this component instance trapped earlier and may not be called again");
+}
+
+// Runs `body`; a trap in it (an ABI violation or the guest's own) poisons the instance,
+// ends every task with the error, and is returned.
+template <class F>
+Result<void, wasm::Error> ComponentInstance::guarded(F&& body) {
+  std::optional<wasm::Error> error;
+  try {
+    body();
+    return {};
+  } catch (const AbiTrap& trap) {
+    error = wasm::Error(wasm::ErrorKind::kTrap, trap.message);
+  } catch (GuestError& guest) {
+    error = std::move(guest.error);
+  }
+  poisoned_ = true;
+  fail_tasks(*error);
+  return std::move(*error);
+}
 
 // Entry points for core functions made from plans (canon_calls.cpp). Defined once in the
 // plan's Linker, they find their per-store state through the Store's data (the

@@ -246,14 +246,15 @@ void HostEnd::finish(CopyResult result) {
   finish(result);
 }
 
-void HostEnd::read(uint32_t max, OnRead on_read) {
-  buffer_ = std::make_unique<HostBuffer>(HostBuffer::room(shared_->element(), max));
-  finish_ = [this, on_read = std::move(on_read)](CopyResult result) {
-    std::unique_ptr<HostBuffer> buffer = std::move(buffer_);
-    on_read(*buffer, result);
+void HostEnd::copy(bool reading, std::unique_ptr<HostBuffer> buffer,
+                   std::function<void(HostBuffer&, CopyResult)> done) {
+  buffer_ = std::move(buffer);
+  finish_ = [this, done = std::move(done)](CopyResult result) {
+    std::unique_ptr<HostBuffer> finished = std::move(buffer_);
+    done(*finished, result);
   };
-  shared_->read(
-      this, *buffer_,
+  shared_->copy(
+      reading, this, *buffer_,
       [this](const std::function<void()>& reclaim) {
         reclaim();
         finish(CopyResult::kCompleted);
@@ -261,19 +262,16 @@ void HostEnd::read(uint32_t max, OnRead on_read) {
       [this](CopyResult result) { finish(result); });
 }
 
+void HostEnd::read(uint32_t max, OnRead on_read) {
+  copy(true, std::make_unique<HostBuffer>(HostBuffer::room(shared_->element(), max)),
+       std::move(on_read));
+}
+
 void HostEnd::write(HostBuffer values, OnWritten on_written) {
-  buffer_ = std::make_unique<HostBuffer>(std::move(values));
-  finish_ = [this, on_written = std::move(on_written)](CopyResult result) {
-    std::unique_ptr<HostBuffer> buffer = std::move(buffer_);
-    on_written(buffer->progress, result);
-  };
-  shared_->write(
-      this, *buffer_,
-      [this](const std::function<void()>& reclaim) {
-        reclaim();
-        finish(CopyResult::kCompleted);
-      },
-      [this](CopyResult result) { finish(result); });
+  copy(false, std::make_unique<HostBuffer>(std::move(values)),
+       [on_written = std::move(on_written)](HostBuffer& buffer, CopyResult result) {
+         on_written(buffer.progress, result);
+       });
 }
 
 void HostEnd::cancel() {

@@ -101,6 +101,11 @@ class SharedChannel {
   // `side` tells the two ends of one instance apart from ends of different ones.
   void read(const void* side, CopyBuffer& dst, OnCopy on_copy, OnDone on_done);
   void write(const void* side, CopyBuffer& src, OnCopy on_copy, OnDone on_done);
+  // read() when `reading`, else write(): for ends that know their direction.
+  void copy(bool reading, const void* side, CopyBuffer& buffer, OnCopy on_copy, OnDone on_done) {
+    if (reading) return read(side, buffer, std::move(on_copy), std::move(on_done));
+    write(side, buffer, std::move(on_copy), std::move(on_done));
+  }
   // Ends the copy pending here with CANCELLED.
   void cancel();
   // Forgets `buffer`'s pending copy without notifying anyone: its end is going away.
@@ -171,6 +176,9 @@ class HostEnd {
 
  private:
   void finish(CopyResult result);
+  // Starts a read (`reading`) or write of `buffer`; `done` gets it back with the result.
+  void copy(bool reading, std::unique_ptr<HostBuffer> buffer,
+            std::function<void(HostBuffer&, CopyResult)> done);
 
   std::shared_ptr<SharedChannel> shared_;
   bool readable_;
