@@ -8,10 +8,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 
 namespace gyre {
+
+// What a wait on a socket waits for; the two may be combined.
+enum SocketReady : uint8_t { kSocketReadable = 1, kSocketWritable = 2 };
 
 class Suspender {
  public:
@@ -27,6 +31,12 @@ class Suspender {
   // Suspends until woken or until `until` passes. False when the guest must stop instead
   // (its deadline passed, or nobody waits for its answer any more); the caller then traps.
   virtual bool suspend(std::optional<Clock::time_point> until = std::nullopt) = 0;
+
+  // Suspends until the non-blocking socket `fd` is ready for `ready` (SocketReady bits),
+  // or until `until` passes: a network client's wait for its server, with no thread held.
+  // Like suspend(), a wake only says "look again", and false means the guest must stop.
+  // Most callers want wait_socket() (base/socket_wait.hpp), which also works without one.
+  virtual bool suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) = 0;
 
   // Runs `work` on a thread where it may block (a host call Gyre cannot yet make without
   // blocking: a database client's), suspending the guest until it returns. Always waits

@@ -8,7 +8,15 @@
 #include "base/suspender.hpp"
 #include "component/host_imports.hpp"
 
+namespace gyre::component {
+class ComponentInstance;
+}
+
 namespace gyre::host {
+
+// The Suspender of the fiber `instance`'s guest runs on, or null when it runs on none: what
+// a host function hands to wait_socket() (base/socket_wait.hpp) and the clients that use it.
+Suspender* suspender_of(component::ComponentInstance& instance);
 
 // Makes every function of the interfaces whose name starts with `prefix` run through the
 // instance's Suspender::offload when it has one: for host calls that block (their clients

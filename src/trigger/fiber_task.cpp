@@ -1,5 +1,6 @@
 #include "trigger/fiber_task.hpp"
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
 namespace gyre::trigger {
@@ -91,6 +92,22 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
   const bool resumed = fiber_->park();
   if (until) timer_->cancel();
   return resumed && !must_stop();
+}
+
+bool FiberTask::suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) {
+  // The socket is watched by the lane's own loop for this one wait, then released (not
+  // closed: the client owns it). Releasing ends the watch; its handler then sees
+  // operation_aborted and does nothing.
+  net::posix::stream_descriptor socket(executor_, fd);
+  auto on_ready = [weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto task = weak.lock()) task->schedule();
+  };
+  if (ready & kSocketReadable) socket.async_wait(net::posix::descriptor_base::wait_read, on_ready);
+  if (ready & kSocketWritable) socket.async_wait(net::posix::descriptor_base::wait_write, on_ready);
+  const bool go_on = suspend(until);
+  socket.release();
+  return go_on;
 }
 
 void FiberTask::offload(const std::function<void()>& work) {
