@@ -167,7 +167,15 @@ std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
                                                   std::shared_ptr<PendingCall>* deferred) {
   if (fn.host == nullptr) fail("the host does not provide the import " + fn.import_name);
   HostCall call{store_, *this};
-  auto result = (*fn.host)(call, args);
+  // An exception a host function lets escape (a bug, or memory running out) ends this
+  // call as a trap: it must never unwind through the guest's frames into the engine.
+  auto result = [&] {
+    try {
+      return (*fn.host)(call, args);
+    } catch (const std::exception& e) {
+      fail(fn.import_name + ": the host function failed: " + e.what());
+    }
+  }();
   if (!result) fail(fn.import_name + ": " + result.error());
   if (!call.deferred) return std::move(result).value();
   if (deferred != nullptr) {  // lowered async: the caller gets a subtask

@@ -49,6 +49,26 @@ TEST(Define, ATypedFunctionServesTheImport) {
   EXPECT_EQ(logged, std::vector<std::string>{"greet called"});
 }
 
+// A C++ exception a host function lets escape traps the call that made it, each time, and
+// the process goes on.
+TEST(Define, AnExceptionEscapingAHostFunctionEndsTheCallAsATrap) {
+  auto eng = engine();
+  HostImports imports;
+  define(imports, "gyre:fixtures/host", "log", [](Context&, std::string_view) {
+    std::vector<int> none;
+    (void)none.at(3);  // throws std::out_of_range
+  });
+  auto pre = ComponentPre::create(*eng, read_file(fixture_path("c-hello")), imports);
+  ASSERT_TRUE(pre.ok()) << pre.error();
+  std::string error;
+  EXPECT_FALSE(greet(**pre, *eng, "x", &error).has_value());
+  EXPECT_NE(error.find("gyre:fixtures/host#log: the host function failed"), std::string::npos)
+      << error;
+  error.clear();
+  EXPECT_FALSE(greet(**pre, *eng, "again", &error).has_value());
+  EXPECT_NE(error.find("the host function failed"), std::string::npos) << error;
+}
+
 TEST(Define, AMismatchedSignatureIsALinkErrorNamingInterfaceFunctionAndTypes) {
   auto eng = engine();
   HostImports imports;
