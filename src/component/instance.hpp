@@ -45,10 +45,11 @@ struct LinkOptions {
 
 class ComponentPre {
  public:
-  static Result<std::shared_ptr<const ComponentPre>, std::string> create(wasm::Engine& engine,
-                                                                         std::vector<uint8_t> bytes,
-                                                                         const HostImports& host,
-                                                                         LinkOptions options = {});
+  // Decodes, compiles and links `bytes`, which it does not keep: what an instance needs
+  // (compiled modules, types, the plan) is taken out of them here.
+  static Result<std::shared_ptr<const ComponentPre>, std::string> create(
+      wasm::Engine& engine, std::span<const uint8_t> bytes, const HostImports& host,
+      LinkOptions options = {});
   ~ComponentPre();
 
   Result<std::unique_ptr<ComponentInstance>, wasm::Error> instantiate(wasm::Store& store) const;
@@ -61,7 +62,6 @@ class ComponentPre {
   friend class Instantiator;
   ComponentPre() = default;
 
-  std::vector<uint8_t> bytes_;
   Component component_;
   ResolvedComponent resolved_;
   std::vector<std::unique_ptr<PreModule>> modules_;  // by the module's byte offset, sorted

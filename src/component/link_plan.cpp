@@ -407,12 +407,11 @@ const PreModule* ComponentPre::module_at(uint64_t offset) const {
 }
 
 Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
-    wasm::Engine& engine, std::vector<uint8_t> bytes, const HostImports& host,
+    wasm::Engine& engine, std::span<const uint8_t> bytes, const HostImports& host,
     LinkOptions options) {
   std::shared_ptr<ComponentPre> pre(new ComponentPre());
-  pre->bytes_ = std::move(bytes);
   pre->host_ = &host;
-  auto decoded = decode(pre->bytes_);
+  auto decoded = decode(bytes);
   if (!decoded) return "malformed component " + decoded.error().describe();
   pre->component_ = std::move(decoded).value();
   auto resolved = resolve_component(pre->component_);
@@ -463,7 +462,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
     return message;
   }
   for (const ByteRange& range : core_module_ranges(pre->component_)) {
-    auto module = engine.compile({pre->bytes_.data() + range.offset, range.size});
+    auto module = engine.compile(bytes.subspan(range.offset, range.size));
     if (!module) {
       return "core module at byte offset " + std::to_string(range.offset) + ": " +
              module.error().describe();
@@ -474,7 +473,7 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
         std::make_unique<PreModule>(range.offset, std::move(module).value()));
     added->imports = std::move(imports);
     added->exports = std::move(exports);
-    const std::span<const uint8_t> code(pre->bytes_.data() + range.offset, range.size);
+    const std::span<const uint8_t> code = bytes.subspan(range.offset, range.size);
     added->shim = recognize_indirect_shim(code);
     added->fixup = recognize_table_fixup(code);
     added->may_start = may_have_start_function(code);
