@@ -38,6 +38,21 @@ constexpr uint32_t kPoolInstances = 10000;
 constexpr uint32_t kPoolMemories = 4000;
 constexpr uint32_t kPoolStacks = 4000;
 
+// Whether the host calls of a Spin capability interface block in their client, and so run
+// on the worker threads while the guest's fiber waits: SQLite, the key-value stores, MQTT,
+// the LLM and Vault over HTTP, the databases. Redis does not: its client waits on its
+// socket through the guest's fiber (base/socket_wait.hpp).
+bool client_blocks(std::string_view interface) {
+  const bool spin = interface.starts_with("spin:") || interface.starts_with("fermyon:") ||
+                    interface.starts_with("wasi:keyvalue/") ||
+                    interface.starts_with("wasi:config/");
+  if (!spin) return false;
+  for (std::string_view waits_on_socket : {"/redis"}) {
+    if (interface.find(waits_on_socket) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
 // A component's stdout or stderr: the terminal (unless quiet) and its log file.
 class OutputLog {
  public:
@@ -256,19 +271,14 @@ struct Loader {
         return manifest.file + ": component `" + id + "`: " + added.error();
     }
 
-    // Spin's capabilities whose clients block (databases, key-value stores, MQTT, the LLM
-    // and Vault over HTTP) run on the worker threads while the guest's fiber waits.
-    for (const char* prefix : {"spin:", "fermyon:", "wasi:keyvalue/", "wasi:config/"})
-      host::offload_interfaces(*imports, prefix);
+    host::offload_interfaces(*imports, client_blocks);
     component::LinkOptions link;
     link.trap_on_missing_imports = true;
     std::vector<ComponentHandler::Prepared> prepared;
     for (const auto& engine : running.engines) {
-      // The last engine takes the bytes; the others a copy (the compiled code comes from
-      // the compile cache after the first).
-      const bool last = engine == running.engines.back();
-      auto pre = component::ComponentPre::create(
-          *engine, last ? std::move(*bytes) : std::vector<uint8_t>(*bytes), *imports, link);
+      // Each lane's engine links the same bytes (the compiled code comes from the compile
+      // cache after the first); none keeps them.
+      auto pre = component::ComponentPre::create(*engine, *bytes, *imports, link);
       if (!pre) return manifest.file + ": component `" + id + "`: " + pre.error();
       auto handler = http::IncomingHandler::create(std::move(pre).value());
       if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();

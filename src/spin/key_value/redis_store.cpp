@@ -27,6 +27,8 @@ std::string reply_text(const redisReply& reply) {
 
 // One connection to the server, made on first use and again after it breaks. Not
 // thread-safe: the provider's shared one is used under its mutex, a CAS's by its owner.
+// Its waits block the thread (no Suspender): a fiber must not park while it holds that
+// mutex, so the key-value interfaces run on the worker threads (trigger/http_app.cpp).
 class Connection {
  public:
   explicit Connection(RedisUrl url) : url_(std::move(url)) {}
@@ -34,7 +36,7 @@ class Connection {
   Void connect() {
     if (client_ != nullptr && !client_->broken()) return {};
     client_.reset();
-    auto client = redis::Client::connect(url_);
+    auto client = redis::Client::connect(url_, nullptr);
     if (!client) {
       redis::ConnectError error = std::move(client).error();
       if (!error.connected)
@@ -49,7 +51,7 @@ class Connection {
   // left broken is made again on the next call.
   Outcome<Reply> command(const std::vector<std::string_view>& args) {
     if (auto connected = connect(); !connected) return std::move(connected).error();
-    auto reply = client_->command(args);
+    auto reply = client_->command(args, nullptr);
     if (!reply) return Error::other("redis: " + std::move(reply).error().message);
     return std::move(reply).value();
   }

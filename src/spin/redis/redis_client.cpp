@@ -1,14 +1,20 @@
 #include "spin/redis/redis_client.hpp"
 
+#include <poll.h>
 #include <signal.h>
-#include <sys/time.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/socket_wait.hpp"
 
 namespace gyre::spin::redis {
 namespace {
 
-constexpr timeval kConnectTimeout{5, 0};
+constexpr std::chrono::seconds kConnectTimeout{5};
 // A server that stops answering fails the guest's call instead of holding it forever.
-constexpr timeval kCommandTimeout{30, 0};
+constexpr std::chrono::seconds kCommandTimeout{30};
 // Idle connections kept per address; more are closed when given back.
 constexpr size_t kMaxIdle = 16;
 
@@ -44,16 +50,16 @@ class SigpipeBlock {
 
 }  // namespace
 
-Result<std::unique_ptr<Client>, ConnectError> Client::connect(const key_value::RedisUrl& url) {
-  redisContext* context =
-      url.host.empty() ? redisConnectUnixWithTimeout(url.socket_path.c_str(), kConnectTimeout)
-                       : redisConnectWithTimeout(url.host.c_str(), url.port, kConnectTimeout);
+Result<std::unique_ptr<Client>, ConnectError> Client::connect(const key_value::RedisUrl& url,
+                                                              Suspender* suspender) {
+  redisContext* context = url.host.empty() ? redisConnectUnixNonBlock(url.socket_path.c_str())
+                                           : redisConnectNonBlock(url.host.c_str(), url.port);
   if (context == nullptr) return ConnectError{false, "cannot allocate a Redis connection"};
   std::unique_ptr<Client> client(new Client(context));
   if (context->err != 0) return ConnectError{false, context->errstr};
-  redisSetTimeout(context, kCommandTimeout);
+  if (auto failed = client->finish_connect(suspender)) return ConnectError{false, *failed};
   auto setup = [&](std::vector<std::string_view> args) -> Result<void, ConnectError> {
-    auto reply = client->command(args);
+    auto reply = client->command(args, suspender);
     if (!reply) return ConnectError{true, std::move(reply).error().message};
     return {};
   };
@@ -73,26 +79,84 @@ Client::~Client() {
   if (context_ != nullptr) redisFree(context_);
 }
 
-Result<Reply, CommandError> Client::command(const std::vector<std::string_view>& args) {
-  if (context_ == nullptr || context_->err != 0)
-    return CommandError{false, "the connection is broken"};
+std::optional<std::string> Client::finish_connect(Suspender* suspender) {
+  const auto until = Suspender::Clock::now() + kConnectTimeout;
+  for (;;) {
+    switch (wait_socket(suspender, context_->fd, kSocketWritable, until)) {
+      case SocketWait::kReady:
+        break;
+      case SocketWait::kTimedOut:
+        return "Connection timed out";
+      case SocketWait::kStopped:
+        return "the guest was stopped while it waited";
+    }
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (getsockopt(context_->fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error != 0) return std::strerror(error);
+    // Writable and no error: connected (a spurious wake finds it not writable yet).
+    pollfd p{context_->fd, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1) return std::nullopt;
+  }
+}
+
+std::optional<CommandError> Client::wait(uint8_t ready, Suspender::Clock::time_point until,
+                                         Suspender* suspender) {
+  switch (wait_socket(suspender, context_->fd, ready, until)) {
+    case SocketWait::kReady:
+      return std::nullopt;
+    case SocketWait::kTimedOut:
+      retired_ = true;
+      return CommandError{false, "the server did not answer in time"};
+    case SocketWait::kStopped:
+      retired_ = true;
+      return CommandError{false, "the guest was stopped while it waited"};
+  }
+  return std::nullopt;
+}
+
+Result<Reply, CommandError> Client::command(const std::vector<std::string_view>& args,
+                                            Suspender* suspender) {
+  if (broken()) return CommandError{false, "the connection is broken"};
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (std::string_view arg : args) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  const SigpipeBlock no_sigpipe;
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-  if (reply == nullptr) return CommandError{false, context_->errstr};
-  if (reply->type == REDIS_REPLY_ERROR)
-    return CommandError{true, std::string(reply->str, reply->len)};
-  return reply;
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                             lengths.data()) != REDIS_OK)
+    return CommandError{false, context_->errstr};
+  const auto until = Suspender::Clock::now() + kCommandTimeout;
+  for (int done = 0; !done;) {
+    int written;
+    {
+      const SigpipeBlock no_sigpipe;  // never across a suspension: another guest's turn
+      written = redisBufferWrite(context_, &done);
+    }
+    if (written != REDIS_OK) return CommandError{false, context_->errstr};
+    if (!done) {
+      if (auto failed = wait(kSocketWritable, until, suspender)) return *failed;
+    }
+  }
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK)
+      return CommandError{false, context_->errstr};
+    if (raw != nullptr) {
+      Reply reply(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_ERROR)
+        return CommandError{true, std::string(reply->str, reply->len)};
+      return reply;
+    }
+    if (auto failed = wait(kSocketReadable, until, suspender)) return *failed;
+    if (redisBufferRead(context_) != REDIS_OK) return CommandError{false, context_->errstr};
+  }
 }
 
 Result<std::unique_ptr<Client>, std::string> Pool::take(const std::string& address,
-                                                        const key_value::RedisUrl& url) {
+                                                        const key_value::RedisUrl& url,
+                                                        Suspender* suspender) {
   std::unique_ptr<Client> client;
   {
     std::lock_guard lock(mutex_);
@@ -103,8 +167,8 @@ Result<std::unique_ptr<Client>, std::string> Pool::take(const std::string& addre
     }
   }
   // The server may have closed an idle connection since (its timeout, a restart).
-  if (client && client->command({"PING"})) return client;
-  auto connected = Client::connect(url);
+  if (client && client->command({"PING"}, suspender)) return client;
+  auto connected = Client::connect(url, suspender);
   if (!connected) return std::move(connected).error().message;
   return std::move(connected).value();
 }

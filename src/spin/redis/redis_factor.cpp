@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 #include "spin/outbound_address.hpp"
 #include "spin/redis/redis_client.hpp"
 
@@ -119,20 +120,32 @@ struct Connection {
   ~Connection() { pool->give_back(address, std::move(client)); }
 };
 
-Outcome<std::unique_ptr<Connection>> connect(const Access& access, const std::string& address) {
+Outcome<std::unique_ptr<Connection>> connect(const Access& access, const std::string& address,
+                                             Suspender* suspender) {
   auto url = key_value::parse_redis_url(address);
   if (!url) return Failure{Failure::Kind::kInvalidAddress, {}};
-  auto client = access.pool->take(address, *url);
+  auto client = access.pool->take(address, *url, suspender);
   if (!client) return other(std::move(client).error());
   return std::unique_ptr<Connection>(new Connection{access.pool, address, std::move(*client)});
+}
+
+// A connection as one host call uses it: its waits for the server suspend the calling
+// guest (host/waiting.hpp), whichever instance holds the connection.
+struct Session {
+  Connection& connection;
+  Suspender* suspender;
+};
+
+Session session(Context& cx, Connection& connection) {
+  return {connection, host::suspender_of(cx.instance)};
 }
 
 std::string text(const redisReply& reply) {
   return std::string(reply.str, reply.len);
 }
 
-Outcome<Reply> run(Connection& c, const std::vector<std::string_view>& args) {
-  auto reply = c.client->command(args);
+Outcome<Reply> run(Session c, const std::vector<std::string_view>& args) {
+  auto reply = c.connection.client->command(args, c.suspender);
   if (!reply) return other(std::move(reply).error().message);
   return std::move(reply).value();
 }
@@ -142,13 +155,13 @@ Failure incompatible() {
 }
 
 // The operations, as Spin runs them.
-Outcome<Unit> publish(Connection& c, std::string_view channel, const Blob& payload) {
+Outcome<Unit> publish(Session c, std::string_view channel, const Blob& payload) {
   auto reply = run(c, {"PUBLISH", channel, payload.bytes});
   if (!reply) return std::move(reply).error();
   return Unit{};
 }
 
-Outcome<std::optional<Blob>> get(Connection& c, std::string_view key) {
+Outcome<std::optional<Blob>> get(Session c, std::string_view key) {
   auto reply = run(c, {"GET", key});
   if (!reply) return std::move(reply).error();
   if ((*reply)->type == REDIS_REPLY_NIL) return std::optional<Blob>();
@@ -156,7 +169,7 @@ Outcome<std::optional<Blob>> get(Connection& c, std::string_view key) {
   return std::optional<Blob>(Blob{text(**reply)});
 }
 
-Outcome<Unit> set(Connection& c, std::string_view key, const Blob& value) {
+Outcome<Unit> set(Session c, std::string_view key, const Blob& value) {
   auto reply = run(c, {"SET", key, value.bytes});
   if (!reply) return std::move(reply).error();
   return Unit{};
@@ -183,23 +196,23 @@ std::vector<std::string_view> command_with(std::string_view name, std::string_vi
   return args;
 }
 
-Outcome<int64_t> incr(Connection& c, std::string_view key) {
+Outcome<int64_t> incr(Session c, std::string_view key) {
   return integer(run(c, {"INCRBY", key, "1"}));
 }
 
-Outcome<uint32_t> del(Connection& c, const std::vector<std::string>& keys) {
+Outcome<uint32_t> del(Session c, const std::vector<std::string>& keys) {
   return count(run(c, command_with("DEL", "", keys)));
 }
 
-Outcome<uint32_t> sadd(Connection& c, std::string_view key, const std::vector<std::string>& v) {
+Outcome<uint32_t> sadd(Session c, std::string_view key, const std::vector<std::string>& v) {
   return count(run(c, command_with("SADD", key, v)));
 }
 
-Outcome<uint32_t> srem(Connection& c, std::string_view key, const std::vector<std::string>& v) {
+Outcome<uint32_t> srem(Session c, std::string_view key, const std::vector<std::string>& v) {
   return count(run(c, command_with("SREM", key, v)));
 }
 
-Outcome<std::vector<std::string>> smembers(Connection& c, std::string_view key) {
+Outcome<std::vector<std::string>> smembers(Session c, std::string_view key) {
   auto reply = run(c, {"SMEMBERS", key});
   if (!reply) return std::move(reply).error();
   if ((*reply)->type != REDIS_REPLY_ARRAY) return incompatible();
@@ -251,9 +264,9 @@ bool changes_connection(std::string_view command) {
   return false;
 }
 
-Outcome<std::vector<RedisResult>> execute(Connection& c, std::string_view command,
+Outcome<std::vector<RedisResult>> execute(Session c, std::string_view command,
                                           const std::vector<RedisParameter>& arguments) {
-  if (changes_connection(command)) c.client->retire();
+  if (changes_connection(command)) c.connection.client->retire();
   std::vector<std::string> numbers;  // the text of int64 arguments, kept alive for the call
   numbers.reserve(arguments.size());
   std::vector<std::string_view> args{command};
@@ -290,37 +303,43 @@ void add_connection(component::HostImports& imports, const char* iface, AccessPt
              return Opened::err(to_v2({Failure::Kind::kInvalidAddress, {}}));
            if (host::table_of<Connection>(cx).size() >= kMaxConnections)
              return Opened::err(to_v2({Failure::Kind::kTooManyConnections, {}}));
-           auto connection = connect(*access, address);
+           auto connection = connect(*access, address, host::suspender_of(cx.instance));
            if (!connection) return Opened::err(to_v2(std::move(connection).error()));
            return Opened::ok(Own<Connection>{std::move(*connection)});
          });
   define(imports, iface, "[method]connection.publish",
-         [](Context&, Conn c, std::string_view channel, Blob payload) {
-           return answer(publish(*c, channel, payload));
+         [](Context& cx, Conn c, std::string_view channel, Blob payload) {
+           return answer(publish(session(cx, *c), channel, payload));
          });
-  define(imports, iface, "[method]connection.get",
-         [](Context&, Conn c, std::string_view key) { return answer(get(*c, key)); });
+  define(imports, iface, "[method]connection.get", [](Context& cx, Conn c, std::string_view key) {
+    return answer(get(session(cx, *c), key));
+  });
   define(imports, iface, "[method]connection.set",
-         [](Context&, Conn c, std::string_view key, Blob value) {
-           return answer(set(*c, key, value));
+         [](Context& cx, Conn c, std::string_view key, Blob value) {
+           return answer(set(session(cx, *c), key, value));
          });
-  define(imports, iface, "[method]connection.incr",
-         [](Context&, Conn c, std::string_view key) { return answer(incr(*c, key)); });
+  define(imports, iface, "[method]connection.incr", [](Context& cx, Conn c, std::string_view key) {
+    return answer(incr(session(cx, *c), key));
+  });
   define(imports, iface, "[method]connection.del",
-         [](Context&, Conn c, std::vector<std::string> keys) { return answer(del(*c, keys)); });
+         [](Context& cx, Conn c, std::vector<std::string> keys) {
+           return answer(del(session(cx, *c), keys));
+         });
   define(imports, iface, "[method]connection.sadd",
-         [](Context&, Conn c, std::string_view key, std::vector<std::string> values) {
-           return answer(sadd(*c, key, values));
+         [](Context& cx, Conn c, std::string_view key, std::vector<std::string> values) {
+           return answer(sadd(session(cx, *c), key, values));
          });
   define(imports, iface, "[method]connection.smembers",
-         [](Context&, Conn c, std::string_view key) { return answer(smembers(*c, key)); });
+         [](Context& cx, Conn c, std::string_view key) {
+           return answer(smembers(session(cx, *c), key));
+         });
   define(imports, iface, "[method]connection.srem",
-         [](Context&, Conn c, std::string_view key, std::vector<std::string> values) {
-           return answer(srem(*c, key, values));
+         [](Context& cx, Conn c, std::string_view key, std::vector<std::string> values) {
+           return answer(srem(session(cx, *c), key, values));
          });
   define(imports, iface, "[method]connection.execute",
-         [](Context&, Conn c, std::string_view command, std::vector<RedisParameter> arguments) {
-           return answer(execute(*c, command, arguments));
+         [](Context& cx, Conn c, std::string_view command, std::vector<RedisParameter> arguments) {
+           return answer(execute(session(cx, *c), command, arguments));
          });
 }
 
@@ -335,13 +354,14 @@ struct outcome_value<Outcome<T>> {
 };
 
 template <class Op>
-auto v1_call(const Access& access, const std::string& address, Op op) {
-  using T = typename outcome_value<std::invoke_result_t<Op, Connection&>>::type;
+auto v1_call(Context& cx, const Access& access, const std::string& address, Op op) {
+  using T = typename outcome_value<std::invoke_result_t<Op, Session>>::type;
   using R = host::Result<T, V1Error>;
   if (!access.allows(address)) return R::err(V1Error::kError);
-  auto connection = connect(access, address);
+  Suspender* suspender = host::suspender_of(cx.instance);
+  auto connection = connect(access, address, suspender);
   if (!connection) return R::err(V1Error::kError);
-  auto outcome = op(**connection);
+  auto outcome = op(Session{**connection, suspender});
   if (!outcome) return R::err(V1Error::kError);
   return R::ok(std::move(outcome).value());
 }
@@ -356,45 +376,48 @@ void add_v1(component::HostImports& imports, AccessPtr access) {
   // redis-types declares only types; its functions are none.
   imports.interface(kV1Types);
   define(imports, kV1, "publish",
-         [access](Context&, std::string address, std::string channel, Blob payload) {
-           return v1_call(*access, address,
-                          [&](Connection& c) { return publish(c, channel, payload); });
+         [access](Context& cx, std::string address, std::string channel, Blob payload) {
+           return v1_call(cx, *access, address,
+                          [&](Session c) { return publish(c, channel, payload); });
          });
-  define(imports, kV1, "get", [access](Context&, std::string address, std::string key) {
-    return v1_call(*access, address, [&](Connection& c) -> Outcome<Blob> {
+  define(imports, kV1, "get", [access](Context& cx, std::string address, std::string key) {
+    return v1_call(cx, *access, address, [&](Session c) -> Outcome<Blob> {
       auto value = get(c, key);
       if (!value) return std::move(value).error();
       return value->value_or(Blob{});
     });
   });
-  define(imports, kV1, "set", [access](Context&, std::string address, std::string key, Blob value) {
-    return v1_call(*access, address, [&](Connection& c) { return set(c, key, value); });
-  });
-  define(imports, kV1, "incr", [access](Context&, std::string address, std::string key) {
-    return v1_call(*access, address, [&](Connection& c) { return incr(c, key); });
+  define(imports, kV1, "set",
+         [access](Context& cx, std::string address, std::string key, Blob value) {
+           return v1_call(cx, *access, address, [&](Session c) { return set(c, key, value); });
+         });
+  define(imports, kV1, "incr", [access](Context& cx, std::string address, std::string key) {
+    return v1_call(cx, *access, address, [&](Session c) { return incr(c, key); });
   });
   define(imports, kV1, "del",
-         [access](Context&, std::string address, std::vector<std::string> keys) {
-           return v1_call(*access, address, [&](Connection& c) { return widen(del(c, keys)); });
+         [access](Context& cx, std::string address, std::vector<std::string> keys) {
+           return v1_call(cx, *access, address, [&](Session c) { return widen(del(c, keys)); });
          });
-  define(imports, kV1, "sadd",
-         [access](Context&, std::string address, std::string key, std::vector<std::string> values) {
-           return v1_call(*access, address,
-                          [&](Connection& c) { return widen(sadd(c, key, values)); });
-         });
-  define(imports, kV1, "smembers", [access](Context&, std::string address, std::string key) {
-    return v1_call(*access, address, [&](Connection& c) { return smembers(c, key); });
+  define(
+      imports, kV1, "sadd",
+      [access](Context& cx, std::string address, std::string key, std::vector<std::string> values) {
+        return v1_call(cx, *access, address,
+                       [&](Session c) { return widen(sadd(c, key, values)); });
+      });
+  define(imports, kV1, "smembers", [access](Context& cx, std::string address, std::string key) {
+    return v1_call(cx, *access, address, [&](Session c) { return smembers(c, key); });
   });
-  define(imports, kV1, "srem",
-         [access](Context&, std::string address, std::string key, std::vector<std::string> values) {
-           return v1_call(*access, address,
-                          [&](Connection& c) { return widen(srem(c, key, values)); });
-         });
+  define(
+      imports, kV1, "srem",
+      [access](Context& cx, std::string address, std::string key, std::vector<std::string> values) {
+        return v1_call(cx, *access, address,
+                       [&](Session c) { return widen(srem(c, key, values)); });
+      });
   define(imports, kV1, "execute",
-         [access](Context&, std::string address, std::string command,
+         [access](Context& cx, std::string address, std::string command,
                   std::vector<RedisParameter> arguments) {
-           return v1_call(*access, address,
-                          [&](Connection& c) { return execute(c, command, arguments); });
+           return v1_call(cx, *access, address,
+                          [&](Session c) { return execute(c, command, arguments); });
          });
 }
 

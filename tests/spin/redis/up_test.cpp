@@ -3,8 +3,12 @@
 // allowed_outbound_hosts, over real HTTP; other addresses are refused with Spin's warning.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "app/outbound_hosts.hpp"
 #include "support/gyre_up.hpp"
@@ -64,6 +68,42 @@ TEST(RedisUp, AnAddressNotAllowedIsRefusedWithSpinsWarning) {
                 gyre::app::denied_message("redis", "127.0.0.1:" + std::to_string(server.port()))),
             std::string::npos)
       << gyre.output();
+}
+
+// Blocked clients the server counts (INFO clients), or -1.
+int blocked_clients(const gyre::testing::RedisServer& server) {
+  const std::string info = gyre::testing::redis_cli(server, "INFO clients");
+  const std::string key = "blocked_clients:";
+  const size_t at = info.find(key);
+  return at == std::string::npos ? -1 : std::atoi(info.c_str() + at + key.size());
+}
+
+// A guest waiting on Redis holds no thread: more guests than the app has worker threads and
+// lanes wait in BLPOP at once, and each gets its item once the test pushes them.
+TEST(RedisUp, ManyGuestsWaitOnTheServerAtOnce) {
+  gyre::testing::RedisServer server;
+  ASSERT_NE(server.port(), 0) << server.output();
+  GyreUp gyre(redis_app("waiting", "[\"" + server.url() + "\"]"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const int guests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 8;
+  const std::string query = "address=" + server.url() + "&op=execute&key=BLPOP&value=gate,60";
+  std::vector<std::future<std::pair<int, std::string>>> answers;
+  for (int i = 0; i < guests; ++i)
+    answers.push_back(std::async(std::launch::async, [&] { return op(gyre, query); }));
+  // All of them wait at once, or a minute passes (a hang guard, not a timing).
+  int waiting = 0;
+  for (int tries = 0; tries < 600 && (waiting = blocked_clients(server)) < guests; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(waiting, guests) << gyre.output();
+  std::string push = "RPUSH gate";
+  for (int i = 0; i < guests; ++i)
+    push += " item";
+  gyre::testing::redis_cli(server, push);
+  for (auto& answer : answers) {
+    EXPECT_EQ(answer.get(),
+              std::pair(200, std::string("RedisResult_Binary(gate),RedisResult_Binary(item)")));
+  }
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
 }  // namespace
