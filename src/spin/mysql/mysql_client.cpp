@@ -1,13 +1,95 @@
 #include "spin/mysql/mysql_client.hpp"
 
 #include <mysql.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "base/socket_wait.hpp"
 
 namespace gyre::spin::mysql {
 namespace {
 
 constexpr size_t kMaxIdlePerAddress = 16;
+// The stack Connector/C runs each non-blocking call on (a coroutine of its own, without a
+// guard page). Its default, 60 KiB, is tight for connecting, which resolves the host
+// (getaddrinfo and its NSS modules) on that stack.
+constexpr size_t kCallStackBytes = 256 * 1024;
+
+MyError stopped_error() {
+  return MyError{MyError::Kind::kOther, "the guest was stopped while it waited"};
+}
+
+// The non-blocking calls on one connection. Connector/C runs each call on its own coroutine,
+// which returns to us wherever the socket would block, saying what it waits for; the guest
+// then waits through its Suspender (its fiber parks, no thread held), or in poll(2) without
+// one, and the call goes on from there.
+class Io {
+ public:
+  Io(MYSQL* connection, Suspender* suspender) : connection_(connection), suspender_(suspender) {}
+
+  // Runs a call as Connector/C splits it: start(), then cont(ready) with what each wait
+  // found, until the status is 0 (the call has its result).
+  template <class Start, class Cont>
+  void run(Start start, Cont cont) {
+    int status = start();
+    while (status != 0)
+      status = cont(wait(status));
+  }
+
+  // run() for the shape of almost every call: FOO_start(&ret, handle, args...) and
+  // FOO_cont(&ret, handle, ready); FOO's result.
+  template <class R, class H, class... A>
+  R call(int (*start)(R*, H*, A...), int (*cont)(R*, H*, int), H* handle,
+         std::type_identity_t<A>... args) {
+    R ret{};
+    run([&] { return start(&ret, handle, args...); },
+        [&](int ready) { return cont(&ret, handle, ready); });
+    return ret;
+  }
+
+  // Whether the guest had to stop during a call: the connection is then shut down and its
+  // calls failed, so it can only be closed.
+  bool stopped() const { return stopped_; }
+
+ private:
+  // Waits for what `status` (MYSQL_WAIT_* bits) asks; the bits to continue the call with.
+  int wait(int status) {
+    constexpr int kSocketBits = MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT;
+    if (!stopped_) {
+      uint8_t ready = 0;
+      if (status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT)) ready |= kSocketReadable;
+      if (status & MYSQL_WAIT_WRITE) ready |= kSocketWritable;
+      std::optional<Suspender::Clock::time_point> until;
+      if (status & MYSQL_WAIT_TIMEOUT) {
+        until = Suspender::Clock::now() +
+                std::chrono::milliseconds(mysql_get_timeout_value_ms(connection_));
+      }
+      switch (wait_socket(suspender_, mysql_get_socket(connection_), ready, until)) {
+        case SocketWait::kReady:
+          return status & kSocketBits;  // perhaps only woken: the call retries and asks again
+        case SocketWait::kTimedOut:
+          return MYSQL_WAIT_TIMEOUT;
+        case SocketWait::kStopped:
+          // The guest must give up now, but a call left suspended would keep what it holds
+          // (a connecting socket, its coroutine). So the socket is shut down and every wait
+          // from here on "times out": the call ends at once through Connector/C's own error
+          // paths, and any I/O after that fails without waiting.
+          stopped_ = true;
+          ::shutdown(mysql_get_socket(connection_), SHUT_RDWR);
+          break;
+      }
+    }
+    return MYSQL_WAIT_TIMEOUT;
+  }
+
+  MYSQL* connection_;
+  Suspender* suspender_;
+  bool stopped_ = false;
+};
 
 // The parts of a mysql:// URL a connection needs.
 struct Address {
@@ -131,16 +213,22 @@ bool is_unsigned(Kind k) {
   return k >= Kind::kUint8 && k <= Kind::kUint64;
 }
 
+// Frees the statement, telling the server (after reading what is left of its rows).
+void close_statement(Io& io, MYSQL_STMT* stmt) {
+  io.call(mysql_stmt_close_start, mysql_stmt_close_cont, stmt);
+}
+
 // The statement prepared, its parameters bound and executed.
-Result<MYSQL_STMT*, MyError> run(MYSQL* connection, std::string_view statement,
+Result<MYSQL_STMT*, MyError> run(Io& io, MYSQL* connection, std::string_view statement,
                                  const std::vector<MyValue>& params) {
   MYSQL_STMT* stmt = mysql_stmt_init(connection);
   if (stmt == nullptr) return MyError{MyError::Kind::kOther, mysql_error(connection)};
   auto fail = [&](MyError e) {
-    mysql_stmt_close(stmt);
+    close_statement(io, stmt);
     return e;
   };
-  if (mysql_stmt_prepare(stmt, statement.data(), statement.size()) != 0)
+  if (io.call(mysql_stmt_prepare_start, mysql_stmt_prepare_cont, stmt, statement.data(),
+              statement.size()) != 0)
     return fail(statement_failed(stmt));
   const unsigned long required = mysql_stmt_param_count(stmt);
   if (required != params.size()) {
@@ -174,7 +262,8 @@ Result<MYSQL_STMT*, MyError> run(MYSQL* connection, std::string_view statement,
   }
   if (!params.empty() && mysql_stmt_bind_param(stmt, binds.data()) != 0)
     return fail(statement_failed(stmt));
-  if (mysql_stmt_execute(stmt) != 0) return fail(statement_failed(stmt));
+  if (io.call(mysql_stmt_execute_start, mysql_stmt_execute_cont, stmt) != 0)
+    return fail(statement_failed(stmt));
   return stmt;
 }
 
@@ -215,7 +304,7 @@ Result<std::vector<MyValue>, MyError> fetch_row(
   return row;
 }
 
-Result<MyRows, MyError> collect(MYSQL_STMT* stmt) {
+Result<MyRows, MyError> collect(Io& io, MYSQL_STMT* stmt) {
   MyRows out;
   MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
   if (meta == nullptr) return out;
@@ -248,7 +337,7 @@ Result<MyRows, MyError> collect(MYSQL_STMT* stmt) {
   }
   if (count > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0) return statement_failed(stmt);
   for (;;) {
-    const int rc = mysql_stmt_fetch(stmt);
+    const int rc = io.call(mysql_stmt_fetch_start, mysql_stmt_fetch_cont, stmt);
     if (rc == MYSQL_NO_DATA) break;
     if (rc == 1) return statement_failed(stmt);
     auto row = fetch_row(stmt, out.columns, binds, integers, numbers, lengths, nulls);
@@ -267,36 +356,51 @@ MyPool::~MyPool() {
   }
 }
 
-Result<MYSQL*, MyError> MyPool::acquire(const std::string& address) {
-  {
-    std::lock_guard lock(mutex_);
-    auto& idle = idle_[address];
-    while (!idle.empty()) {
-      MYSQL* c = idle.back();
+Result<MYSQL*, MyError> MyPool::acquire(const std::string& address, Suspender* suspender) {
+  // The lock guards the lists only: the pings wait for the server.
+  for (;;) {
+    MYSQL* c = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      auto& idle = idle_[address];
+      if (idle.empty()) break;
+      c = idle.back();
       idle.pop_back();
-      if (mysql_ping(c) == 0) return c;
-      mysql_close(c);
     }
+    Io io(c, suspender);
+    if (io.call(mysql_ping_start, mysql_ping_cont, c) == 0) return c;
+    mysql_close(c);
+    if (io.stopped()) return stopped_error();
   }
   auto parsed = parse_address(address);
   if (!parsed) return MyError{MyError::Kind::kConnectionFailed, parsed.error()};
   MYSQL* c = mysql_init(nullptr);
   if (c == nullptr) return MyError{MyError::Kind::kConnectionFailed, "out of memory"};
-  const Address& a = *parsed;
-  if (mysql_real_connect(c, a.host.c_str(), a.user.empty() ? nullptr : a.user.c_str(),
-                         a.password.c_str(), a.database.empty() ? nullptr : a.database.c_str(),
-                         a.port, nullptr, 0) == nullptr) {
+  // utf8mb4 from the handshake on: no round trip for SET NAMES, and a reset
+  // (mysql_reset_connection) goes back to it.
+  if (mysql_options(c, MYSQL_OPT_NONBLOCK, &kCallStackBytes) != 0 ||
+      mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0) {
     MyError error{MyError::Kind::kConnectionFailed, mysql_error(c)};
     mysql_close(c);
     return error;
   }
-  mysql_set_character_set(c, "utf8mb4");
+  const Address& a = *parsed;
+  Io io(c, suspender);
+  if (io.call(mysql_real_connect_start, mysql_real_connect_cont, c, a.host.c_str(),
+              a.user.empty() ? nullptr : a.user.c_str(), a.password.c_str(),
+              a.database.empty() ? nullptr : a.database.c_str(), a.port, nullptr, 0UL) == nullptr) {
+    MyError error =
+        io.stopped() ? stopped_error() : MyError{MyError::Kind::kConnectionFailed, mysql_error(c)};
+    mysql_close(c);
+    return error;
+  }
   return c;
 }
 
-void MyPool::release(const std::string& address, MYSQL* connection) {
+void MyPool::release(const std::string& address, MYSQL* connection, Suspender* suspender) {
   // A pooled connection starts clean: no open transaction, temporary tables or variables.
-  if (mysql_reset_connection(connection) == 0) {
+  Io io(connection, suspender);
+  if (io.call(mysql_reset_connection_start, mysql_reset_connection_cont, connection) == 0) {
     std::lock_guard lock(mutex_);
     auto& idle = idle_[address];
     if (idle.size() < kMaxIdlePerAddress) {
@@ -311,24 +415,57 @@ MyConnection::MyConnection(std::shared_ptr<MyPool> pool, std::string address, MY
     : pool_(std::move(pool)), address_(std::move(address)), connection_(connection) {}
 
 MyConnection::~MyConnection() {
-  pool_->release(address_, connection_);
+  // Closing only writes COM_QUIT, which the idle socket's send buffer takes at once.
+  if (connection_ != nullptr) mysql_close(connection_);
+}
+
+void MyConnection::release(Suspender* suspender) {
+  if (connection_ != nullptr)
+    pool_->release(address_, std::exchange(connection_, nullptr), suspender);
+}
+
+void MyConnection::close() {
+  // Its socket is shut down (Io::wait), so closing waits for nothing either.
+  mysql_close(std::exchange(connection_, nullptr));
 }
 
 Result<MyRows, MyError> MyConnection::query(std::string_view statement,
-                                            const std::vector<MyValue>& params) {
-  auto stmt = run(connection_, statement, params);
+                                            const std::vector<MyValue>& params,
+                                            Suspender* suspender) {
+  if (connection_ == nullptr) return stopped_error();
+  Io io(connection_, suspender);
+  auto stmt = run(io, connection_, statement, params);
+  if (!stmt && io.stopped()) {
+    close();
+    return stopped_error();
+  }
   if (!stmt) return std::move(stmt).error();
-  auto rows = collect(*stmt);
-  mysql_stmt_close(*stmt);
+  auto rows = collect(io, *stmt);
+  close_statement(io, *stmt);
+  if (io.stopped()) {
+    close();
+    return stopped_error();
+  }
   return rows;
 }
 
 Result<void, MyError> MyConnection::execute(std::string_view statement,
-                                            const std::vector<MyValue>& params) {
-  auto stmt = run(connection_, statement, params);
+                                            const std::vector<MyValue>& params,
+                                            Suspender* suspender) {
+  if (connection_ == nullptr) return stopped_error();
+  Io io(connection_, suspender);
+  auto stmt = run(io, connection_, statement, params);
+  if (!stmt && io.stopped()) {
+    close();
+    return stopped_error();
+  }
   if (!stmt) return std::move(stmt).error();
-  mysql_stmt_free_result(*stmt);
-  mysql_stmt_close(*stmt);
+  io.call(mysql_stmt_free_result_start, mysql_stmt_free_result_cont, *stmt);
+  close_statement(io, *stmt);
+  if (io.stopped()) {
+    close();
+    return stopped_error();
+  }
   return {};
 }
 

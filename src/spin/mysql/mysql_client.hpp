@@ -2,6 +2,11 @@
 // capability: a pool of idle connections per address, shared by the whole app, and the
 // prepared statements a guest runs on one connection, with values typed as Spin types
 // them (fermyon:spin/rdbms-types@2.0.0).
+//
+// Every call that talks to the server uses Connector/C's non-blocking API and waits on the
+// socket through the calling guest's Suspender (base/socket_wait.hpp): a guest waiting on
+// the database parks its fiber and holds no thread. With a null Suspender (set-up, tests
+// without fibers) the waits block in poll(2).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 
 typedef struct st_mysql MYSQL;
 
@@ -71,33 +77,45 @@ struct MyError {
   std::string message;
 };
 
-// Idle connections by address ("mysql://user:password@host:port/database").
+// Idle connections by address ("mysql://user:password@host:port/database"). Every idle
+// connection has been reset (no open transaction, locks, temporary tables or variables).
 class MyPool {
  public:
   ~MyPool();
-  Result<MYSQL*, MyError> acquire(const std::string& address);
-  void release(const std::string& address, MYSQL* connection);
+  // An idle connection that still answers a ping, or a new one.
+  Result<MYSQL*, MyError> acquire(const std::string& address, Suspender* suspender);
+  // Resets `connection` and keeps it idle (or closes it: it failed, or enough are idle).
+  void release(const std::string& address, MYSQL* connection, Suspender* suspender);
 
  private:
   std::mutex mutex_;
   std::map<std::string, std::vector<MYSQL*>> idle_;
 };
 
-// A guest's open connection; back to the pool when the guest drops it.
+// A guest's open connection: back to the pool by release(), when the guest drops it.
 class MyConnection {
  public:
   MyConnection(std::shared_ptr<MyPool> pool, std::string address, MYSQL* connection);
+  // Closes a connection never released (its instance ended without dropping it): the reset
+  // that pooling needs waits for the server, and there is no guest here to wait through.
   ~MyConnection();
   MyConnection(const MyConnection&) = delete;
   MyConnection& operator=(const MyConnection&) = delete;
 
-  Result<MyRows, MyError> query(std::string_view statement, const std::vector<MyValue>& params);
-  Result<void, MyError> execute(std::string_view statement, const std::vector<MyValue>& params);
+  Result<MyRows, MyError> query(std::string_view statement, const std::vector<MyValue>& params,
+                                Suspender* suspender);
+  Result<void, MyError> execute(std::string_view statement, const std::vector<MyValue>& params,
+                                Suspender* suspender);
+  // Hands the connection back to the pool (MyPool::release); the object is then spent.
+  void release(Suspender* suspender);
 
  private:
+  // Closes the connection at once: the guest was stopped in the middle of a call.
+  void close();
+
   std::shared_ptr<MyPool> pool_;
   std::string address_;
-  MYSQL* connection_;
+  MYSQL* connection_;  // null once released or closed
 };
 
 }  // namespace gyre::spin::mysql

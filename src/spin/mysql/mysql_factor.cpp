@@ -1,6 +1,7 @@
 #include "spin/mysql/mysql_factor.hpp"
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 #include "spin/mysql/mysql_client.hpp"
 #include "spin/outbound_address.hpp"
 #include "spin/rdbms_values.hpp"
@@ -153,12 +154,13 @@ struct Shared {
 
 // As Spin: the address itself, as a mysql:// URL, must be allowed.
 Result<std::unique_ptr<MyConnection>, MyError> open(const Shared& shared,
-                                                    const std::string& address) {
+                                                    const std::string& address,
+                                                    Suspender* suspender) {
   if (auto allowed = check_outbound(address, "mysql", shared.allowed, shared.log); !allowed) {
     if (allowed.error().invalid) return MyError{MyError::Kind::kOther, allowed.error().reason};
     return MyError{MyError::Kind::kConnectionFailed, "address " + address + " is not permitted"};
   }
-  auto connection = shared.pool->acquire(address);
+  auto connection = shared.pool->acquire(address, suspender);
   if (!connection) return std::move(connection).error();
   return std::make_unique<MyConnection>(shared.pool, address, *connection);
 }
@@ -166,18 +168,25 @@ Result<std::unique_ptr<MyConnection>, MyError> open(const Shared& shared,
 // fermyon:spin/mysql@2.0.0 and spin:mysql/mysql@3.0.0: a `connection` resource.
 void add_connection(component::HostImports& imports, const char* iface,
                     std::shared_ptr<const Shared> shared) {
-  host::define_resource<MyConnection>(imports, iface, "connection");
-  host::define(imports, iface, "[static]connection.open", [shared](Context&, std::string address) {
-    using R = host::Result<Own<MyConnection>, WitValue>;
-    auto connection = open(*shared, address);
-    if (!connection) return R::err(WitValue{error_val(connection.error(), 0)});
-    return R::ok(Own<MyConnection>{std::move(connection).value()});
-  });
+  // host::define_resource's drop, but releasing the connection to the pool through the
+  // dropping guest's Suspender: the reset that pooling needs waits for the server.
+  imports.interface(iface).resource_drops["connection"] = [](component::HostCall& call,
+                                                             uint32_t rep) {
+    auto connection = call.instance.host_state<host::ResourceTable<MyConnection>>().take(rep);
+    if (connection) connection->release(host::suspender_of(call.instance));
+  };
+  host::define(imports, iface, "[static]connection.open",
+               [shared](Context& cx, std::string address) {
+                 using R = host::Result<Own<MyConnection>, WitValue>;
+                 auto connection = open(*shared, address, host::suspender_of(cx.instance));
+                 if (!connection) return R::err(WitValue{error_val(connection.error(), 0)});
+                 return R::ok(Own<MyConnection>{std::move(connection).value()});
+               });
   host::define(
       imports, iface, "[method]connection.execute",
-      [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
+      [](Context& cx, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
         using R = host::Result<host::Unit, WitValue>;
-        auto done = self->execute(statement, to_values(params));
+        auto done = self->execute(statement, to_values(params), host::suspender_of(cx.instance));
         if (!done) return R::err(WitValue{error_val(done.error(), 0)});
         return R::ok({});
       });
@@ -187,9 +196,9 @@ void add_v2(component::HostImports& imports, std::shared_ptr<const Shared> share
   add_connection(imports, kV2, shared);
   host::define(
       imports, kV2, "[method]connection.query",
-      [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
+      [](Context& cx, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
         using R = host::Result<WitValue, WitValue>;
-        auto rows = self->query(statement, to_values(params));
+        auto rows = self->query(statement, to_values(params), host::suspender_of(cx.instance));
         if (!rows) return R::err(WitValue{error_val(rows.error(), 0)});
         return R::ok(WitValue{row_set(*rows)});
       });
@@ -200,9 +209,9 @@ void add_v3(component::HostImports& imports, std::shared_ptr<const Shared> share
   add_connection(imports, kV3, shared);
   host::define(
       imports, kV3, "[method]connection.query",
-      [](Context&, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
+      [](Context& cx, Borrow<MyConnection> self, std::string_view statement, WitParams params) {
         using R = host::Result<StreamedRows, WitValue>;
-        auto rows = self->query(statement, to_values(params));
+        auto rows = self->query(statement, to_values(params), host::suspender_of(cx.instance));
         if (!rows) return R::err(WitValue{error_val(rows.error(), 0)});
         return R::ok(streamed_rows(row_set(*rows)));
       });
@@ -212,21 +221,25 @@ void add_v3(component::HostImports& imports, std::shared_ptr<const Shared> share
 void add_v1(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
   host::define(
       imports, kV1, "query",
-      [shared](Context&, std::string address, std::string_view statement, WitParams params) {
+      [shared](Context& cx, std::string address, std::string_view statement, WitParams params) {
         using R = host::Result<WitValue, WitValue>;
-        auto connection = open(*shared, address);
+        Suspender* suspender = host::suspender_of(cx.instance);
+        auto connection = open(*shared, address, suspender);
         if (!connection) return R::err(WitValue{error_val(connection.error(), 1)});
-        auto rows = (*connection)->query(statement, to_values(params));
+        auto rows = (*connection)->query(statement, to_values(params), suspender);
+        (*connection)->release(suspender);
         if (!rows) return R::err(WitValue{error_val(rows.error(), 1)});
         return R::ok(WitValue{row_set(*rows)});
       });
   host::define(
       imports, kV1, "execute",
-      [shared](Context&, std::string address, std::string_view statement, WitParams params) {
+      [shared](Context& cx, std::string address, std::string_view statement, WitParams params) {
         using R = host::Result<host::Unit, WitValue>;
-        auto connection = open(*shared, address);
+        Suspender* suspender = host::suspender_of(cx.instance);
+        auto connection = open(*shared, address, suspender);
         if (!connection) return R::err(WitValue{error_val(connection.error(), 1)});
-        auto done = (*connection)->execute(statement, to_values(params));
+        auto done = (*connection)->execute(statement, to_values(params), suspender);
+        (*connection)->release(suspender);
         if (!done) return R::err(WitValue{error_val(done.error(), 1)});
         return R::ok({});
       });

@@ -2,10 +2,18 @@
 // built (fixtures/python/postgres_and_mysql) opens connections through
 // fermyon:spin/mysql@2.0.0 to a real MariaDB server, runs statements with every parameter
 // type, and answers with what it got back. Hosts the manifest does not allow are refused.
+// More guests than the app has threads wait on the database at once; a connection a guest
+// drops is reset and reused; a guest stopped while it waits gives up its call.
 #include <gtest/gtest.h>
+#include <mysql.h>
 
+#include <algorithm>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
@@ -17,6 +25,38 @@ namespace {
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 using gyre::testing::MariadbServer;
+using namespace std::chrono_literals;
+
+// The test's own session with the server (blocking MariaDB C API): it holds the lock the
+// guests wait on, and watches them wait.
+class Session {
+ public:
+  explicit Session(uint16_t port) : mysql_(mysql_init(nullptr)) {
+    if (mysql_real_connect(mysql_, "127.0.0.1", "root", "", "test", port, nullptr, 0) == nullptr)
+      error_ = mysql_error(mysql_);
+  }
+  ~Session() { mysql_close(mysql_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // "" once connected, else why not.
+  const std::string& error() const { return error_; }
+  // The first cell of the statement's first row ("NULL" for null), or "error: ...".
+  std::string value(const std::string& statement) {
+    if (mysql_query(mysql_, statement.c_str()) != 0)
+      return std::string("error: ") + mysql_error(mysql_);
+    MYSQL_RES* result = mysql_store_result(mysql_);
+    if (result == nullptr) return "";
+    MYSQL_ROW row = mysql_fetch_row(result);
+    std::string out = row == nullptr ? "" : row[0] == nullptr ? "NULL" : row[0];
+    mysql_free_result(result);
+    return out;
+  }
+
+ private:
+  MYSQL* mysql_;
+  std::string error_;
+};
 
 class MysqlUp : public ::testing::Test {
  protected:
@@ -27,11 +67,12 @@ class MysqlUp : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(server_->port(), 0) << server_->output(); }
 
-  static std::unique_ptr<GyreUp> up(const std::string& name, const std::string& allowed) {
+  static std::unique_ptr<GyreUp> up(const std::string& name, const std::string& allowed,
+                                    std::vector<std::string> args = {}) {
     auto app =
         gyre::testing::make_fixture_app("mysql-" + name, "mysql", "db", "python-postgres_and_mysql",
                                         "allowed_outbound_hosts = [\"" + allowed + "\"]\n");
-    return std::make_unique<GyreUp>(app);
+    return std::make_unique<GyreUp>(app, std::move(args));
   }
 
   static std::string run(const GyreUp& gyre, const std::string& addr, const std::string& steps) {
@@ -100,6 +141,100 @@ TEST_F(MysqlUp, SendsAndReadsEveryValueType) {
   for (const char* e : expected)
     EXPECT_NE(out.find(e), std::string::npos) << e << "\n" << out;
   EXPECT_EQ(server_->sql("SELECT COUNT(*) FROM types"), "2\n");
+  EXPECT_EQ(gyre->stop(), 0) << gyre->output();
+}
+
+// Each guest runs a statement that waits for a lock the test holds. They all wait at once
+// (the server sees each of them waiting on the lock) before the test lets go: with more
+// requests than the app has threads, a guest waiting on the database holds no thread.
+TEST_F(MysqlUp, ManyGuestsWaitOnTheDatabaseAtOnce) {
+  const size_t guests = 2 * std::max(1u, std::thread::hardware_concurrency()) + 8;
+  Session test(server_->port());
+  ASSERT_EQ(test.error(), "");
+  // Connections for every guest, the pool and the test, beyond the default 151.
+  const size_t connections = std::max<size_t>(151, 2 * guests + 16);
+  ASSERT_EQ(test.value("SET GLOBAL max_connections = " + std::to_string(connections)), "");
+  ASSERT_EQ(test.value("SELECT GET_LOCK('gyre', 0)"), "1");
+  auto gyre = up("waiting", allowed());
+  ASSERT_NE(gyre->port(), 0) << gyre->output();
+
+  const std::string body = R"({"iface": "mysql", "address": ")" + server_->url() +
+                           R"(", "steps": [)"
+                           R"({"op": "query", "sql": "SELECT GET_LOCK('gyre', 60) AS got"},)"
+                           R"({"op": "query", "sql": "SELECT RELEASE_LOCK('gyre') AS released"}]})";
+  std::vector<std::future<gyre::testing::HttpResponse>> answers;
+  for (size_t i = 0; i < guests; ++i) {
+    answers.push_back(std::async(std::launch::async,
+                                 [&] { return http_request(gyre->port(), "POST", "/", body); }));
+  }
+  // MariaDB shows a session waiting in GET_LOCK as "User lock". A minute is a hang guard.
+  const std::string count_waiting =
+      "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'User lock'";
+  std::string waiting;
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while ((waiting = test.value(count_waiting)) != std::to_string(guests) &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(waiting, std::to_string(guests))
+      << "guests waiting on the lock at once, of " << guests << "\n"
+      << gyre->output();
+  EXPECT_EQ(test.value("SELECT RELEASE_LOCK('gyre')"), "1");
+
+  const std::string expected =
+      "RowSet(columns=[Column(name='got', data_type=<DbDataType.INT32: 3>)], "
+      "rows=[[DbValue_Int32(value=1)]])\n"
+      "RowSet(columns=[Column(name='released', data_type=<DbDataType.INT32: 3>)], "
+      "rows=[[DbValue_Int32(value=1)]])\n";
+  for (auto& answer : answers) {
+    const auto r = answer.get();
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, expected);
+  }
+  EXPECT_EQ(gyre->stop(), 0) << gyre->output();
+}
+
+// The guest's connection goes back to the pool when it drops it (at the end of the request),
+// reset: the next request gets the same session, without the variable the first one set.
+TEST_F(MysqlUp, AConnectionTheGuestDropsIsResetAndReused) {
+  auto gyre = up("reused", allowed());
+  ASSERT_NE(gyre->port(), 0) << gyre->output();
+  const std::string first = run(*gyre, server_->url(), R"J([
+    {"op": "execute", "sql": "SET @x = 5"},
+    {"op": "query", "sql": "SELECT CONNECTION_ID() AS id, @x IS NULL AS unset"}
+  ])J");
+  const std::string second = run(*gyre, server_->url(), R"J([
+    {"op": "query", "sql": "SELECT CONNECTION_ID() AS id, @x IS NULL AS unset"}
+  ])J");
+  const size_t id = first.find("RowSet(");
+  ASSERT_NE(id, std::string::npos) << first;
+  const std::string row = first.substr(id);
+  EXPECT_EQ(first, "None\n" + row);
+  EXPECT_NE(row.find("DbValue_Int32(value=0)]]"), std::string::npos) << row;  // @x is set
+  // The same session, @x unset again.
+  std::string reset = row;
+  reset.replace(reset.find("DbValue_Int32(value=0)]]"), 24, "DbValue_Int32(value=1)]]");
+  EXPECT_EQ(second, reset);
+  EXPECT_EQ(gyre->stop(), 0) << gyre->output();
+}
+
+// A guest stopped (at its deadline) while it waits on the database gives up its call at once
+// (its connection is closed, not pooled); the app goes on serving with working connections.
+TEST_F(MysqlUp, AGuestStoppedWhileItWaitsOnTheDatabaseGivesUp) {
+  Session test(server_->port());
+  ASSERT_EQ(test.error(), "");
+  ASSERT_EQ(test.value("SELECT GET_LOCK('gyre-deadline', 0)"), "1");
+  auto gyre = up("deadline", allowed(), {"--deadline", "1s"});
+  ASSERT_NE(gyre->port(), 0) << gyre->output();
+  const std::string lock =
+      R"({"iface": "mysql", "address": ")" + server_->url() +
+      R"(", "steps": [{"op": "query", "sql": "SELECT GET_LOCK('gyre-deadline', 60) AS got"}]})";
+  const auto r = http_request(gyre->port(), "POST", "/", lock);
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_TRUE(gyre->wait_for_output("the request's deadline passed")) << gyre->output();
+  EXPECT_EQ(test.value("SELECT RELEASE_LOCK('gyre-deadline')"), "1");
+  EXPECT_EQ(run(*gyre, server_->url(), R"([{"op": "query", "sql": "SELECT 7 AS n"}])"),
+            "RowSet(columns=[Column(name='n', data_type=<DbDataType.INT32: 3>)], "
+            "rows=[[DbValue_Int32(value=7)]])\n");
   EXPECT_EQ(gyre->stop(), 0) << gyre->output();
 }
 
