@@ -40,14 +40,14 @@ constexpr uint32_t kPoolStacks = 4000;
 
 // Whether the host calls of a Spin capability interface block in their client, and so run
 // on the worker threads while the guest's fiber waits: SQLite, the key-value stores, MQTT,
-// the LLM and Vault over HTTP, PostgreSQL. Redis and MySQL do not: their clients wait on
+// the LLM and Vault over HTTP. Redis, PostgreSQL and MySQL do not: their clients wait on
 // their sockets through the guest's fiber (base/socket_wait.hpp).
 bool client_blocks(std::string_view interface) {
   const bool spin = interface.starts_with("spin:") || interface.starts_with("fermyon:") ||
                     interface.starts_with("wasi:keyvalue/") ||
                     interface.starts_with("wasi:config/");
   if (!spin) return false;
-  for (std::string_view waits_on_socket : {"/redis", "/mysql"}) {
+  for (std::string_view waits_on_socket : {"/redis", "/postgres", "/mysql"}) {
     if (interface.find(waits_on_socket) != std::string_view::npos) return false;
   }
   return true;

@@ -36,7 +36,9 @@ PostgresServer::PostgresServer() : server_("postgres", SIGINT) {
   server_.start(
       [&](uint16_t port) {
         return as_postgres({std::string(kBin) + "postgres", "-D", data, "-h", "127.0.0.1", "-p",
-                            std::to_string(port), "-k", dir, "-F", "-c", "fsync=off"});
+                            std::to_string(port), "-k", dir, "-F", "-c", "fsync=off",
+                            // Tests hold a connection per waiting guest, many at once.
+                            "-c", "max_connections=300"});
       },
       [](uint16_t port) {
         return run_command(std::string(kBin) + "pg_isready -q -h 127.0.0.1 -p " +

@@ -2,19 +2,32 @@
 
 #include <libpq-fe.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "base/sha256.hpp"
+#include "base/socket_wait.hpp"
 
 namespace gyre::spin::postgres {
 namespace {
 
+using Clock = Suspender::Clock;
+
 constexpr size_t kMaxIdlePerAddress = 16;
+
+// How long each server address may take to connect when the address sets no
+// connect_timeout, and the least it may set (as libpq, which reads 1 as 2).
+constexpr std::chrono::seconds kDefaultConnectTimeout{10};
+constexpr std::chrono::seconds kLeastConnectTimeout{2};
 
 // Settings that make the text forms the bindings decode the same on every server.
 constexpr const char* kSessionSetup =
@@ -28,9 +41,17 @@ std::string trimmed(const char* text) {
   return out;
 }
 
+std::string text_of(const char* text) {
+  return text ? text : "";
+}
+
 std::string field(const PGresult* result, int code) {
   const char* value = PQresultErrorField(result, code);
   return value ? value : "";
+}
+
+PgError connection_failed(PGconn* connection) {
+  return {PgError::Kind::kConnectionFailed, trimmed(PQerrorMessage(connection)), {}};
 }
 
 PgError query_failed(const PGresult* result, PGconn* connection) {
@@ -63,9 +84,74 @@ PgError query_failed(const PGresult* result, PGconn* connection) {
   return error;
 }
 
+// Why an exchange with the server gave no result: the error the guest sees, and whether
+// it is only that the guest must stop (its call traps, whatever it returns).
+struct Failure {
+  PgError error;
+  bool stopped = false;
+};
+
+Failure stopped() {
+  return {{PgError::Kind::kOther, "the guest was stopped while it waited", {}}, true};
+}
+
+// Waits until the connection's socket is ready for `ready` (SocketReady bits). Input that
+// OpenSSL has read from the socket and decrypted but libpq has not yet taken (libpq reads
+// less than a TLS record may hold) leaves the socket quiet, so a reader then goes on at
+// once; a record only partly arrived is not such input, and its reader waits.
+SocketWait wait_on(PGconn* connection, Suspender* suspender, uint8_t ready) {
+  if (ready & kSocketReadable) {
+    auto* tls = static_cast<SSL*>(PQsslStruct(connection, "OpenSSL"));
+    if (tls != nullptr && SSL_pending(tls) > 0) return SocketWait::kReady;
+  }
+  return wait_socket(suspender, PQsocket(connection), ready, std::nullopt);
+}
+
+// Sends what a PQsend* call queued and collects its results, waiting on the socket
+// whenever libpq would block, as libpq's documentation of non-blocking connections asks.
+// Like PQexec: the last result (null when none came), stopping early at COPY or a lost
+// connection, which then stay as they are (the pool closes such a connection).
+Result<PGresult*, Failure> finish(PGconn* connection, Suspender* suspender) {
+  auto lost = [&] { return Failure{query_failed(nullptr, connection)}; };
+  // The server may answer while the statement is still going out: its input is read
+  // meanwhile, or both sides could wait on full buffers.
+  for (;;) {
+    const int flushed = PQflush(connection);
+    if (flushed == 0) break;
+    if (flushed < 0) return lost();
+    if (wait_on(connection, suspender, kSocketReadable | kSocketWritable) == SocketWait::kStopped)
+      return stopped();
+    if (PQconsumeInput(connection) == 0) return lost();
+  }
+  PGresult* last = nullptr;
+  for (;;) {
+    while (PQisBusy(connection)) {
+      std::optional<Failure> failure;
+      if (wait_on(connection, suspender, kSocketReadable) == SocketWait::kStopped)
+        failure = stopped();
+      else if (PQconsumeInput(connection) == 0)
+        failure = lost();
+      if (failure) {
+        PQclear(last);
+        return std::move(*failure);
+      }
+    }
+    // Not busy: PQgetResult does not wait.
+    PGresult* result = PQgetResult(connection);
+    if (result == nullptr) break;
+    PQclear(last);
+    last = result;
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH ||
+        PQstatus(connection) == CONNECTION_BAD)
+      break;
+  }
+  return last;
+}
+
 // Runs a statement with parameters; the result, or the failure as the guest sees it.
-Result<PGresult*, PgError> run(PGconn* connection, std::string_view statement,
-                               const std::vector<PgParam>& params) {
+Result<PGresult*, Failure> run(PGconn* connection, std::string_view statement,
+                               const std::vector<PgParam>& params, Suspender* suspender) {
   std::vector<Oid> types;
   std::vector<const char*> values;
   std::vector<int> lengths;
@@ -77,13 +163,141 @@ Result<PGresult*, PgError> run(PGconn* connection, std::string_view statement,
     formats.push_back(p.binary ? 1 : 0);
   }
   const std::string text(statement);
-  PGresult* result = PQexecParams(connection, text.c_str(), static_cast<int>(params.size()),
-                                  types.data(), values.data(), lengths.data(), formats.data(), 0);
+  if (PQsendQueryParams(connection, text.c_str(), static_cast<int>(params.size()), types.data(),
+                        values.data(), lengths.data(), formats.data(), 0) == 0)
+    return Failure{query_failed(nullptr, connection)};
+  auto finished = finish(connection, suspender);
+  if (!finished) return std::move(finished).error();
+  PGresult* result = *finished;
   const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  PgError error = query_failed(result, connection);
+  Failure failure{query_failed(result, connection)};
   PQclear(result);
-  return error;
+  return failure;
+}
+
+// The time each server address may take to connect, by the connection's connect_timeout
+// as libpq reads it (whole seconds; none when zero or less), or the default; an error
+// when the setting is no integer, in libpq's words.
+Result<std::optional<Clock::duration>, std::string> connect_timeout(PGconn* connection) {
+  std::optional<std::string> given;
+  if (PQconninfoOption* options = PQconninfo(connection)) {
+    for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+      if (std::string_view(o->keyword) == "connect_timeout" && o->val != nullptr) given = o->val;
+    }
+    PQconninfoFree(options);
+  }
+  if (!given) return std::optional<Clock::duration>(kDefaultConnectTimeout);
+  errno = 0;
+  char* end = nullptr;
+  const long seconds = std::strtol(given->c_str(), &end, 10);
+  while (*end != '\0' && std::isspace(static_cast<unsigned char>(*end)))
+    ++end;
+  if (end == given->c_str() || errno != 0 || seconds != static_cast<int>(seconds) || *end != '\0')
+    return "invalid integer value \"" + *given + "\" for connection option \"connect_timeout\"";
+  if (seconds <= 0) return std::optional<Clock::duration>();
+  return std::optional<Clock::duration>(
+      std::max<Clock::duration>(kLeastConnectTimeout, std::chrono::seconds(seconds)));
+}
+
+// The failure to connect in time, in libpq's words: it has begun its report of the server
+// address it was trying ("connection to server at ... failed: ") after those of the
+// addresses tried before, and its blocking connect would end it so.
+PgError connect_timed_out(PGconn* connection) {
+  std::string message = text_of(PQerrorMessage(connection));
+  if (!message.ends_with(": ")) {
+    message = trimmed(message.c_str());
+    if (!message.empty()) message += '\n';
+    message += "connection to server at \"" + text_of(PQhost(connection)) + "\", port " +
+               text_of(PQport(connection)) + " failed: ";
+  }
+  return {PgError::Kind::kConnectionFailed, message + "timeout expired", {}};
+}
+
+// Drives libpq's asynchronous connect to its end, each server address tried within
+// `timeout` (restarted when libpq moves on to another, as its blocking connect does).
+std::optional<PgError> complete_connect(PGconn* connection, Suspender* suspender,
+                                        std::optional<Clock::duration> timeout) {
+  std::optional<Clock::time_point> until;
+  std::string trying;  // the server address being tried
+  // Before the first poll, libpq's documentation says to wait as if it asked to write.
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  for (;;) {
+    if (status == PGRES_POLLING_OK) return std::nullopt;
+    if (status == PGRES_POLLING_FAILED) return connection_failed(connection);
+    if (status == PGRES_POLLING_READING || status == PGRES_POLLING_WRITING) {
+      if (timeout) {
+        std::string now_trying = text_of(PQhost(connection)) + '\n' +
+                                 text_of(PQhostaddr(connection)) + '\n' +
+                                 text_of(PQport(connection));
+        if (now_trying != trying) {
+          trying = std::move(now_trying);
+          until = Clock::now() + *timeout;
+        }
+      }
+      // libpq may open another socket for each address: asked for every wait.
+      const int socket = PQsocket(connection);
+      if (socket < 0) return connection_failed(connection);
+      const uint8_t ready = status == PGRES_POLLING_READING ? kSocketReadable : kSocketWritable;
+      switch (wait_socket(suspender, socket, ready, until)) {
+        case SocketWait::kReady:
+          break;
+        case SocketWait::kTimedOut:
+          return connect_timed_out(connection);
+        case SocketWait::kStopped:
+          return stopped().error;
+      }
+    }
+    status = PQconnectPoll(connection);
+  }
+}
+
+// A new connection to `target`, set up for the bindings.
+Result<PGconn*, PgError> connect(const PgTarget& target, Suspender* suspender) {
+  // The address expands as a connection string or URI; a root certificate is one more
+  // setting after it.
+  const char* keywords[] = {"dbname", target.root_ca_file.empty() ? nullptr : "sslrootcert",
+                            nullptr};
+  const char* values[] = {target.address.c_str(), target.root_ca_file.c_str(), nullptr};
+  PGconn* c = PQconnectStartParams(keywords, values, 1);
+  if (c == nullptr) return PgError{PgError::Kind::kConnectionFailed, "out of memory", {}};
+  auto fail = [c](PgError error) {
+    PQfinish(c);
+    return error;
+  };
+  if (PQstatus(c) == CONNECTION_BAD) return fail(connection_failed(c));
+  auto timeout = connect_timeout(c);
+  if (!timeout) return fail({PgError::Kind::kConnectionFailed, timeout.error(), {}});
+  if (auto failed = complete_connect(c, suspender, *timeout)) return fail(std::move(*failed));
+  // From here on no libpq call waits on the socket itself: every wait is wait_on's.
+  if (PQsetnonblocking(c, 1) != 0) return fail(connection_failed(c));
+  if (PQsendQuery(c, kSessionSetup) == 0) return fail(connection_failed(c));
+  auto setup = finish(c, suspender);
+  if (!setup) {
+    Failure failure = std::move(setup).error();
+    return fail(failure.stopped ? std::move(failure.error) : connection_failed(c));
+  }
+  const bool ok = *setup && PQresultStatus(*setup) == PGRES_COMMAND_OK;
+  PQclear(*setup);
+  if (!ok) return fail(connection_failed(c));
+  return c;
+}
+
+// Whether an idle connection can serve again. An idle connection hears from its server
+// mostly when the server is closing it (an error, then the end of the stream, which
+// libpq sees on a later read than the error's): what it sent meanwhile is read while the
+// socket has more, without waiting (the connection is non-blocking, and the socket is only
+// looked at, with a time limit of now).
+bool still_usable(PGconn* connection) {
+  constexpr int kMostReads = 8;
+  for (int i = 0; i < kMostReads; ++i) {
+    if (PQstatus(connection) != CONNECTION_OK) return false;
+    if (wait_socket(nullptr, PQsocket(connection), kSocketReadable, Clock::now()) !=
+        SocketWait::kReady)
+      break;
+    if (PQconsumeInput(connection) == 0) return false;
+  }
+  return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
 }
 
 }  // namespace
@@ -95,41 +309,24 @@ PgPool::~PgPool() {
   }
 }
 
-Result<PGconn*, PgError> PgPool::acquire(const PgTarget& target) {
-  {
-    std::lock_guard lock(mutex_);
-    auto& idle = idle_[target.key()];
-    while (!idle.empty()) {
-      PGconn* c = idle.back();
-      idle.pop_back();
-      if (PQstatus(c) == CONNECTION_OK) return c;
-      PQfinish(c);
+Result<PGconn*, PgError> PgPool::acquire(const PgTarget& target, Suspender* suspender) {
+  for (;;) {
+    PGconn* idle = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      auto& connections = idle_[target.key()];
+      if (connections.empty()) break;
+      idle = connections.back();
+      connections.pop_back();
     }
+    if (still_usable(idle)) return idle;
+    PQfinish(idle);
   }
-  // The address expands as a connection string or URI; a root certificate is one more
-  // setting after it.
-  const char* keywords[] = {"dbname", target.root_ca_file.empty() ? nullptr : "sslrootcert",
-                            nullptr};
-  const char* values[] = {target.address.c_str(), target.root_ca_file.c_str(), nullptr};
-  PGconn* c = PQconnectdbParams(keywords, values, 1);
-  if (c == nullptr) return PgError{PgError::Kind::kConnectionFailed, "out of memory", {}};
-  if (PQstatus(c) != CONNECTION_OK) {
-    PgError error{PgError::Kind::kConnectionFailed, trimmed(PQerrorMessage(c)), {}};
-    PQfinish(c);
-    return error;
-  }
-  PGresult* setup = PQexec(c, kSessionSetup);
-  const bool ok = setup && PQresultStatus(setup) == PGRES_COMMAND_OK;
-  PQclear(setup);
-  if (!ok) {
-    PgError error{PgError::Kind::kConnectionFailed, trimmed(PQerrorMessage(c)), {}};
-    PQfinish(c);
-    return error;
-  }
-  return c;
+  return connect(target, suspender);
 }
 
 void PgPool::release(const std::string& key, PGconn* connection) {
+  // PQfinish only queues its goodbye on a non-blocking connection: nothing here waits.
   const bool reusable =
       PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
   if (reusable) {
@@ -151,9 +348,10 @@ PgConnection::~PgConnection() {
 }
 
 Result<PgRows, PgError> PgConnection::query(std::string_view statement,
-                                            const std::vector<PgParam>& params) {
-  auto result = run(connection_, statement, params);
-  if (!result) return std::move(result).error();
+                                            const std::vector<PgParam>& params,
+                                            Suspender* suspender) {
+  auto result = run(connection_, statement, params, suspender);
+  if (!result) return std::move(result).error().error;
   PGresult* r = *result;
   PgRows out;
   const int rows = PQntuples(r);
@@ -177,30 +375,37 @@ Result<PgRows, PgError> PgConnection::query(std::string_view statement,
     out.rows.push_back(std::move(row));
   }
   PQclear(r);
-  for (PgColumn& column : out.columns)
-    column.type_name = type_name(column.oid);
+  for (PgColumn& column : out.columns) {
+    auto name = type_name(column.oid, suspender);
+    if (!name) return std::move(name).error();
+    column.type_name = std::move(*name);
+  }
   return out;
 }
 
 Result<uint64_t, PgError> PgConnection::execute(std::string_view statement,
-                                                const std::vector<PgParam>& params) {
-  auto result = run(connection_, statement, params);
-  if (!result) return std::move(result).error();
+                                                const std::vector<PgParam>& params,
+                                                Suspender* suspender) {
+  auto result = run(connection_, statement, params, suspender);
+  if (!result) return std::move(result).error().error;
   const char* tuples = PQcmdTuples(*result);
   const uint64_t count = (tuples && *tuples) ? std::strtoull(tuples, nullptr, 10) : 0;
   PQclear(*result);
   return count;
 }
 
-std::string PgConnection::type_name(uint32_t oid) {
+Result<std::string, PgError> PgConnection::type_name(uint32_t oid, Suspender* suspender) {
   if (auto it = type_names_.find(oid); it != type_names_.end()) return it->second;
   const std::string id = std::to_string(oid);
-  const char* values[] = {id.c_str()};
-  PGresult* r = PQexecParams(connection_, "SELECT typname FROM pg_type WHERE oid = $1::oid", 1,
-                             nullptr, values, nullptr, nullptr, 0);
+  auto result = run(connection_, "SELECT typname FROM pg_type WHERE oid = $1::oid",
+                    {PgParam{0, id, false}}, suspender);
+  // A lookup the server fails leaves the type its number.
+  if (!result && result.error().stopped) return std::move(result).error().error;
   std::string name = id;
-  if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) name = PQgetvalue(r, 0, 0);
-  PQclear(r);
+  if (result) {
+    if (PQntuples(*result) == 1) name = PQgetvalue(*result, 0, 0);
+    PQclear(*result);
+  }
   type_names_[oid] = name;
   return name;
 }

@@ -2,6 +2,11 @@
 // connections per address, shared by the whole app, and the statements a guest runs on
 // one connection. Parameters go to the server as text (or bytea as binary) with the type
 // the guest's value names, and results come back as text, decoded by the bindings.
+//
+// Every exchange with the server uses libpq's asynchronous interface on a non-blocking
+// connection and waits for its socket through the calling guest's Suspender
+// (base/socket_wait.hpp): a guest waiting on the database parks its fiber and holds no
+// thread. A null Suspender waits in poll(2) (set-up, tests without fibers).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +20,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 
 typedef struct pg_conn PGconn;
 
@@ -70,10 +76,18 @@ struct PgTarget {
 class PgPool : public std::enable_shared_from_this<PgPool> {
  public:
   ~PgPool();
-  // An idle connection to `target`, or a new one.
-  Result<PGconn*, PgError> acquire(const PgTarget& target);
+  // An idle connection to `target`, or a new one, its waits suspending `suspender`.
+  //
+  // A new connection has the connect_timeout its address gives (at least 2 s, none when
+  // zero or less), or 10 s when it gives none: libpq's own limit does not apply to an
+  // asynchronous connect, and a guest should not wait minutes on an address that drops
+  // its packets. As libpq's, the limit applies to each server address tried in turn; but
+  // when it passes the attempt ends, where libpq would go on to the next host. (libpq
+  // still resolves a host name inside PQconnectPoll, holding the thread meanwhile.)
+  Result<PGconn*, PgError> acquire(const PgTarget& target, Suspender* suspender);
   // Takes back a connection (acquired for the target whose key is `key`) that is still
-  // healthy and outside a transaction.
+  // healthy and outside a transaction, and closes any other: it never waits on the
+  // server (a connection left in a transaction is closed, not rolled back).
   void release(const std::string& key, PGconn* connection);
 
  private:
@@ -89,11 +103,17 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  Result<PgRows, PgError> query(std::string_view statement, const std::vector<PgParam>& params);
-  Result<uint64_t, PgError> execute(std::string_view statement, const std::vector<PgParam>& params);
+  // A statement's rows, or count of rows changed; waits for the server suspend
+  // `suspender`, the calling guest's.
+  Result<PgRows, PgError> query(std::string_view statement, const std::vector<PgParam>& params,
+                                Suspender* suspender);
+  Result<uint64_t, PgError> execute(std::string_view statement, const std::vector<PgParam>& params,
+                                    Suspender* suspender);
 
  private:
-  std::string type_name(uint32_t oid);
+  // pg_type's name for `oid` (its number when the server does not say); an error only when
+  // the guest must stop.
+  Result<std::string, PgError> type_name(uint32_t oid, Suspender* suspender);
 
   std::shared_ptr<PgPool> pool_;
   std::string key_;  // the pool's

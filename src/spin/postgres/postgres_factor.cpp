@@ -6,6 +6,7 @@
 #include <span>
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 #include "spin/outbound_address.hpp"
 #include "spin/postgres/pg_client.hpp"
 #include "spin/rdbms_values.hpp"
@@ -618,33 +619,34 @@ std::optional<PgError> check_allowed(const Shared& shared, const std::string& ad
 
 using Opened = host::Result<Own<PgConnection>, WitValue>;
 
-// A connection for the guest, if every host of the address is allowed.
-Opened open(const Shared& shared, const Version& v, PgTarget target) {
+// A connection for the guest, if every host of the address is allowed. Here and below,
+// the calling guest waits for the server through its Suspender (host/waiting.hpp).
+Opened open(const Shared& shared, const Version& v, PgTarget target, Context& cx) {
   if (auto denied = check_allowed(shared, target.address))
     return Opened::err(WitValue{error_val(v, *denied)});
-  auto connection = shared.pool->acquire(target);
+  auto connection = shared.pool->acquire(target, host::suspender_of(cx.instance));
   if (!connection) return Opened::err(WitValue{error_val(v, connection.error())});
   return Opened::ok(
       Own<PgConnection>{std::make_unique<PgConnection>(shared.pool, target.key(), *connection)});
 }
 
 // A query's row set, or the guest's error.
-host::Result<WitValue, WitValue> query(const Version& v, PgConnection& connection,
+host::Result<WitValue, WitValue> query(const Version& v, Context& cx, PgConnection& connection,
                                        std::string_view statement, const WitParams& params) {
   using R = host::Result<WitValue, WitValue>;
   auto converted = to_params(v, params.items);
   if (!converted) return R::err(WitValue{param_error(v, converted.error())});
-  auto rows = connection.query(statement, *converted);
+  auto rows = connection.query(statement, *converted, host::suspender_of(cx.instance));
   if (!rows) return R::err(WitValue{error_val(v, rows.error())});
   return R::ok(WitValue{row_set(v, *rows)});
 }
 
-host::Result<uint64_t, WitValue> execute(const Version& v, PgConnection& connection,
+host::Result<uint64_t, WitValue> execute(const Version& v, Context& cx, PgConnection& connection,
                                          std::string_view statement, const WitParams& params) {
   using R = host::Result<uint64_t, WitValue>;
   auto converted = to_params(v, params.items);
   if (!converted) return R::err(WitValue{conversion_failed(v, converted.error())});
-  auto count = connection.execute(statement, *converted);
+  auto count = connection.execute(statement, *converted, host::suspender_of(cx.instance));
   if (!count) return R::err(WitValue{error_val(v, count.error())});
   return R::ok(*count);
 }
@@ -654,15 +656,15 @@ void add_version(component::HostImports& imports, const Version& v,
   const char* iface = v.interface;
   host::define_resource<PgConnection>(imports, iface, "connection");
   host::define(imports, iface, "[static]connection.open",
-               [shared, &v](Context&, std::string address) {
-                 return open(*shared, v, PgTarget{std::move(address), {}});
+               [shared, &v](Context& cx, std::string address) {
+                 return open(*shared, v, PgTarget{std::move(address), {}}, cx);
                });
   host::define(imports, iface, "[method]connection.query",
-               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
-                    WitParams params) { return query(v, *self, statement, params); });
+               [&v](Context& cx, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return query(v, cx, *self, statement, params); });
   host::define(imports, iface, "[method]connection.execute",
-               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
-                    WitParams params) { return execute(v, *self, statement, params); });
+               [&v](Context& cx, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return execute(v, cx, *self, statement, params); });
 }
 
 // 4.1's connection-builder: an address, and a root certificate to trust, then build.
@@ -691,8 +693,8 @@ void add_builder(component::HostImports& imports, const Version& v,
         self->root_ca_file = file->string();
         return R::ok({});
       });
-  auto build = [shared, &v](Context&, Borrow<Builder> self) {
-    return open(*shared, v, PgTarget{self->address, self->root_ca_file});
+  auto build = [shared, &v](Context& cx, Borrow<Builder> self) {
+    return open(*shared, v, PgTarget{self->address, self->root_ca_file}, cx);
   };
   host::define(imports, iface, "[method]connection-builder.build", build);
   if (with_async) host::define(imports, iface, "[method]connection-builder.build-async", build);
@@ -703,54 +705,56 @@ void add_async(component::HostImports& imports, const Version& v,
                std::shared_ptr<const Shared> shared) {
   const char* iface = v.interface;
   host::define(imports, iface, "[static]connection.open-async",
-               [shared, &v](Context&, std::string address) {
-                 return open(*shared, v, PgTarget{std::move(address), {}});
+               [shared, &v](Context& cx, std::string address) {
+                 return open(*shared, v, PgTarget{std::move(address), {}}, cx);
                });
   host::define(
       imports, iface, "[method]connection.query-async",
-      [&v](Context&, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
+      [&v](Context& cx, Borrow<PgConnection> self, std::string_view statement, WitParams params) {
         using R = host::Result<StreamedRows, WitValue>;
-        auto rows = query(v, *self, statement, params);
+        auto rows = query(v, cx, *self, statement, params);
         if (!rows.is_ok()) return R::err(std::get<1>(std::move(rows.value)));
         return R::ok(streamed_rows(std::get<0>(std::move(rows.value)).value));
       });
   host::define(imports, iface, "[method]connection.execute-async",
-               [&v](Context&, Borrow<PgConnection> self, std::string_view statement,
-                    WitParams params) { return execute(v, *self, statement, params); });
+               [&v](Context& cx, Borrow<PgConnection> self, std::string_view statement,
+                    WitParams params) { return execute(v, cx, *self, statement, params); });
 }
 
 // Spin 1: every call opens a connection to `address` for itself.
 void add_version_1(component::HostImports& imports, std::shared_ptr<const Shared> shared) {
   const Version& v = version_1();
-  auto open =
-      [shared](const std::string& address) -> Result<std::unique_ptr<PgConnection>, PgError> {
+  auto open = [shared](const std::string& address,
+                       Suspender* suspender) -> Result<std::unique_ptr<PgConnection>, PgError> {
     if (auto denied = check_allowed(*shared, address)) return *denied;
     const PgTarget target{address, {}};
-    auto connection = shared->pool->acquire(target);
+    auto connection = shared->pool->acquire(target, suspender);
     if (!connection) return std::move(connection).error();
     return std::make_unique<PgConnection>(shared->pool, target.key(), *connection);
   };
   host::define(
       imports, v.interface, "query",
-      [open, &v](Context&, std::string address, std::string_view statement, WitParams params) {
+      [open, &v](Context& cx, std::string address, std::string_view statement, WitParams params) {
         using R = host::Result<WitValue, WitValue>;
         auto converted = to_params(v, params.items);
         if (!converted) return R::err(WitValue{param_error(v, converted.error())});
-        auto connection = open(address);
+        Suspender* suspender = host::suspender_of(cx.instance);
+        auto connection = open(address, suspender);
         if (!connection) return R::err(WitValue{error_val(v, connection.error())});
-        auto rows = (*connection)->query(statement, *converted);
+        auto rows = (*connection)->query(statement, *converted, suspender);
         if (!rows) return R::err(WitValue{error_val(v, rows.error())});
         return R::ok(WitValue{row_set(v, *rows)});
       });
   host::define(
       imports, v.interface, "execute",
-      [open, &v](Context&, std::string address, std::string_view statement, WitParams params) {
+      [open, &v](Context& cx, std::string address, std::string_view statement, WitParams params) {
         using R = host::Result<uint64_t, WitValue>;
         auto converted = to_params(v, params.items);
         if (!converted) return R::err(WitValue{conversion_failed(v, converted.error())});
-        auto connection = open(address);
+        Suspender* suspender = host::suspender_of(cx.instance);
+        auto connection = open(address, suspender);
         if (!connection) return R::err(WitValue{error_val(v, connection.error())});
-        auto count = (*connection)->execute(statement, *converted);
+        auto count = (*connection)->execute(statement, *converted, suspender);
         if (!count) return R::err(WitValue{error_val(v, count.error())});
         return R::ok(*count);
       });

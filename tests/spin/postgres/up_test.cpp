@@ -2,11 +2,20 @@
 // built (fixtures/python/postgres_and_mysql) opens connections through
 // fermyon:spin/postgres@2.0.0 and spin:postgres/postgres@3.0.0 and @4.0.0 to a real
 // PostgreSQL 15 server, runs statements with every parameter type of each version, and
-// answers with what it got back. Hosts the manifest does not allow are refused.
+// answers with what it got back. Hosts the manifest does not allow are refused. Guests
+// waiting on the database hold no thread: more of them than the app has threads all wait
+// on the server at once.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
@@ -18,6 +27,31 @@ namespace {
 using gyre::testing::GyreUp;
 using gyre::testing::http_request;
 using gyre::testing::PostgresServer;
+using namespace std::chrono_literals;
+
+// The test's own session with the server, beside the guests'.
+class Session {
+ public:
+  explicit Session(const std::string& url) : connection_(PQconnectdb(url.c_str())) {}
+  ~Session() { PQfinish(connection_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  std::string error() const { return PQerrorMessage(connection_); }
+  bool ok() const { return PQstatus(connection_) == CONNECTION_OK; }
+  // The first value of the statement's first row; nothing when it failed or gave no row.
+  std::optional<std::string> value(const std::string& sql) {
+    PGresult* result = PQexec(connection_, sql.c_str());
+    std::optional<std::string> out;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0)
+      out = PQgetvalue(result, 0, 0);
+    PQclear(result);
+    return out;
+  }
+
+ private:
+  PGconn* connection_;
+};
 
 class PostgresUp : public ::testing::Test {
  protected:
@@ -244,6 +278,81 @@ TEST_F(PostgresUp, AnUnreachableServerIsAConnectionFailure) {
   const std::string out = run(*gyre, "pg4", "postgres://postgres@127.0.0.1:1/postgres", "[]");
   EXPECT_TRUE(out.starts_with("open err Error_ConnectionFailed(value=")) << out;
   EXPECT_NE(out.find("127.0.0.1"), std::string::npos) << out;
+}
+
+// A pooled connection the server has closed since (here, by an administrator's command) is
+// not handed to the next guest: it gets a new one.
+TEST_F(PostgresUp, AConnectionTheServerClosedIsNotReused) {
+  auto gyre = up("closed", allow_all());
+  ASSERT_NE(gyre->port(), 0) << gyre->output();
+  const std::string steps = R"J([{"op": "query", "sql": "SELECT 6::integer AS n"}])J";
+  const std::string answer =
+      "RowSet(columns=[Column(name='n', data_type=DbDataType_Int32())], "
+      "rows=[[DbValue_Int32(value=6)]])\n";
+  EXPECT_EQ(run(*gyre, "pg4", address(), steps), answer);
+  Session session(address());
+  ASSERT_TRUE(session.ok()) << session.error();
+  const std::string others =
+      "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+  EXPECT_EQ(session.value("SELECT count(pg_terminate_backend(pid)) " + others), "1");
+  // The pooled connection's server process has ended (a bound against a hang).
+  for (int tries = 0; tries < 600 && session.value("SELECT count(*) " + others) != "0"; ++tries)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(run(*gyre, "pg4", address(), steps), answer);
+  EXPECT_EQ(gyre->stop(), 0) << gyre->output();
+}
+
+// A client that held a thread while its guest waits on the server could never have more
+// guests waiting at once than the app has threads. Here more guests than its worker threads
+// and lanes together each run a statement that waits on an advisory lock the test holds;
+// the server's lock table shows when all wait, and then the test lets them go.
+TEST_F(PostgresUp, ManyGuestsWaitOnTheServerAtOnce) {
+  const unsigned guests = 2 * std::thread::hardware_concurrency() + 8;
+  Session session(address());
+  ASSERT_TRUE(session.ok()) << session.error();
+  // Every guest holds a connection while it waits, beside this session and psql.
+  const int most = std::atoi(session.value("SHOW max_connections").value_or("0").c_str());
+  ASSERT_LE(static_cast<int>(guests) + 3, most) << "the test server allows too few connections";
+  ASSERT_TRUE(session.value("SELECT pg_advisory_lock(4242)")) << session.error();
+  auto gyre = up("many", allow_all());
+  ASSERT_NE(gyre->port(), 0) << gyre->output();
+
+  std::vector<std::future<gyre::testing::HttpResponse>> answers;
+  for (unsigned i = 0; i < guests; ++i) {
+    const std::string body =
+        R"({"iface": "pg4", "address": ")" + address() + R"(", "steps": [{"op": "query", )" +
+        R"("sql": "SELECT $1::integer AS n FROM (SELECT pg_advisory_xact_lock_shared(4242)) )" +
+        R"(AS locked", "params": [["Int32", )" + std::to_string(i) + "]]}]}";
+    answers.push_back(std::async(std::launch::async, [&gyre, body] {
+      return http_request(gyre->port(), "POST", "/", body);
+    }));
+  }
+  // A bound against a hang, not a measurement.
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  const std::string waiting_sql =
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+  std::string waiting;
+  for (;;) {
+    waiting = session.value(waiting_sql).value_or("?");
+    if (waiting == std::to_string(guests) || std::chrono::steady_clock::now() > give_up) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  // Let the guests go before anything can fail, so every request ends.
+  EXPECT_TRUE(session.value("SELECT pg_advisory_unlock(4242)")) << session.error();
+  EXPECT_EQ(waiting, std::to_string(guests))
+      << "so many of the " << guests << " guests were waiting on the server at once when the "
+      << "test gave up after 60 s\n"
+      << gyre->output();
+  for (unsigned i = 0; i < guests; ++i) {
+    const auto answer = answers[i].get();
+    EXPECT_EQ(answer.status, 200) << i << ": " << answer.body;
+    EXPECT_EQ(answer.body,
+              "RowSet(columns=[Column(name='n', data_type=DbDataType_Int32())], "
+              "rows=[[DbValue_Int32(value=" +
+                  std::to_string(i) + ")]])\n")
+        << i;
+  }
+  EXPECT_EQ(gyre->stop(), 0) << gyre->output();
 }
 
 }  // namespace
