@@ -429,9 +429,10 @@ void MyConnection::close() {
   mysql_close(std::exchange(connection_, nullptr));
 }
 
-Result<MyRows, MyError> MyConnection::query(std::string_view statement,
-                                            const std::vector<MyValue>& params,
-                                            Suspender* suspender) {
+template <class T, class Use>
+Result<T, MyError> MyConnection::with_statement(std::string_view statement,
+                                                const std::vector<MyValue>& params,
+                                                Suspender* suspender, Use use) {
   if (connection_ == nullptr) return stopped_error();
   Io io(connection_, suspender);
   auto stmt = run(io, connection_, statement, params);
@@ -440,33 +441,30 @@ Result<MyRows, MyError> MyConnection::query(std::string_view statement,
     return stopped_error();
   }
   if (!stmt) return std::move(stmt).error();
-  auto rows = collect(io, *stmt);
+  Result<T, MyError> out = use(io, *stmt);
   close_statement(io, *stmt);
   if (io.stopped()) {
     close();
     return stopped_error();
   }
-  return rows;
+  return out;
+}
+
+Result<MyRows, MyError> MyConnection::query(std::string_view statement,
+                                            const std::vector<MyValue>& params,
+                                            Suspender* suspender) {
+  return with_statement<MyRows>(statement, params, suspender,
+                                [](Io& io, MYSQL_STMT* stmt) { return collect(io, stmt); });
 }
 
 Result<void, MyError> MyConnection::execute(std::string_view statement,
                                             const std::vector<MyValue>& params,
                                             Suspender* suspender) {
-  if (connection_ == nullptr) return stopped_error();
-  Io io(connection_, suspender);
-  auto stmt = run(io, connection_, statement, params);
-  if (!stmt && io.stopped()) {
-    close();
-    return stopped_error();
-  }
-  if (!stmt) return std::move(stmt).error();
-  io.call(mysql_stmt_free_result_start, mysql_stmt_free_result_cont, *stmt);
-  close_statement(io, *stmt);
-  if (io.stopped()) {
-    close();
-    return stopped_error();
-  }
-  return {};
+  return with_statement<void>(
+      statement, params, suspender, [](Io& io, MYSQL_STMT* stmt) -> Result<void, MyError> {
+        io.call(mysql_stmt_free_result_start, mysql_stmt_free_result_cont, stmt);
+        return {};
+      });
 }
 
 }  // namespace gyre::spin::mysql

@@ -112,6 +112,11 @@ class MyConnection {
  private:
   // Closes the connection at once: the guest was stopped in the middle of a call.
   void close();
+  // Runs `statement`, hands it to `use` (what it reads), then frees it; a guest stopped
+  // meanwhile closes the connection.
+  template <class T, class Use>
+  Result<T, MyError> with_statement(std::string_view statement, const std::vector<MyValue>& params,
+                                    Suspender* suspender, Use use);
 
   std::shared_ptr<MyPool> pool_;
   std::string address_;
