@@ -1,13 +1,17 @@
 #include "http/http_client.hpp"
 
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
-#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -17,10 +21,13 @@
 namespace gyre::http {
 namespace {
 
+namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 // Wasmtime's defaults when the guest's request-options leave a timeout unset.
 constexpr std::chrono::seconds kDefaultTimeout{600};
+// How often the guests' first-byte and between-bytes timeouts are checked.
+constexpr std::chrono::milliseconds kDeadlineCheck{100};
 
 struct Transfer {
   CURL* easy = nullptr;
@@ -175,15 +182,24 @@ long milliseconds(std::optional<std::chrono::nanoseconds> d) {
 
 }  // namespace
 
+// The transfers run on curl's socket interface: the driver thread's Asio loop watches only
+// the sockets curl asks for and runs curl's timer, so a wake costs in proportion to what
+// happened, not to the transfers in flight (curl_multi_poll looked at every socket, and
+// the loop at every transfer, on each of the thousands of wakes a second a busy lane
+// makes). A transfer's own wake (its guest paused, resumed or cancelled) tends that
+// transfer alone; the deadlines of all are checked on a coarse timer.
 class HttpClient::Driver {
  public:
-  Driver() : multi_(curl_multi_init()), thread_([this] { loop(); }) {}
+  Driver() : multi_(curl_multi_init()) {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    thread_ = std::thread([this] { io_.run(); });
+  }
   ~Driver() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    curl_multi_wakeup(multi_);
+    work_.reset();
+    net::post(io_, [this] { io_.stop(); });
     thread_.join();
     for (auto& [easy, t] : active_) {
       curl_multi_remove_handle(multi_, easy);
@@ -191,6 +207,7 @@ class HttpClient::Driver {
       t->exchange->fail(ErrorCode::of(ErrorCode::kConnectionTerminated, "the server is stopping"));
     }
     active_.clear();
+    sockets_.clear();
     curl_multi_cleanup(multi_);
   }
 
@@ -243,54 +260,126 @@ class HttpClient::Driver {
       curl_easy_setopt(easy, CURLOPT_READDATA, t.get());
       if (length) curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, *length);
     }
-    t->exchange->set_carrier_wake([this] { curl_multi_wakeup(multi_); });
-    {
-      std::lock_guard lock(mutex_);
-      incoming_.push_back(std::move(t));
-    }
-    curl_multi_wakeup(multi_);
+    t->exchange->set_carrier_wake([this, easy] { net::post(io_, [this, easy] { tend(easy); }); });
+    net::post(io_, [this, t = std::move(t)]() mutable {
+      CURL* added = t->easy;
+      active_.emplace(added, std::move(t));
+      curl_multi_add_handle(multi_, added);
+      if (!deadlines_armed_) check_deadlines();
+    });
   }
 
  private:
-  void loop() {
-    for (;;) {
-      {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return;
-        for (auto& t : incoming_) {
-          curl_multi_add_handle(multi_, t->easy);
-          active_.emplace(t->easy, std::move(t));
-        }
-        incoming_.clear();
-      }
-      tend_transfers();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int left = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
-        if (message->msg == CURLMSG_DONE) complete(message->easy_handle, message->data.result);
-      }
-      curl_multi_poll(multi_, nullptr, 0, active_.empty() ? 1000 : 100, nullptr);
+  // A socket curl watches: what it waits for, and which waits are armed.
+  struct Watch {
+    Watch(net::io_context& io, curl_socket_t s) : socket(io, s) {}
+    ~Watch() { socket.release(); }  // curl closes it, not Asio
+    net::posix::stream_descriptor socket;
+    int what = CURL_POLL_NONE;
+    bool reading = false;
+    bool writing = false;
+  };
+
+  static int on_socket(CURL*, curl_socket_t s, int what, void* self, void*) {
+    auto& d = *static_cast<Driver*>(self);
+    if (what == CURL_POLL_REMOVE) {
+      d.sockets_.erase(s);
+      return 0;
+    }
+    auto& watch = d.sockets_[s];
+    if (!watch) watch = std::make_unique<Watch>(d.io_, s);
+    watch->what = what;
+    d.arm(s, *watch);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self) {
+    auto& d = *static_cast<Driver*>(self);
+    if (timeout_ms < 0) {
+      d.timer_.cancel();
+      return 0;
+    }
+    // Never an action from inside curl's callback: even a timeout of 0 goes by the loop.
+    d.timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    d.timer_.async_wait([&d](boost::system::error_code ec) {
+      if (!ec) d.act(CURL_SOCKET_TIMEOUT, 0);
+    });
+    return 0;
+  }
+
+  void arm(curl_socket_t s, Watch& watch) {
+    auto ready = [this, s](int flag) {
+      return [this, s, flag](boost::system::error_code ec) {
+        if (ec) return;  // released: curl let go of the socket
+        auto it = sockets_.find(s);
+        if (it != sockets_.end())
+          (flag == CURL_CSELECT_IN ? it->second->reading : it->second->writing) = false;
+        on_ready(s, flag);
+      };
+    };
+    if ((watch.what & CURL_POLL_IN) && !watch.reading) {
+      watch.reading = true;
+      watch.socket.async_wait(net::posix::descriptor_base::wait_read, ready(CURL_CSELECT_IN));
+    }
+    if ((watch.what & CURL_POLL_OUT) && !watch.writing) {
+      watch.writing = true;
+      watch.socket.async_wait(net::posix::descriptor_base::wait_write, ready(CURL_CSELECT_OUT));
     }
   }
 
-  // Unpauses transfers whose exchange can move again, drops cancelled ones, and ends
-  // those past the guest's first-byte or between-bytes timeout.
-  void tend_transfers() {
+  void on_ready(curl_socket_t s, int flags) {
+    act(s, flags);
+    auto it = sockets_.find(s);
+    if (it == sockets_.end()) return;
+    // The loop's watch is edge-triggered: what curl left unread (a large body, read a
+    // buffer at a time) would not wake it again, so the socket is asked once more.
+    const int what = it->second->what;
+    pollfd p{s,
+             static_cast<short>(((what & CURL_POLL_IN) ? POLLIN : 0) |
+                                ((what & CURL_POLL_OUT) ? POLLOUT : 0)),
+             0};
+    if (::poll(&p, 1, 0) == 1 && p.revents != 0) {
+      const int again = ((p.revents & (POLLIN | POLLHUP | POLLERR)) ? CURL_CSELECT_IN : 0) |
+                        ((p.revents & POLLOUT) ? CURL_CSELECT_OUT : 0);
+      net::post(io_, [this, s, again] { on_ready(s, again); });
+      return;
+    }
+    arm(s, *it->second);
+  }
+
+  // Tells curl what happened on a socket (or that its timer ran out), then finishes the
+  // transfers that are done.
+  void act(curl_socket_t s, int flags) {
+    int running = 0;
+    curl_multi_socket_action(multi_, s, flags, &running);
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      if (message->msg == CURLMSG_DONE) complete(message->easy_handle, message->data.result);
+    }
+  }
+
+  // Drops a transfer its guest cancelled, and unpauses one whose exchange can move again.
+  void tend(CURL* easy) {
+    auto it = active_.find(easy);
+    if (it == active_.end()) return;  // finished already: a late wake
+    Transfer& t = *it->second;
+    Exchange& exchange = *t.exchange;
+    if (exchange.cancelled()) return remove(easy);
+    const bool resume_read = t.read_paused && exchange.ready(Exchange::Event::kRequestData);
+    const bool resume_write = t.write_paused && exchange.ready(Exchange::Event::kResponseRoom);
+    if (resume_read || resume_write) {
+      t.read_paused = t.write_paused = false;
+      curl_easy_pause(easy, CURLPAUSE_CONT);  // may run callbacks and finish the transfer
+      act(CURL_SOCKET_TIMEOUT, 0);
+    }
+  }
+
+  // Ends the transfers past the guest's first-byte or between-bytes timeout; runs every
+  // kDeadlineCheck while any is in flight.
+  void check_deadlines() {
     const auto now = Clock::now();
     std::vector<CURL*> ended;
     for (auto& [easy, t] : active_) {
-      Exchange& exchange = *t->exchange;
-      if (exchange.cancelled()) {
-        ended.push_back(easy);
-        continue;
-      }
-      const bool resume_read = t->read_paused && exchange.ready(Exchange::Event::kRequestData);
-      const bool resume_write = t->write_paused && exchange.ready(Exchange::Event::kResponseRoom);
-      if (resume_read || resume_write) {
-        t->read_paused = t->write_paused = false;
-        curl_easy_pause(easy, CURLPAUSE_CONT);
-      }
       if (!t->head_done && now - t->started > t->timeouts.first_byte.value_or(kDefaultTimeout)) {
         // Spin reports a first-byte timeout as a read timeout, as between bytes.
         t->failure = ErrorCode::of(ErrorCode::kConnectionReadTimeout, "no response in time");
@@ -299,12 +388,18 @@ class HttpClient::Driver {
         t->failure = ErrorCode::of(ErrorCode::kConnectionReadTimeout, "the body stalled");
       }
       if (t->failure) {
-        exchange.fail(*t->failure);
+        t->exchange->fail(*t->failure);
         ended.push_back(easy);
       }
     }
     for (CURL* easy : ended)
       remove(easy);
+    deadlines_armed_ = !active_.empty();
+    if (!deadlines_armed_) return;
+    deadline_timer_.expires_after(kDeadlineCheck);
+    deadline_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) check_deadlines();
+    });
   }
 
   void complete(CURL* easy, CURLcode code) {
@@ -334,10 +429,14 @@ class HttpClient::Driver {
   }
 
   CURLM* multi_;
-  std::mutex mutex_;
-  bool stopping_ = false;
-  std::vector<std::unique_ptr<Transfer>> incoming_;
-  std::map<CURL*, std::unique_ptr<Transfer>> active_;  // only the driver thread touches it
+  net::io_context io_;
+  net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(io_);
+  net::steady_timer timer_{io_};           // curl's
+  net::steady_timer deadline_timer_{io_};  // check_deadlines()
+  bool deadlines_armed_ = false;
+  // Only the driver thread touches these.
+  std::map<CURL*, std::unique_ptr<Transfer>> active_;
+  std::map<curl_socket_t, std::unique_ptr<Watch>> sockets_;
   std::thread thread_;
 };
 
