@@ -6,6 +6,11 @@
 
 namespace gyre::component {
 
+void Scheduler::set_suspender(Suspender* suspender) {
+  std::lock_guard lock(mutex_);
+  suspender_ = suspender;
+}
+
 void Scheduler::post(std::function<void()> work) {
   Suspender::Wake wake;
   {

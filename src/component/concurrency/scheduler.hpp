@@ -22,8 +22,9 @@ namespace gyre::component {
 
 class Scheduler {
  public:
-  // The fiber the guest runs on, if any (null: waits sleep on the calling thread).
-  void set_suspender(Suspender* suspender) { suspender_ = suspender; }
+  // The fiber the guest runs on, if any (null: waits sleep on the calling thread). Set
+  // under the lock post() reads it under; read from the guest's own thread only.
+  void set_suspender(Suspender* suspender);
   Suspender* suspender() const { return suspender_; }
 
   // Runs `work` on the guest's thread at its next wait. Any thread may call it, also
