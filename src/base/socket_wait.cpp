@@ -22,8 +22,8 @@ int poll_timeout(std::optional<Clock::time_point> until) {
   return static_cast<int>(std::clamp<int64_t>(left, 0, 1 << 30));
 }
 
-// Whether `fd` is ready now (errors and hang-ups count: the next step reports them).
-bool ready_now(int fd, uint8_t ready, int timeout_ms) {
+// Waits in poll(2) up to `timeout_ms` (-1: forever) for `fd` to be ready.
+bool poll_ready(int fd, uint8_t ready, int timeout_ms) {
   pollfd p{fd, poll_events(ready), 0};
   int n;
   do {
@@ -34,13 +34,17 @@ bool ready_now(int fd, uint8_t ready, int timeout_ms) {
 
 }  // namespace
 
+bool socket_ready_now(int fd, uint8_t ready) {
+  return poll_ready(fd, ready, 0);
+}
+
 SocketWait wait_socket(Suspender* suspender, int fd, uint8_t ready,
                        std::optional<Clock::time_point> until) {
   if (suspender == nullptr) {
-    return ready_now(fd, ready, poll_timeout(until)) ? SocketWait::kReady : SocketWait::kTimedOut;
+    return poll_ready(fd, ready, poll_timeout(until)) ? SocketWait::kReady : SocketWait::kTimedOut;
   }
   if (!suspender->suspend_on_socket(fd, ready, until)) return SocketWait::kStopped;
-  if (until && Clock::now() >= *until && !ready_now(fd, ready, 0)) return SocketWait::kTimedOut;
+  if (until && Clock::now() >= *until && !socket_ready_now(fd, ready)) return SocketWait::kTimedOut;
   return SocketWait::kReady;
 }
 

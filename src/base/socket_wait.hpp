@@ -19,6 +19,10 @@ enum class SocketWait {
   kStopped,   // the guest must stop (its deadline passed, its client left)
 };
 
+// Whether `fd` is ready for `ready` (SocketReady bits) now, without waiting; an error or a
+// hang-up counts as ready (the next step reports it).
+bool socket_ready_now(int fd, uint8_t ready);
+
 // Waits until `fd` is ready for `ready` (SocketReady bits) or `until` passes.
 SocketWait wait_socket(Suspender* suspender, int fd, uint8_t ready,
                        std::optional<Suspender::Clock::time_point> until);

@@ -14,6 +14,10 @@
 
 namespace gyre {
 
+// What a guest's call says when it had to give up a wait because the guest must stop (its
+// deadline passed, its client went away): one wording wherever the wait was.
+inline constexpr const char* kStoppedWhileWaiting = "the guest was stopped while it waited";
+
 // What a wait on a socket waits for; the two may be combined.
 enum SocketReady : uint8_t { kSocketReadable = 1, kSocketWritable = 2 };
 

@@ -139,14 +139,17 @@ void define(component::HostImports& imports, std::string_view interface, std::st
 }
 
 // Registers the table of a host resource type: a guest dropping its owned handle destroys
-// the object.
+// the object, after `on_drop` (when given) has had it within the dropping guest's call:
+// for an object whose goodbye waits on something, and so must wait through that guest.
 template <class R>
 void define_resource(component::HostImports& imports, std::string_view interface,
-                     std::string_view name) {
-  imports.interface(interface).resource_drops[std::string(name)] = [](component::HostCall& call,
-                                                                      uint32_t rep) {
-    call.instance.host_state<ResourceTable<R>>().take(rep);
-  };
+                     std::string_view name,
+                     std::function<void(component::HostCall&, R&)> on_drop = nullptr) {
+  imports.interface(interface).resource_drops[std::string(name)] =
+      [on_drop = std::move(on_drop)](component::HostCall& call, uint32_t rep) {
+        auto object = call.instance.host_state<ResourceTable<R>>().take(rep);
+        if (object && on_drop) on_drop(call, *object);
+      };
 }
 
 }  // namespace gyre::host

@@ -207,8 +207,7 @@ class WriterSink final : public http::ResponseSink {
         wake = suspender->waker();
         lock.unlock();
         // A stopped guest stops waiting; its response is cut when the call fails.
-        if (!suspender->suspend())
-          throw std::runtime_error("the guest was stopped while it waited");
+        if (!suspender->suspend()) throw std::runtime_error(kStoppedWhileWaiting);
         lock.lock();
       }
     }

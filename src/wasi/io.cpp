@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "base/suspender.hpp"
 #include "component/concurrency/concurrency.hpp"
 
 namespace gyre::wasi {
@@ -108,7 +109,7 @@ void suspend_fiber(Suspender& suspender, std::span<Pollable* const> in) {
       until = until ? std::min(*until, soon) : soon;
     }
     if (!suspender.suspend(until)) {
-      throw host::ConversionError{"the guest was stopped while it waited"};
+      throw host::ConversionError{kStoppedWhileWaiting};
     }
   }
 }

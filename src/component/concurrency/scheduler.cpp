@@ -58,7 +58,7 @@ void Scheduler::wait_for_post(const std::string& what) {
   if (holds_ == 0)
     throw AbiTrap{what + " would never end: nothing outside the guest can make progress for it"};
   if (suspender_ != nullptr) {
-    if (!suspender_->suspend()) throw AbiTrap{"the guest was stopped while it waited"};
+    if (!suspender_->suspend()) throw AbiTrap{kStoppedWhileWaiting};
     return;
   }
   std::unique_lock lock(mutex_);

@@ -20,7 +20,7 @@ constexpr size_t kMaxIdlePerAddress = 16;
 constexpr size_t kCallStackBytes = 256 * 1024;
 
 MyError stopped_error() {
-  return MyError{MyError::Kind::kOther, "the guest was stopped while it waited"};
+  return MyError{MyError::Kind::kOther, kStoppedWhileWaiting};
 }
 
 // The non-blocking calls on one connection. Connector/C runs each call on its own coroutine,

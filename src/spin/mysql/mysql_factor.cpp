@@ -168,13 +168,12 @@ Result<std::unique_ptr<MyConnection>, MyError> open(const Shared& shared,
 // fermyon:spin/mysql@2.0.0 and spin:mysql/mysql@3.0.0: a `connection` resource.
 void add_connection(component::HostImports& imports, const char* iface,
                     std::shared_ptr<const Shared> shared) {
-  // host::define_resource's drop, but releasing the connection to the pool through the
-  // dropping guest's Suspender: the reset that pooling needs waits for the server.
-  imports.interface(iface).resource_drops["connection"] = [](component::HostCall& call,
-                                                             uint32_t rep) {
-    auto connection = call.instance.host_state<host::ResourceTable<MyConnection>>().take(rep);
-    if (connection) connection->release(host::suspender_of(call.instance));
-  };
+  // A dropped connection goes back to the pool through the dropping guest's Suspender: the
+  // reset that pooling needs waits for the server.
+  host::define_resource<MyConnection>(imports, iface, "connection",
+                                      [](component::HostCall& call, MyConnection& connection) {
+                                        connection.release(host::suspender_of(call.instance));
+                                      });
   host::define(imports, iface, "[static]connection.open",
                [shared](Context& cx, std::string address) {
                  using R = host::Result<Own<MyConnection>, WitValue>;

@@ -46,8 +46,7 @@ std::string text_of(const char* text) {
 }
 
 std::string field(const PGresult* result, int code) {
-  const char* value = PQresultErrorField(result, code);
-  return value ? value : "";
+  return text_of(PQresultErrorField(result, code));
 }
 
 PgError connection_failed(PGconn* connection) {
@@ -92,7 +91,7 @@ struct Failure {
 };
 
 Failure stopped() {
-  return {{PgError::Kind::kOther, "the guest was stopped while it waited", {}}, true};
+  return {{PgError::Kind::kOther, kStoppedWhileWaiting, {}}, true};
 }
 
 // Waits until the connection's socket is ready for `ready` (SocketReady bits). Input that
@@ -283,21 +282,24 @@ Result<PGconn*, PgError> connect(const PgTarget& target, Suspender* suspender) {
   return c;
 }
 
+// Whether a connection can go back to the pool: healthy and outside a transaction.
+bool reusable(PGconn* connection) {
+  return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
+}
+
 // Whether an idle connection can serve again. An idle connection hears from its server
 // mostly when the server is closing it (an error, then the end of the stream, which
 // libpq sees on a later read than the error's): what it sent meanwhile is read while the
 // socket has more, without waiting (the connection is non-blocking, and the socket is only
-// looked at, with a time limit of now).
+// looked at).
 bool still_usable(PGconn* connection) {
   constexpr int kMostReads = 8;
   for (int i = 0; i < kMostReads; ++i) {
     if (PQstatus(connection) != CONNECTION_OK) return false;
-    if (wait_socket(nullptr, PQsocket(connection), kSocketReadable, Clock::now()) !=
-        SocketWait::kReady)
-      break;
+    if (!socket_ready_now(PQsocket(connection), kSocketReadable)) break;
     if (PQconsumeInput(connection) == 0) return false;
   }
-  return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
+  return reusable(connection);
 }
 
 }  // namespace
@@ -327,9 +329,7 @@ Result<PGconn*, PgError> PgPool::acquire(const PgTarget& target, Suspender* susp
 
 void PgPool::release(const std::string& key, PGconn* connection) {
   // PQfinish only queues its goodbye on a non-blocking connection: nothing here waits.
-  const bool reusable =
-      PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE;
-  if (reusable) {
+  if (reusable(connection)) {
     std::lock_guard lock(mutex_);
     auto& idle = idle_[key];
     if (idle.size() < kMaxIdlePerAddress) {

@@ -1,6 +1,5 @@
 #include "spin/redis/redis_client.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -88,15 +87,14 @@ std::optional<std::string> Client::finish_connect(Suspender* suspender) {
       case SocketWait::kTimedOut:
         return "Connection timed out";
       case SocketWait::kStopped:
-        return "the guest was stopped while it waited";
+        return kStoppedWhileWaiting;
     }
     int error = 0;
     socklen_t size = sizeof error;
     if (getsockopt(context_->fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
     if (error != 0) return std::strerror(error);
     // Writable and no error: connected (a spurious wake finds it not writable yet).
-    pollfd p{context_->fd, POLLOUT, 0};
-    if (::poll(&p, 1, 0) == 1) return std::nullopt;
+    if (socket_ready_now(context_->fd, kSocketWritable)) return std::nullopt;
   }
 }
 
@@ -110,7 +108,7 @@ std::optional<CommandError> Client::wait(uint8_t ready, Suspender::Clock::time_p
       return CommandError{false, "the server did not answer in time"};
     case SocketWait::kStopped:
       retired_ = true;
-      return CommandError{false, "the guest was stopped while it waited"};
+      return CommandError{false, kStoppedWhileWaiting};
   }
   return std::nullopt;
 }
