@@ -1,12 +1,17 @@
 #include "base/worker_pool.hpp"
 
+#include "base/thread_name.hpp"
+
 namespace gyre {
 
 WorkerPool::WorkerPool(unsigned threads) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i)
-    threads_.emplace_back([this] { run(); });
+    threads_.emplace_back([this] {
+      name_this_thread("gyre-worker");
+      run();
+    });
 }
 
 WorkerPool::~WorkerPool() {

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "base/ascii.hpp"
+#include "base/thread_name.hpp"
 #include "http/protocol_text.hpp"
 #include "http/request_framing.hpp"
 #include "http/server_exchange.hpp"
@@ -857,6 +858,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::start(ServerConfig config,
   accept_next(state);
   for (const auto& lane : state->lanes) {
     state->threads.emplace_back([s = state.get(), l = lane.get()] {
+      name_this_thread("gyre-lane");
       while (!run_guarded(s->config, [l] { l->io->run(); })) {
       }
     });

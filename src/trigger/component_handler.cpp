@@ -300,7 +300,7 @@ void ComponentHandler::run_on_fiber(http::Request request,
   auto call = lane.handler.instantiate(*lane.engine, incoming_data(request), run->sink,
                                        wasm::StopWhen{deadline_, request.cancelled}, memory_limit_);
   if (!call) {
-    log_->error("component {} failed: {}", id_, call.error().describe());
+    report_failure(call.error(), request.cancelled);
     return;
   }
   run->call = std::move(*call);
@@ -314,12 +314,12 @@ void ComponentHandler::run_on_fiber(http::Request request,
         raw->sink.set_suspender(&suspender);
         raw->result = raw->call->call(&suspender, loop);
       },
-      [this, raw](const std::optional<wasm::Error>& error) {
+      [this, raw, cancelled = request.cancelled](const std::optional<wasm::Error>& error) {
         if (error) {
           raw->sink.fail(error->describe());
-          log_->error("component {} failed: {}", id_, error->describe());
+          report_failure(*error, cancelled);
         } else if (!raw->result) {
-          log_->error("component {} failed: {}", id_, raw->result.error().describe());
+          report_failure(raw->result.error(), cancelled);
         }
       },
       std::move(limits));
@@ -330,7 +330,17 @@ void ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
   const Prepared& lane = prepared_[request.lane % prepared_.size()];
   auto handled = lane.handler.handle(*lane.engine, incoming_data(request), sink,
                                      wasm::StopWhen{deadline_, request.cancelled}, memory_limit_);
-  if (!handled) log_->error("component {} failed: {}", id_, handled.error().describe());
+  if (!handled) report_failure(handled.error(), request.cancelled);
+}
+
+void ComponentHandler::report_failure(
+    const wasm::Error& error, const std::shared_ptr<const std::atomic<bool>>& cancelled) const {
+  if (cancelled && cancelled->load(std::memory_order_relaxed)) {
+    log_->info("component {} stopped, nobody waits for its answer: {}: {}", id_,
+               wasm::to_string(error.kind()), error.message());
+  } else {
+    log_->error("component {} failed: {}", id_, error.describe());
+  }
 }
 
 }  // namespace gyre::trigger

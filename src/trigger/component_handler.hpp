@@ -45,6 +45,11 @@ class ComponentHandler final : public http::Handler {
   void run_on_fiber(http::Request request, std::shared_ptr<http::ResponseWriter> response);
   // Runs the guest on the calling thread, to the end.
   void run(http::Request request, std::shared_ptr<http::ResponseWriter> response);
+  // Logs a guest's failure: an error with its backtrace, unless nobody waits for its
+  // answer any more (its client went away, the server stops). That is how requests end
+  // every day under load (wrk stopping leaves a thousand), so it gets one info line.
+  void report_failure(const wasm::Error& error,
+                      const std::shared_ptr<const std::atomic<bool>>& cancelled) const;
 
   std::string id_;
   std::vector<Prepared> prepared_;

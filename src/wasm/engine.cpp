@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "base/thread_name.hpp"
 #include "wasm/fiber.hpp"
 #include "wasm/module.hpp"
 #include "wasm/wasmtime_glue.hpp"
@@ -76,6 +77,7 @@ Engine::Engine(const EngineConfig& config, wasm_engine_t* engine, std::string fi
     // a whole tick, hence the condition variable rather than a sleep.
     epoch_clock_ =
         std::jthread([engine = engine_, tick = config_.epoch_tick](std::stop_token stop) {
+          name_this_thread("gyre-epoch");
           std::mutex mutex;
           std::condition_variable_any wake;
           std::unique_lock lock(mutex);
