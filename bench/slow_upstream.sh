@@ -3,17 +3,21 @@
 # one) that await a local upstream answering after a delay (bench/native_server's
 # /delay/<ms>). Each connection
 # can do at most one request per delay, so the ideal is connections / delay; a runtime
-# that holds a thread per waiting guest gets a small fraction of it.
+# that holds a thread per waiting guest gets a small fraction of it. The native rows are
+# the ceiling this machine allows: a second native_server doing what the C component does
+# (its /fetch/), natively, through the same outbound client.
 #
 #   bench/slow_upstream.sh [build-dir] [seconds]
 #
-# Rows, for each component: 200 connections against a 1 s upstream, 1000 connections
-# against a 100 ms one.
-# Loopback only. Prints req/s, the ratio to the ideal, p99, non-2xx answers and socket
-# errors, and gyre's RSS idle and after the load.
+# Rows, for native, then each component: 200 connections against a 1 s upstream, 1000
+# connections against a 100 ms one. A wrk run of S seconds completes at most S/delay - 1
+# requests a connection, so the 1 s rows need a long run (the default, 30 s, caps them at
+# 0.967 of the ideal).
+# Loopback only. Prints req/s, the ratios to the ideal and to the native row of the same
+# load, p99, non-2xx answers and socket errors, and gyre's RSS idle and under the load.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-10}"
+build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-30}"
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
 for fixture in js-outbound c-fetch; do
   [ -f "$build/fixtures/$fixture.wasm" ] || { echo "$fixture.wasm is missing: build the fixtures target"; exit 1; }
@@ -25,15 +29,18 @@ cp "$root/bench/apps/slow-upstream/spin.toml" "$app/"
 ln -s "$build/fixtures/js-outbound.wasm" "$build/fixtures/c-fetch.wasm" "$app/"
 "$build/bench/native_server" 127.0.0.1:3111 >/dev/null &
 upstream=$!
+"$build/bench/native_server" 127.0.0.1:3113 >/dev/null &
+native=$!
 "$build/src/cli/gyre" up -f "$app" --listen 127.0.0.1:3112 --quiet >/dev/null &
 gyre=$!
-trap 'kill $upstream $gyre 2>/dev/null; wait 2>/dev/null; rm -rf "$app"' EXIT
+trap 'kill $upstream $native $gyre 2>/dev/null; wait 2>/dev/null; rm -rf "$app"' EXIT
 declare -A base=([js]="http://127.0.0.1:3112/js/?url=http://127.0.0.1:3111/delay"
-                 [c]="http://127.0.0.1:3112/c/fetch/127.0.0.1:3111/delay")
+                 [c]="http://127.0.0.1:3112/c/fetch/127.0.0.1:3111/delay"
+                 [native]="http://127.0.0.1:3113/fetch/127.0.0.1:3111/delay")
 for _ in $(seq 100); do curl -s -o /dev/null "${base[js]}/0" && break; sleep 0.1; done
 curl -s -o /dev/null "${base[c]}/0"
-for pid in $upstream $gyre; do
-  kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3111-3112 in use?)"; exit 1; }
+for pid in $upstream $native $gyre; do
+  kill -0 "$pid" 2>/dev/null || { echo "a server did not start (ports 3111-3113 in use?)"; exit 1; }
 done
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gyre/status"; }
 threads() { awk '/Threads/ {print $2}' "/proc/$gyre/status"; }
@@ -47,15 +54,21 @@ summarise() {
        /Socket errors/ {gsub(",", ""); errors = $4 + $6 + $8 + $10}
        END {printf "%s %s %d %d\n", rps, p99, non2xx, errors}'
 }
-printf '%-28s %10s %10s %8s %10s %8s %8s\n' row req/s ideal ratio p99 non-2xx errors
-for row in "js 200 1000" "js 1000 100" "c 200 1000" "c 1000 100"; do
+printf '%-30s %9s %7s %7s %7s %9s %7s %7s\n' row req/s ideal ratio native p99 non-2xx errors
+declare -A native_rps
+for row in "native 200 1000" "native 1000 100" "js 200 1000" "js 1000 100" "c 200 1000" "c 1000 100"; do
   read -r kind connections delay <<<"$row"
   out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "${base[$kind]}/$delay" &
-        sleep $((seconds / 2)); echo "under load: RSS $(rss), $(threads) threads" >&2; wait)
+        if [ "$kind" != native ]; then
+          sleep $((seconds / 2)); echo "  under load: RSS $(rss), $(threads) threads" >&2
+        fi
+        wait)
   read -r rps p99 non2xx errors <<<"$(summarise <<<"$out")"
   ideal=$(awk -v c="$connections" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}')
   ratio=$(awk -v a="$rps" -v b="$ideal" 'BEGIN {printf "%.3f", a / b}')
-  printf '%-28s %10s %10s %8s %10s %8s %8s\n' "$kind ${connections}c ${delay}ms upstream" \
-    "$rps" "$ideal" "$ratio" "$p99" "$non2xx" "$errors"
+  [ "$kind" = native ] && native_rps[$connections]=$rps
+  of_native=$(awk -v a="$rps" -v b="${native_rps[$connections]}" 'BEGIN {printf "%.3f", a / b}')
+  printf '%-30s %9s %7s %7s %7s %9s %7s %7s\n' "$kind ${connections}c ${delay}ms upstream" \
+    "$rps" "$ideal" "$ratio" "$of_native" "$p99" "$non2xx" "$errors"
 done
 echo "gyre after the load: RSS $(rss), $(threads) threads"

@@ -336,8 +336,12 @@ void ComponentHandler::run(http::Request request, std::shared_ptr<http::Response
 void ComponentHandler::report_failure(
     const wasm::Error& error, const std::shared_ptr<const std::atomic<bool>>& cancelled) const {
   if (cancelled && cancelled->load(std::memory_order_relaxed)) {
+    // A trap's message is Wasmtime's, backtrace first; its cause is the line that says why.
+    std::string_view why = error.message();
+    if (auto cause = why.rfind("Caused by:"); cause != std::string_view::npos)
+      why = why.substr(why.find_first_not_of(" \n", cause + 10));
     log_->info("component {} stopped, nobody waits for its answer: {}: {}", id_,
-               wasm::to_string(error.kind()), error.message());
+               wasm::to_string(error.kind()), why.substr(0, why.find('\n')));
   } else {
     log_->error("component {} failed: {}", id_, error.describe());
   }
