@@ -214,11 +214,13 @@ BENCHMARK(BM_CHttpHandleOnFiber)->Apply(on_one_and_two_threads);
 // guest reads 64 at a time: bench/components/async_calls.wat, 1000 calls or numbers per
 // export call, on one instance.
 struct AsyncCalls {
+  // The component keeps pointers into its host imports: they live as long as it does.
+  std::unique_ptr<component::HostImports> host;
   std::shared_ptr<const component::ComponentPre> pre;
   static AsyncCalls& get() {
     static AsyncCalls calls = [] {
-      component::HostImports host;
-      auto& iface = host.interface("gyre:bench/host").functions;
+      auto host = std::make_unique<component::HostImports>();
+      auto& iface = host->interface("gyre:bench/host").functions;
       iface["next"] = [](component::HostCall&, std::span<const component::Val> args)
           -> Result<std::optional<component::Val>, std::string> {
         return std::optional(component::Val::u32(static_cast<uint32_t>(args[0].bits) + 1));
@@ -231,7 +233,8 @@ struct AsyncCalls {
       std::ifstream in(std::string(GYRE_BENCH_COMPONENT_DIR) + "/async_calls.wasm",
                        std::ios::binary);
       std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-      return AsyncCalls{std::move(component::ComponentPre::create(engine(), bytes, host)).value()};
+      auto pre = std::move(component::ComponentPre::create(engine(), bytes, *host)).value();
+      return AsyncCalls{std::move(host), std::move(pre)};
     }();
     return calls;
   }

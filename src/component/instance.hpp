@@ -46,7 +46,8 @@ struct LinkOptions {
 class ComponentPre {
  public:
   // Decodes, compiles and links `bytes`, which it does not keep: what an instance needs
-  // (compiled modules, types, the plan) is taken out of them here.
+  // (compiled modules, types, the plan) is taken out of them here. `host` it does keep
+  // (pointers to its functions): it must outlive the ComponentPre and every instance.
   static Result<std::shared_ptr<const ComponentPre>, std::string> create(
       wasm::Engine& engine, std::span<const uint8_t> bytes, const HostImports& host,
       LinkOptions options = {});
