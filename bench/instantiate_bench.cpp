@@ -150,7 +150,7 @@ BENCHMARK(BM_CHttpInstantiateDropPerThreadEngine)->Apply(on_one_and_two_threads)
 // Spin's headers, the response collected in memory. On one thread and on two, each with
 // its own engine as each lane of `gyre up` has.
 struct CollectingSink final : http::ResponseSink {
-  void head(uint16_t, const http::HeaderList&) override {}
+  void head(uint16_t, http::Headers) override {}
   void body(std::string_view chunk) override { bytes += chunk.size(); }
   void finish() override {}
   void fail(const std::string& why) override { failure = why; }

@@ -32,18 +32,10 @@
 #include <string_view>
 #include <vector>
 
+#include "http/headers.hpp"
 #include "http/router.hpp"
 
 namespace gyre::http {
-
-struct Header {
-  std::string name;
-  std::string value;
-};
-using Headers = std::vector<Header>;
-
-// First value of a header, by case-insensitive name.
-std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);
 
 struct RequestHead {
   std::string method;

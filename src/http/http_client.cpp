@@ -40,7 +40,7 @@ struct Transfer {
   char error[CURL_ERROR_SIZE] = {};
   // The response head as its lines arrive; a 1xx head is replaced by the next one.
   uint16_t status = 0;
-  HeaderList head;
+  Headers head;
   bool head_done = false;
   bool read_paused = false;
   bool write_paused = false;

@@ -75,9 +75,9 @@ class IncomingCall {
   class TrackingSink final : public ResponseSink {
    public:
     explicit TrackingSink(ResponseSink& to) : to_(to) {}
-    void head(uint16_t status, const HeaderList& headers) override {
+    void head(uint16_t status, Headers headers) override {
       head_sent = true;
-      to_.head(status, headers);
+      to_.head(status, std::move(headers));
     }
     void body(std::string_view chunk) override { to_.body(chunk); }
     void finish() override {

@@ -95,7 +95,7 @@ Exchange::Pulled Exchange::pull_request(size_t max) {
   return out;
 }
 
-void Exchange::respond(uint16_t status, HeaderList headers) {
+void Exchange::respond(uint16_t status, Headers headers) {
   {
     std::lock_guard lock(mutex_);
     if (head_ || error_) return;
@@ -615,7 +615,7 @@ class ExchangeResponseWriter final : public ResponseWriter {
     carrier_->detach();
   }
   void start(ResponseHead head, Done done) override {
-    HeaderList headers;
+    Headers headers;
     for (auto& h : head.headers)
       headers.emplace_back(std::move(h.name), std::move(h.value));
     started_ = true;

@@ -34,7 +34,7 @@ struct OutboundRequest {
   std::optional<std::string> scheme;     // none: https, as Wasmtime sends it
   std::optional<std::string> authority;  // none: a request to this application (self)
   std::optional<std::string> path_with_query;
-  HeaderList headers;  // lower-case names; never host (the guest cannot set it)
+  Headers headers;  // lower-case names; never host (the guest cannot set it)
   RequestTimeouts timeouts;
   bool has_body = false;  // the guest took the body (it may still be writing it)
   // The loop the sending guest runs on (empty when it runs on a thread of its own): a
@@ -73,7 +73,7 @@ class Exchange {
   Pulled pull_request(size_t max);
 
   // ---- the response, from the carrier
-  void respond(uint16_t status, HeaderList headers);
+  void respond(uint16_t status, Headers headers);
   void push_response(std::string_view bytes);
   void end_response();
   void fail(ErrorCode error);
@@ -82,7 +82,7 @@ class Exchange {
   // The head once (status, headers), or the error; nothing while neither has come.
   struct Head {
     uint16_t status = 0;
-    HeaderList headers;
+    Headers headers;
   };
   std::optional<std::variant<Head, ErrorCode>> take_head();
   struct Read {

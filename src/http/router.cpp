@@ -498,9 +498,9 @@ std::string header_key(std::string_view name) {
 
 }  // namespace
 
-std::vector<SpinHeader> spin_headers(const RouteMatch& match, std::string_view full_url,
-                                     std::string_view client_address) {
-  std::vector<SpinHeader> out;
+Headers spin_headers(const RouteMatch& match, std::string_view full_url,
+                     std::string_view client_address) {
+  Headers out;
   out.push_back({"spin-path-info", match.path_info});
   out.push_back({"spin-full-url", std::string(full_url)});
   out.push_back({"spin-matched-route", match.based_route});

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "http/headers.hpp"
 
 namespace gyre::http {
 
@@ -133,20 +134,15 @@ class Router {
 // validation): nullopt if fine, else routefinder's message.
 std::optional<std::string> check_route_pattern(std::string_view pattern);
 
-// A header Spin adds to the request it hands a component.
-struct SpinHeader {
-  std::string name;  // lower case, as Spin sends them
-  std::string value;
-};
-
-// The `spin-*` headers for a matched request, in the order Spin adds them: spin-path-info,
+// The `spin-*` headers Spin adds to the request it hands a component (names in lower
+// case, as Spin sends them) for a matched request, in the order Spin adds them: spin-path-info,
 // spin-full-url, spin-matched-route, spin-base-path (always "/"), spin-raw-component-route,
 // spin-component-route, spin-client-addr, then spin-path-match-<name> for each parameter
 // (name lower-cased, '_' made '-'). `full_url` comes from full_url() below and
 // `client_address` from the server (Rust's SocketAddr format: `127.0.0.1:5000`,
 // `[::1]:5000`).
-std::vector<SpinHeader> spin_headers(const RouteMatch& match, std::string_view full_url,
-                                     std::string_view client_address);
+Headers spin_headers(const RouteMatch& match, std::string_view full_url,
+                     std::string_view client_address);
 
 // Spin's `spin-full-url`: `{scheme}://{host}{path_and_query}`, where host is the request's
 // Host header ("localhost" when there is none) and scheme "http" or "https" by listener.

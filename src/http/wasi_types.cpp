@@ -231,9 +231,9 @@ void ResponseState::write(std::string_view chunk) {
   sink->body(chunk);
 }
 
-void ResponseState::attach(ResponseSink& to, uint16_t status, const HeaderList& headers) {
+void ResponseState::attach(ResponseSink& to, uint16_t status, Headers headers) {
   sink = &to;
-  to.head(status, headers);
+  to.head(status, std::move(headers));
   if (!early_body.empty()) {
     to.body(early_body);
     early_body.clear();
@@ -283,7 +283,7 @@ void add_wasi_http_types(component::HostImports& imports) {
          [](Context&, Borrow<Fields> self, std::string name) {
            const std::string key = ascii_lower(name);
            return std::any_of(self->entries.begin(), self->entries.end(),
-                              [&](const auto& e) { return e.first == key; });
+                              [&](const auto& e) { return e.name == key; });
          });
   define(imports, kTypes, "[method]fields.set",
          [](Context&, Borrow<Fields> self, std::string name, std::vector<FieldValue> values) {
@@ -292,7 +292,7 @@ void add_wasi_http_types(component::HostImports& imports) {
              if (!valid_value(v)) return Fallible<Unit>::err(kInvalidSyntax);
            }
            const std::string key = ascii_lower(name);
-           std::erase_if(self->entries, [&](const auto& e) { return e.first == key; });
+           std::erase_if(self->entries, [&](const auto& e) { return e.name == key; });
            for (const auto& v : values)
              self->entries.emplace_back(key, as_string(v));
            return Fallible<Unit>::ok({});
@@ -301,7 +301,7 @@ void add_wasi_http_types(component::HostImports& imports) {
          [](Context&, Borrow<Fields> self, std::string name) {
            if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
            const std::string key = ascii_lower(name);
-           std::erase_if(self->entries, [&](const auto& e) { return e.first == key; });
+           std::erase_if(self->entries, [&](const auto& e) { return e.name == key; });
            return Fallible<Unit>::ok({});
          });
   define(imports, kTypes, "[method]fields.append",
@@ -436,7 +436,8 @@ void add_wasi_http_types(component::HostImports& imports) {
         table_of<OutgoingResponse>(call).take(static_cast<uint32_t>(outcome.items[0].bits));
     if (!response) return std::string("response-outparam.set: unknown outgoing-response");
     // The body, taken before or after, writes through this shared state into the sink.
-    response->state->attach(*param->sink, response->status, response->headers.entries);
+    // The response is the guest's no more (set takes it): its fields move on.
+    response->state->attach(*param->sink, response->status, std::move(response->headers.entries));
     return std::optional<component::Val>{};
   };
 }

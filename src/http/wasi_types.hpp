@@ -14,18 +14,17 @@
 
 #include "component/host_imports.hpp"
 #include "host/resources.hpp"
+#include "http/headers.hpp"
 #include "wasi/io.hpp"
 
 namespace gyre::http {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Where a guest's response goes. Calls arrive in order: head, then body chunks, then
 // finish; or fail at any point.
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
-  virtual void head(uint16_t status, const HeaderList& headers) = 0;
+  virtual void head(uint16_t status, Headers headers) = 0;
   virtual void body(std::string_view chunk) = 0;
   virtual void finish() = 0;
   virtual void fail(const std::string& why) = 0;
@@ -39,13 +38,13 @@ struct IncomingRequestData {
   std::optional<std::string> path_with_query;
   std::optional<std::string> scheme;  // "http" or "https"
   std::optional<std::string> authority;
-  HeaderList headers;
+  Headers headers;
   std::unique_ptr<wasi::InputStream> body;
 };
 
 // wasi:http/types.fields: header names are kept lower-cased, as HTTP compares them.
 struct Fields {
-  HeaderList entries;
+  Headers entries;
   bool immutable = false;
 };
 
@@ -136,7 +135,7 @@ struct ResponseState final : BodySink {
   void finish() override;
   bool finished() const override { return done; }
   std::unique_ptr<wasi::Pollable> writable() override;
-  void attach(ResponseSink& to, uint16_t status, const HeaderList& headers);
+  void attach(ResponseSink& to, uint16_t status, Headers headers);
 };
 
 // Adds wasi:http/types 0.2.x (the incoming-request and outgoing-response side).

@@ -123,11 +123,10 @@ class WriterSink final : public http::ResponseSink {
  public:
   explicit WriterSink(std::shared_ptr<http::ResponseWriter> writer)
       : writer_(std::move(writer)), in_flight_(std::make_shared<InFlight>()) {}
-  void head(uint16_t status, const http::HeaderList& headers) override {
+  void head(uint16_t status, http::Headers headers) override {
     head_.emplace();
     head_->status = status;
-    for (const auto& [k, v] : headers)
-      head_->headers.push_back({k, v});
+    head_->headers = std::move(headers);
   }
   void body(std::string_view chunk) override {
     pending_.append(chunk);
@@ -223,7 +222,9 @@ class WriterSink final : public http::ResponseSink {
 };
 
 // The request as wasi:http sees it: Spin's spin-* headers added, the body as a stream.
-http::IncomingRequestData incoming_data(const http::Request& request) {
+// What the guest gets of `request`, whose headers move into it (the request is not read
+// again after).
+http::IncomingRequestData incoming_data(http::Request& request) {
   http::IncomingRequestData data;
   data.method = request.head.method;
   const std::string scheme = request.head.tls ? "https" : "http";
@@ -237,15 +238,14 @@ http::IncomingRequestData incoming_data(const http::Request& request) {
   } else {
     data.path_with_query = request.head.target;
   }
-  data.headers.reserve(request.head.headers.size() + 8);
-  for (const auto& h : request.head.headers)
-    data.headers.emplace_back(h.name, h.value);
+  http::Headers spin;
   if (request.route) {
     const std::string url = http::full_url(scheme, host, data.path_with_query.value_or("/"));
-    for (const auto& h : http::spin_headers(*request.route, url, request.client_address)) {
-      data.headers.emplace_back(h.name, h.value);
-    }
+    spin = http::spin_headers(*request.route, url, request.client_address);
   }
+  data.headers = std::move(request.head.headers);
+  data.headers.insert(data.headers.end(), std::make_move_iterator(spin.begin()),
+                      std::make_move_iterator(spin.end()));
   data.body = std::make_unique<BodyInputStream>(request.body_empty ? nullptr : request.body);
   return data;
 }

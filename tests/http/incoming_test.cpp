@@ -21,7 +21,7 @@ using gyre::testing::fixture_path;
 using gyre::testing::read_file;
 
 struct CollectingSink final : ResponseSink {
-  void head(uint16_t s, const HeaderList& h) override {
+  void head(uint16_t s, Headers h) override {
     status = s;
     headers = h;
     events.push_back("head");
@@ -36,7 +36,7 @@ struct CollectingSink final : ResponseSink {
     events.push_back("fail");
   }
   uint16_t status = 0;
-  HeaderList headers;
+  Headers headers;
   std::string text, failure;
   std::vector<std::string> events;
 };

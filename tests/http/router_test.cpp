@@ -405,7 +405,7 @@ TEST(Router, MidRouteEllipsisIsLiteralText) {
 
 // --- Headers (Spin's headers.rs tests) ----------------------------------------------------
 
-std::string header(const std::vector<SpinHeader>& headers, std::string_view name) {
+std::string header(const Headers& headers, std::string_view name) {
   for (const auto& h : headers) {
     if (h.name == name) return h.value;
   }
