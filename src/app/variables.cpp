@@ -222,9 +222,9 @@ Result<VariableResolver, ManifestError> VariableResolver::create(
 }
 
 Result<std::string, VariableError> VariableResolver::resolve_application(
-    std::string_view name) const {
+    std::string_view name, Suspender* suspender) const {
   for (const auto& provider : providers_) {
-    auto found = provider->get(name);
+    auto found = provider->get(name, suspender);
     if (!found) return std::move(found).error();
     if (*found) return std::move(**found);
   }
@@ -235,14 +235,15 @@ Result<std::string, VariableError> VariableResolver::resolve_application(
                "no provider resolved required variable " + debug_quote(name));
 }
 
-Result<std::string, VariableError> VariableResolver::expand(const Template& parts) const {
+Result<std::string, VariableError> VariableResolver::expand(const Template& parts,
+                                                            Suspender* suspender) const {
   std::string out;
   for (const TemplatePart& part : parts) {
     if (part.kind == TemplatePart::Kind::kLiteral) {
       out += part.text;
       continue;
     }
-    auto value = resolve_application(part.text);
+    auto value = resolve_application(part.text, suspender);
     if (!value) return std::move(value).error();
     out += *value;
   }
@@ -250,7 +251,8 @@ Result<std::string, VariableError> VariableResolver::expand(const Template& part
 }
 
 Result<std::string, VariableError> VariableResolver::resolve(std::string_view component,
-                                                             std::string_view name) const {
+                                                             std::string_view name,
+                                                             Suspender* suspender) const {
   if (auto why = invalid_variable_name(name)) return error(VariableError::Kind::kInvalidName, *why);
   const OrderedMap<Template>* templates = components_.find(component);
   if (!templates) {
@@ -262,29 +264,30 @@ Result<std::string, VariableError> VariableResolver::resolve(std::string_view co
     return error(VariableError::Kind::kUndefined,
                  "no variable for " + debug_quote(component) + "." + debug_quote(name));
   }
-  return expand(*parts);
+  return expand(*parts, suspender);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>, VariableError>
-VariableResolver::resolve_all(std::string_view component) const {
+VariableResolver::resolve_all(std::string_view component, Suspender* suspender) const {
   std::vector<std::pair<std::string, std::string>> out;
   const OrderedMap<Template>* templates = components_.find(component);
   if (!templates) return out;
   for (const auto& [name, parts] : *templates) {
-    auto value = expand(parts);
+    auto value = expand(parts, suspender);
     if (!value) return std::move(value).error();
     out.emplace_back(name, std::move(value).value());
   }
   return out;
 }
 
-Result<std::string, VariableError> VariableResolver::resolve_template(std::string_view text) const {
+Result<std::string, VariableError> VariableResolver::resolve_template(std::string_view text,
+                                                                      Suspender* suspender) const {
   auto parts = parse_template(text);
   if (!parts) {
     return error(VariableError::Kind::kOther,
                  "invalid variable template: " + parts.error().message);
   }
-  return expand(*parts);
+  return expand(*parts, suspender);
 }
 
 std::optional<std::string> VariableResolver::check_required() const {
@@ -365,8 +368,8 @@ EnvironmentProvider::EnvironmentProvider(Environment environment, std::string pr
 
 EnvironmentProvider::~EnvironmentProvider() = default;
 
-Result<std::optional<std::string>, VariableError> EnvironmentProvider::get(
-    std::string_view name) const {
+Result<std::optional<std::string>, VariableError> EnvironmentProvider::get(std::string_view name,
+                                                                           Suspender*) const {
   const std::string key = environment_variable_name(name, prefix_);
   if (auto found = environment_.find(key); found != environment_.end())
     return std::optional<std::string>(found->second);
@@ -395,7 +398,7 @@ Result<std::optional<std::string>, VariableError> EnvironmentProvider::get(
 }
 
 bool EnvironmentProvider::may_resolve(std::string_view name) const {
-  auto found = get(name);
+  auto found = get(name, nullptr);
   return found.ok() && found->has_value();
 }
 

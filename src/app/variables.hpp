@@ -20,6 +20,7 @@
 #include "app/manifest.hpp"
 #include "app/ordered_map.hpp"
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 
 namespace gyre::app {
 
@@ -79,7 +80,10 @@ class VariableProvider {
   virtual ~VariableProvider() = default;
   // The value of application variable `name` (a valid name), nothing if this provider
   // has none (the next one is asked), or an error of kind kProvider (no other is asked).
-  virtual Result<std::optional<std::string>, VariableError> get(std::string_view name) const = 0;
+  // A provider that asks a service waits for it through `suspender` (the reading guest's;
+  // null before serving, when it may block).
+  virtual Result<std::optional<std::string>, VariableError> get(std::string_view name,
+                                                                Suspender* suspender) const = 0;
   // Whether get might find `name`, for the start-up check of required variables; a
   // provider that cannot tell without asking a service says yes.
   virtual bool may_resolve(std::string_view) const { return true; }
@@ -96,17 +100,21 @@ class VariableResolver {
   // Component `component`'s variable `name`: its template with application variables
   // substituted. Spin's errors: kInvalidName for a bad name, kUndefined for a variable
   // the component does not declare ("no variable for \"web\".\"nope\""), kProvider.
-  Result<std::string, VariableError> resolve(std::string_view component,
-                                             std::string_view name) const;
+  // Every lookup hands `suspender` to the providers it asks: a guest's reads wait through
+  // its fiber's; set-up before serving has none.
+  Result<std::string, VariableError> resolve(std::string_view component, std::string_view name,
+                                             Suspender* suspender = nullptr) const;
   // All of a component's variables, in manifest order; none for an unknown component.
   Result<std::vector<std::pair<std::string, std::string>>, VariableError> resolve_all(
-      std::string_view component) const;
+      std::string_view component, Suspender* suspender = nullptr) const;
   // One application variable: the first provider with a value, else the default; a
   // required variable no provider has is kProvider "no provider resolved required
   // variable \"name\"".
-  Result<std::string, VariableError> resolve_application(std::string_view name) const;
+  Result<std::string, VariableError> resolve_application(std::string_view name,
+                                                         Suspender* suspender = nullptr) const;
   // Any template over application variables (Spin's resolve_expression).
-  Result<std::string, VariableError> resolve_template(std::string_view text) const;
+  Result<std::string, VariableError> resolve_template(std::string_view text,
+                                                      Suspender* suspender = nullptr) const;
 
   // Spin's start-up check: every required variable has a provider that may resolve it.
   // The error is Spin's: "provider error: no provider resolved required variable(s):
@@ -118,7 +126,7 @@ class VariableResolver {
   const OrderedMap<OrderedMap<Template>>& templates() const { return components_; }
 
  private:
-  Result<std::string, VariableError> expand(const Template& parts) const;
+  Result<std::string, VariableError> expand(const Template& parts, Suspender* suspender) const;
 
   OrderedMap<Variable> variables_;
   OrderedMap<OrderedMap<Template>> components_;  // every component, with or without variables
@@ -156,7 +164,8 @@ class EnvironmentProvider final : public VariableProvider {
   EnvironmentProvider(Environment environment, std::string prefix,
                       std::optional<std::string> dotenv_path);
   ~EnvironmentProvider() override;
-  Result<std::optional<std::string>, VariableError> get(std::string_view name) const override;
+  Result<std::optional<std::string>, VariableError> get(std::string_view name,
+                                                        Suspender*) const override;
   bool may_resolve(std::string_view name) const override;
 
  private:

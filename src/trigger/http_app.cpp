@@ -39,18 +39,15 @@ constexpr uint32_t kPoolMemories = 4000;
 constexpr uint32_t kPoolStacks = 4000;
 
 // Whether the host calls of a Spin capability interface block in their client, and so run
-// on the worker threads while the guest's fiber waits: SQLite, the key-value stores, MQTT,
-// the LLM and Vault over HTTP. Redis, PostgreSQL and MySQL do not: their clients wait on
-// their sockets through the guest's fiber (base/socket_wait.hpp).
+// on the worker threads while the guest's fiber waits: only SQLite's, whose database is a
+// local file (its calls block on the disk and on other processes' locks, never on the
+// network). Every other capability's client waits on its sockets through the guest's fiber
+// (base/socket_wait.hpp): Redis, PostgreSQL, MySQL, MQTT, and the LLM and Vault over HTTP
+// (spin/curl_transfer.hpp). The key-value interfaces serve SQLite and Redis stores alike,
+// so there each store decides (spin/key_value/store.hpp): the SQLite store offloads its
+// own calls.
 bool client_blocks(std::string_view interface) {
-  const bool spin = interface.starts_with("spin:") || interface.starts_with("fermyon:") ||
-                    interface.starts_with("wasi:keyvalue/") ||
-                    interface.starts_with("wasi:config/");
-  if (!spin) return false;
-  for (std::string_view waits_on_socket : {"/redis", "/postgres", "/mysql"}) {
-    if (interface.find(waits_on_socket) != std::string_view::npos) return false;
-  }
-  return true;
+  return interface.starts_with("fermyon:spin/sqlite") || interface.starts_with("spin:sqlite/");
 }
 
 // A component's stdout or stderr: the terminal (unless quiet) and its log file.

@@ -145,7 +145,8 @@ class TableProvider final : public VariableProvider {
  public:
   explicit TableProvider(std::map<std::string, std::string, std::less<>> values)
       : values_(std::move(values)) {}
-  Result<std::optional<std::string>, VariableError> get(std::string_view name) const override {
+  Result<std::optional<std::string>, VariableError> get(std::string_view name,
+                                                        gyre::Suspender*) const override {
     ++lookups;
     if (name == "broken") {
       return VariableError{VariableError::Kind::kProvider, "the table is broken", "detail"};
@@ -425,7 +426,7 @@ std::filesystem::path temp_file(const std::string& name, const std::string& text
 }
 
 std::string env_get(const EnvironmentProvider& p, std::string_view name) {
-  auto value = p.get(name);
+  auto value = p.get(name, nullptr);
   if (!value.ok()) return "error: " + value.error().message;
   return value->value_or("<none>");
 }
@@ -461,7 +462,7 @@ TEST(EnvironmentProvider, ADotenvFileThatDoesNotParseIsAnErrorThatShowsNoValue) 
   const auto file =
       temp_file("bad.env", "SPIN_VARIABLE_OK=fine\nSPIN_VARIABLE_PASSWORD=hunter2 x\n");
   EnvironmentProvider p({}, "SPIN_VARIABLE", file.string());
-  auto value = p.get("ok");
+  auto value = p.get("ok", nullptr);
   ASSERT_FALSE(value.ok());
   EXPECT_EQ(value.error().kind, VariableError::Kind::kProvider);
   EXPECT_NE(value.error().message.find("line 2"), std::string::npos) << value.error().message;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <vector>
 
 #include "support/process.hpp"
@@ -59,6 +60,13 @@ std::string redis_cli(const RedisServer& server, const std::string& args) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
   return text;
+}
+
+int blocked_clients(const RedisServer& server) {
+  const std::string info = redis_cli(server, "INFO clients");
+  const std::string key = "blocked_clients:";
+  const size_t at = info.find(key);
+  return at == std::string::npos ? -1 : std::atoi(info.c_str() + at + key.size());
 }
 
 }  // namespace gyre::testing

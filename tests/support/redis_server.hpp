@@ -31,4 +31,8 @@ class RedisServer {
 // test wrote through Gyre.
 std::string redis_cli(const RedisServer& server, const std::string& args);
 
+// The clients the server holds waiting (INFO clients: blocked_clients, which counts those
+// in a blocking command and those a CLIENT PAUSE holds), or -1.
+int blocked_clients(const RedisServer& server);
+
 }  // namespace gyre::testing

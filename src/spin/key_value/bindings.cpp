@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 
 namespace gyre::spin::key_value {
 
@@ -177,14 +178,20 @@ std::string_view view(Bytes bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+// What a store call waits through: the guest's Suspender (store.hpp says how each backend
+// uses it).
+Suspender* waits(Context& cx) {
+  return host::suspender_of(cx.instance);
+}
+
 // What one component may open: the app's stores, limited to its grants.
 struct Access {
   std::shared_ptr<const Stores> stores;
   std::set<std::string, std::less<>> allowed;
 
-  Outcome<std::shared_ptr<Store>> open(std::string_view label) const {
+  Outcome<std::shared_ptr<Store>> open(Context& cx, std::string_view label) const {
     if (!allowed.count(label)) return Error{Error::Kind::kAccessDenied, {}};
-    return stores->open(label);
+    return stores->open(label, waits(cx));
   }
 };
 using AccessPtr = std::shared_ptr<const Access>;
@@ -194,33 +201,34 @@ using AccessPtr = std::shared_ptr<const Access>;
 void add_spin_store(component::HostImports& imports, const char* iface, AccessPtr access) {
   using R = host::Result<Own<OpenStore>, SpinError>;
   host::define_resource<OpenStore>(imports, iface, "store");
-  define(imports, iface, "[static]store.open", [access](Context&, std::string_view label) -> R {
-    auto store = access->open(label);
+  define(imports, iface, "[static]store.open", [access](Context& cx, std::string_view label) -> R {
+    auto store = access->open(cx, label);
     if (!store) return R::err(to_spin(std::move(store).error()));
     return R::ok(Own<OpenStore>{std::make_unique<OpenStore>(OpenStore{std::move(*store)})});
   });
   define(imports, iface, "[method]store.get",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<SpinError>(self->store->get(key), to_blob);
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<SpinError>(self->store->get(key, waits(cx)), to_blob);
          });
   define(imports, iface, "[method]store.set",
-         [](Context&, Borrow<OpenStore> self, std::string_view key, Bytes value) {
-           return answer<SpinError>(self->store->set(key, view(value)));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key, Bytes value) {
+           return answer<SpinError>(self->store->set(key, view(value), waits(cx)));
          });
   define(imports, iface, "[method]store.delete",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<SpinError>(self->store->remove(key));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<SpinError>(self->store->remove(key, waits(cx)));
          });
   define(imports, iface, "[method]store.exists",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<SpinError>(self->store->exists(key));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<SpinError>(self->store->exists(key, waits(cx)));
          });
 }
 
 void add_spin_v2(component::HostImports& imports, AccessPtr access) {
   add_spin_store(imports, kSpinV2, std::move(access));
-  define(imports, kSpinV2, "[method]store.get-keys",
-         [](Context&, Borrow<OpenStore> self) { return answer<SpinError>(self->store->keys()); });
+  define(imports, kSpinV2, "[method]store.get-keys", [](Context& cx, Borrow<OpenStore> self) {
+    return answer<SpinError>(self->store->keys(waits(cx)));
+  });
 }
 
 void add_spin_v3(component::HostImports& imports, AccessPtr access) {
@@ -228,8 +236,8 @@ void add_spin_v3(component::HostImports& imports, AccessPtr access) {
   // The keys arrive through a stream, and the outcome (an error, if listing failed)
   // through a future the guest reads after the stream ends.
   using Done = host::Result<host::Unit, SpinError>;
-  define(imports, kSpinV3, "[method]store.get-keys", [](Context&, Borrow<OpenStore> self) {
-    auto keys = answer<SpinError>(self->store->keys());
+  define(imports, kSpinV3, "[method]store.get-keys", [](Context& cx, Borrow<OpenStore> self) {
+    auto keys = answer<SpinError>(self->store->keys(waits(cx)));
     if (!keys.is_ok()) {
       return std::tuple{host::Stream<std::string>{},
                         host::Future<Done>{Done::err(std::get<1>(std::move(keys.value)))}};
@@ -259,7 +267,7 @@ void add_spin_v1(component::HostImports& imports, AccessPtr access) {
     return op(*it->second);
   };
   define(imports, kSpinV1, "open", [access, handles](Context& cx, std::string_view name) {
-    auto store = access->open(name);
+    auto store = access->open(cx, name);
     if (!store) return Handle::err(to_legacy(std::move(store).error()));
     LegacyHandles& table = handles(cx);
     const uint32_t handle = table.next++;
@@ -269,7 +277,7 @@ void add_spin_v1(component::HostImports& imports, AccessPtr access) {
   define(imports, kSpinV1, "get", [with_store](Context& cx, uint32_t handle, std::string_view key) {
     return with_store(cx, handle, [&](Store& store) {
       using R = host::Result<Blob, LegacyError>;
-      auto value = store.get(key);
+      auto value = store.get(key, waits(cx));
       if (!value) return R::err(to_legacy(std::move(value).error()));
       if (!*value) return R::err(variant_case<4, LegacyError>());
       return R::ok(Blob{std::move(**value)});
@@ -278,21 +286,24 @@ void add_spin_v1(component::HostImports& imports, AccessPtr access) {
   define(imports, kSpinV1, "set",
          [with_store](Context& cx, uint32_t handle, std::string_view key, Bytes value) {
            return with_store(cx, handle, [&](Store& store) {
-             return answer<LegacyError>(store.set(key, view(value)));
+             return answer<LegacyError>(store.set(key, view(value), waits(cx)));
            });
          });
   define(imports, kSpinV1, "delete",
          [with_store](Context& cx, uint32_t handle, std::string_view key) {
-           return with_store(cx, handle,
-                             [&](Store& store) { return answer<LegacyError>(store.remove(key)); });
+           return with_store(cx, handle, [&](Store& store) {
+             return answer<LegacyError>(store.remove(key, waits(cx)));
+           });
          });
   define(imports, kSpinV1, "exists",
          [with_store](Context& cx, uint32_t handle, std::string_view key) {
-           return with_store(cx, handle,
-                             [&](Store& store) { return answer<LegacyError>(store.exists(key)); });
+           return with_store(cx, handle, [&](Store& store) {
+             return answer<LegacyError>(store.exists(key, waits(cx)));
+           });
          });
   define(imports, kSpinV1, "get-keys", [with_store](Context& cx, uint32_t handle) {
-    return with_store(cx, handle, [&](Store& store) { return answer<LegacyError>(store.keys()); });
+    return with_store(cx, handle,
+                      [&](Store& store) { return answer<LegacyError>(store.keys(waits(cx))); });
   });
   define(imports, kSpinV1, "close",
          [handles](Context& cx, uint32_t handle) { handles(cx).stores.erase(handle); });
@@ -301,40 +312,42 @@ void add_spin_v1(component::HostImports& imports, AccessPtr access) {
 void add_wasi_store(component::HostImports& imports, AccessPtr access) {
   using R = host::Result<Own<OpenStore>, WasiError>;
   host::define_resource<OpenStore>(imports, kWasiStore, "bucket");
-  define(imports, kWasiStore, "open", [access](Context&, std::string_view identifier) -> R {
-    auto store = access->open(identifier);
+  define(imports, kWasiStore, "open", [access](Context& cx, std::string_view identifier) -> R {
+    auto store = access->open(cx, identifier);
     if (!store) return R::err(to_wasi(std::move(store).error()));
     return R::ok(Own<OpenStore>{std::make_unique<OpenStore>(OpenStore{std::move(*store)})});
   });
   define(imports, kWasiStore, "[method]bucket.get",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<WasiError>(self->store->get(key), to_blob);
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<WasiError>(self->store->get(key, waits(cx)), to_blob);
          });
   define(imports, kWasiStore, "[method]bucket.set",
-         [](Context&, Borrow<OpenStore> self, std::string_view key, Bytes value) {
-           return answer<WasiError>(self->store->set(key, view(value)));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key, Bytes value) {
+           return answer<WasiError>(self->store->set(key, view(value), waits(cx)));
          });
   define(imports, kWasiStore, "[method]bucket.delete",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<WasiError>(self->store->remove(key));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<WasiError>(self->store->remove(key, waits(cx)));
          });
   define(imports, kWasiStore, "[method]bucket.exists",
-         [](Context&, Borrow<OpenStore> self, std::string_view key) {
-           return answer<WasiError>(self->store->exists(key));
+         [](Context& cx, Borrow<OpenStore> self, std::string_view key) {
+           return answer<WasiError>(self->store->exists(key, waits(cx)));
          });
   define(imports, kWasiStore, "[method]bucket.list-keys",
-         [](Context&, Borrow<OpenStore> self, std::optional<std::string> cursor) {
+         [](Context& cx, Borrow<OpenStore> self, std::optional<std::string> cursor) {
            using R = host::Result<KeyResponse, WasiError>;
            if (cursor) return R::err(variant_case<2, WasiError>("list_keys: cursor not supported"));
-           return answer<WasiError>(self->store->keys(), [](std::vector<std::string> keys) {
-             return KeyResponse{std::move(keys), std::nullopt};
-           });
+           return answer<WasiError>(self->store->keys(waits(cx)),
+                                    [](std::vector<std::string> keys) {
+                                      return KeyResponse{std::move(keys), std::nullopt};
+                                    });
          });
 }
 
 // A fresh compare-and-swap on `key`, with nothing read yet.
-Outcome<Own<OpenCas>> start_cas(std::shared_ptr<Store> store, std::string key) {
-  auto cas = store->new_cas(key);
+Outcome<Own<OpenCas>> start_cas(std::shared_ptr<Store> store, std::string key,
+                                Suspender* suspender) {
+  auto cas = store->new_cas(key, suspender);
   if (!cas) return std::move(cas).error();
   return Own<OpenCas>{
       std::make_unique<OpenCas>(OpenCas{std::move(store), std::move(key), std::move(cas).value()})};
@@ -343,31 +356,31 @@ Outcome<Own<OpenCas>> start_cas(std::shared_ptr<Store> store, std::string key) {
 void add_wasi_atomics(component::HostImports& imports) {
   host::define_resource<OpenCas>(imports, kWasiAtomics, "cas");
   define(imports, kWasiAtomics, "[static]cas.new",
-         [](Context&, Borrow<OpenStore> bucket, std::string key) {
-           return answer<WasiError>(start_cas(bucket->store, std::move(key)),
+         [](Context& cx, Borrow<OpenStore> bucket, std::string key) {
+           return answer<WasiError>(start_cas(bucket->store, std::move(key), waits(cx)),
                                     [](Own<OpenCas> cas) { return cas; });
          });
-  define(imports, kWasiAtomics, "[method]cas.current", [](Context&, Borrow<OpenCas> self) {
-    return answer<WasiError>(self->cas->current(), to_blob);
+  define(imports, kWasiAtomics, "[method]cas.current", [](Context& cx, Borrow<OpenCas> self) {
+    return answer<WasiError>(self->cas->current(waits(cx)), to_blob);
   });
   define(imports, kWasiAtomics, "increment",
-         [](Context&, Borrow<OpenStore> bucket, std::string_view key, int64_t delta) {
-           return answer<WasiError>(bucket->store->increment(key, delta));
+         [](Context& cx, Borrow<OpenStore> bucket, std::string_view key, int64_t delta) {
+           return answer<WasiError>(bucket->store->increment(key, delta, waits(cx)));
          });
   // As Spin: when the value changed, the guest gets a new compare-and-swap that has
   // already read the value now there, ready for another try.
-  define(imports, kWasiAtomics, "swap", [](Context&, Own<OpenCas> cas, Bytes value) {
+  define(imports, kWasiAtomics, "swap", [](Context& cx, Own<OpenCas> cas, Bytes value) {
     using R = host::Result<Unit, CasError>;
     auto store_error = [](Error e) {
       return R::err(variant_case<0, CasError>(to_wasi(std::move(e))));
     };
-    auto swapped = cas.object->cas->swap(view(value));
+    auto swapped = cas.object->cas->swap(view(value), waits(cx));
     if (swapped) return R::ok({});
     SwapError error = std::move(swapped).error();
     if (!error.cas_failed) return store_error(Error::other(std::move(error.message)));
-    auto retry = start_cas(cas.object->store, cas.object->key);
+    auto retry = start_cas(cas.object->store, cas.object->key, waits(cx));
     if (!retry) return store_error(std::move(retry).error());
-    if (auto current = retry->object->cas->current(); !current)
+    if (auto current = retry->object->cas->current(waits(cx)); !current)
       return store_error(std::move(current).error());
     return R::err(variant_case<1, CasError>(std::move(retry).value()));
   });
@@ -377,28 +390,29 @@ void add_wasi_batch(component::HostImports& imports) {
   using Pairs = std::vector<std::tuple<std::string, std::optional<Blob>>>;
   using Unit_ = host::Result<Unit, WasiError>;
   define(imports, kWasiBatch, "get-many",
-         [](Context&, Borrow<OpenStore> bucket, std::vector<std::string> keys) {
+         [](Context& cx, Borrow<OpenStore> bucket, std::vector<std::string> keys) {
            if (keys.empty()) return host::Result<Pairs, WasiError>::ok({});
-           return answer<WasiError>(bucket->store->get_many(keys), [](MaybeKeyValues found) {
-             Pairs out;
-             for (auto& [key, value] : found)
-               out.emplace_back(std::move(key), to_blob(std::move(value)));
-             return out;
-           });
+           return answer<WasiError>(bucket->store->get_many(keys, waits(cx)),
+                                    [](MaybeKeyValues found) {
+                                      Pairs out;
+                                      for (auto& [key, value] : found)
+                                        out.emplace_back(std::move(key), to_blob(std::move(value)));
+                                      return out;
+                                    });
          });
   define(imports, kWasiBatch, "set-many",
-         [](Context&, Borrow<OpenStore> bucket,
+         [](Context& cx, Borrow<OpenStore> bucket,
             std::vector<std::tuple<std::string, Blob>> key_values) {
            if (key_values.empty()) return Unit_::ok({});
            KeyValues pairs;
            for (auto& [key, value] : key_values)
              pairs.emplace_back(std::move(key), std::move(value.bytes));
-           return answer<WasiError>(bucket->store->set_many(pairs));
+           return answer<WasiError>(bucket->store->set_many(pairs, waits(cx)));
          });
   define(imports, kWasiBatch, "delete-many",
-         [](Context&, Borrow<OpenStore> bucket, std::vector<std::string> keys) {
+         [](Context& cx, Borrow<OpenStore> bucket, std::vector<std::string> keys) {
            if (keys.empty()) return Unit_::ok({});
-           return answer<WasiError>(bucket->store->remove_many(keys));
+           return answer<WasiError>(bucket->store->remove_many(keys, waits(cx)));
          });
 }
 

@@ -45,10 +45,10 @@ class KeyValueFactor final : public Factor {
  private:
   Result<void, std::string> seed() {
     if (options_.initial_key_values.empty()) return {};
-    auto store = stores_->open(kDefaultLabel);
+    auto store = stores_->open(kDefaultLabel, nullptr);  // before serving: no guest
     if (!store) return "failed to set key-value pair: " + store.error().message;
     for (const auto& [key, value] : options_.initial_key_values) {
-      if (auto set = (*store)->set(key, value); !set)
+      if (auto set = (*store)->set(key, value, nullptr); !set)
         return "failed to set key-value pair: " + set.error().message;
     }
     return {};

@@ -25,46 +25,31 @@ std::string reply_text(const redisReply& reply) {
   return std::string(reply.str, reply.len);
 }
 
-// One connection to the server, made on first use and again after it breaks. Not
-// thread-safe: the provider's shared one is used under its mutex, a CAS's by its owner.
-// Its waits block the thread (no Suspender): a fiber must not park while it holds that
-// mutex, so the key-value interfaces run on the worker threads (trigger/http_app.cpp).
-class Connection {
- public:
-  explicit Connection(RedisUrl url) : url_(std::move(url)) {}
+// The provider's server and its idle connections, shared by every store the provider
+// opens. Connections are redis::Client's, whose waits go through the calling guest's
+// Suspender: a guest waiting on Redis holds no thread. So no lock is ever held across a
+// command (a fiber that parked holding one would block the next fiber of its thread on
+// it): each operation has a connection of its own while it runs.
+struct Server {
+  RedisUrl url;
+  std::string address;  // the pool's key, and what errors name
+  redis::Pool pool;
 
-  Void connect() {
-    if (client_ != nullptr && !client_->broken()) return {};
-    client_.reset();
-    auto client = redis::Client::connect(url_, nullptr);
-    if (!client) {
-      redis::ConnectError error = std::move(client).error();
-      if (!error.connected)
-        return Error::other("redis: cannot connect to " + address() + ": " + error.message);
-      return Error::other("redis: " + error.message);
-    }
-    client_ = std::move(client).value();
-    return {};
+  // An idle connection (checked) or a new one.
+  Outcome<std::unique_ptr<redis::Client>> take(Suspender* suspender) {
+    auto client = pool.take(address, url, suspender);
+    if (!client) return Error::other("redis: cannot connect to " + address + ": " + client.error());
+    return std::move(client).value();
   }
-
-  // Runs one command; a server error reply is an error too. A connection the failure
-  // left broken is made again on the next call.
-  Outcome<Reply> command(const std::vector<std::string_view>& args) {
-    if (auto connected = connect(); !connected) return std::move(connected).error();
-    auto reply = client_->command(args, nullptr);
-    if (!reply) return Error::other("redis: " + std::move(reply).error().message);
-    return std::move(reply).value();
-  }
-
-  std::string address() const {
-    return url_.host.empty() ? "unix:" + url_.socket_path
-                             : url_.host + ":" + std::to_string(url_.port);
-  }
-
- private:
-  RedisUrl url_;
-  std::unique_ptr<redis::Client> client_;
 };
+
+// One command on `client`; a server error reply is an error too.
+Outcome<Reply> command(redis::Client& client, const std::vector<std::string_view>& args,
+                       Suspender* suspender) {
+  auto reply = client.command(args, suspender);
+  if (!reply) return Error::other("redis: " + std::move(reply).error().message);
+  return std::move(reply).value();
+}
 
 Outcome<std::optional<Value>> optional_value(Outcome<Reply> reply) {
   if (!reply) return std::move(reply).error();
@@ -78,55 +63,66 @@ Void done(Outcome<Reply> reply) {
   return {};
 }
 
+// Transactions belong to a connection, so a compare-and-swap has one of its own for its
+// whole life, and never gives it back: it may still be WATCHing a key.
 class RedisCas final : public Cas {
  public:
-  RedisCas(std::unique_ptr<Connection> connection, std::string key)
-      : connection_(std::move(connection)), key_(std::move(key)) {}
+  RedisCas(std::unique_ptr<redis::Client> client, std::string key)
+      : client_(std::move(client)), key_(std::move(key)) {}
 
   // WATCH makes the EXEC in swap() fail if anyone changes the key in between.
-  Outcome<std::optional<Value>> current() override {
-    if (auto watched = connection_->command({"WATCH", key_}); !watched)
+  Outcome<std::optional<Value>> current(Suspender* suspender) override {
+    if (auto watched = command(*client_, {"WATCH", key_}, suspender); !watched)
       return std::move(watched).error();
-    return optional_value(connection_->command({"GET", key_}));
+    return optional_value(command(*client_, {"GET", key_}, suspender));
   }
 
-  gyre::Result<void, SwapError> swap(std::string_view value) override {
+  gyre::Result<void, SwapError> swap(std::string_view value, Suspender* suspender) override {
     auto failed = [](Error error) { return SwapError{false, std::move(error.message)}; };
-    if (auto multi = connection_->command({"MULTI"}); !multi) return failed(multi.error());
-    if (auto set = connection_->command({"SET", key_, value}); !set) return failed(set.error());
-    auto exec = connection_->command({"EXEC"});
+    if (auto multi = command(*client_, {"MULTI"}, suspender); !multi) return failed(multi.error());
+    if (auto set = command(*client_, {"SET", key_, value}, suspender); !set)
+      return failed(set.error());
+    auto exec = command(*client_, {"EXEC"}, suspender);
     if (!exec) return failed(exec.error());
     if ((*exec)->type == REDIS_REPLY_NIL) return SwapError{true, "the value changed"};
     return {};
   }
 
  private:
-  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<redis::Client> client_;
   std::string key_;
 };
 
+// A store the guest opened. It keeps the connection its operations last used, so one
+// guest's operations reuse one connection, and gives it back to the pool when the guest
+// drops the store. Operations that overlap (the store is shared by whatever the guest
+// does at once) take another from the pool meanwhile.
 class RedisStore final : public Store {
  public:
-  RedisStore(std::shared_ptr<Connection> connection, std::shared_ptr<std::mutex> mutex,
-             RedisUrl url)
-      : connection_(std::move(connection)), mutex_(std::move(mutex)), url_(std::move(url)) {}
+  RedisStore(std::shared_ptr<Server> server, std::unique_ptr<redis::Client> client)
+      : server_(std::move(server)), held_(std::move(client)) {}
+  ~RedisStore() override { server_->pool.give_back(server_->address, std::move(held_)); }
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
 
-  Outcome<std::optional<Value>> get(std::string_view key) override {
-    return optional_value(run({"GET", key}));
+  Outcome<std::optional<Value>> get(std::string_view key, Suspender* suspender) override {
+    return optional_value(run({"GET", key}, suspender));
   }
-  Void set(std::string_view key, std::string_view value) override {
-    return done(run({"SET", key, value}));
+  Void set(std::string_view key, std::string_view value, Suspender* suspender) override {
+    return done(run({"SET", key, value}, suspender));
   }
-  Void remove(std::string_view key) override { return done(run({"DEL", key})); }
+  Void remove(std::string_view key, Suspender* suspender) override {
+    return done(run({"DEL", key}, suspender));
+  }
 
-  Outcome<bool> exists(std::string_view key) override {
-    auto reply = run({"EXISTS", key});
+  Outcome<bool> exists(std::string_view key, Suspender* suspender) override {
+    auto reply = run({"EXISTS", key}, suspender);
     if (!reply) return std::move(reply).error();
     return (*reply)->type == REDIS_REPLY_INTEGER && (*reply)->integer > 0;
   }
 
-  Outcome<std::vector<std::string>> keys() override {
-    auto reply = run({"KEYS", "*"});
+  Outcome<std::vector<std::string>> keys(Suspender* suspender) override {
+    auto reply = run({"KEYS", "*"}, suspender);
     if (!reply) return std::move(reply).error();
     std::vector<std::string> out;
     for (size_t i = 0; i < (*reply)->elements; ++i)
@@ -134,10 +130,11 @@ class RedisStore final : public Store {
     return out;
   }
 
-  Outcome<MaybeKeyValues> get_many(const std::vector<std::string>& keys) override {
+  Outcome<MaybeKeyValues> get_many(const std::vector<std::string>& keys,
+                                   Suspender* suspender) override {
     std::vector<std::string_view> args{"MGET"};
     args.insert(args.end(), keys.begin(), keys.end());
-    auto reply = run(args);
+    auto reply = run(args, suspender);
     if (!reply) return std::move(reply).error();
     MaybeKeyValues out;
     for (size_t i = 0; i < (*reply)->elements && i < keys.size(); ++i) {
@@ -147,67 +144,85 @@ class RedisStore final : public Store {
     return out;
   }
 
-  Void set_many(const KeyValues& pairs) override {
+  Void set_many(const KeyValues& pairs, Suspender* suspender) override {
     std::vector<std::string_view> args{"MSET"};
     for (const auto& [key, value] : pairs) {
       args.push_back(key);
       args.push_back(value);
     }
-    return done(run(args));
+    return done(run(args, suspender));
   }
 
-  Void remove_many(const std::vector<std::string>& keys) override {
+  Void remove_many(const std::vector<std::string>& keys, Suspender* suspender) override {
     std::vector<std::string_view> args{"DEL"};
     args.insert(args.end(), keys.begin(), keys.end());
-    return done(run(args));
+    return done(run(args, suspender));
   }
 
-  Outcome<int64_t> increment(std::string_view key, int64_t delta) override {
-    auto reply = run({"INCRBY", key, std::to_string(delta)});
+  Outcome<int64_t> increment(std::string_view key, int64_t delta, Suspender* suspender) override {
+    auto reply = run({"INCRBY", key, std::to_string(delta)}, suspender);
     if (!reply) return std::move(reply).error();
     return static_cast<int64_t>((*reply)->integer);
   }
 
-  // Transactions belong to a connection, so each compare-and-swap gets its own.
-  Outcome<std::unique_ptr<Cas>> new_cas(std::string_view key) override {
-    auto connection = std::make_unique<Connection>(url_);
-    if (auto connected = connection->connect(); !connected) return std::move(connected).error();
+  Outcome<std::unique_ptr<Cas>> new_cas(std::string_view key, Suspender* suspender) override {
+    auto client = server_->take(suspender);
+    if (!client) return std::move(client).error();
     return std::unique_ptr<Cas>(
-        std::make_unique<RedisCas>(std::move(connection), std::string(key)));
+        std::make_unique<RedisCas>(std::move(client).value(), std::string(key)));
   }
 
  private:
-  Outcome<Reply> run(const std::vector<std::string_view>& args) {
-    std::lock_guard lock(*mutex_);
-    return connection_->command(args);
+  // Runs one command on the held connection (or another, when that one is in use or was
+  // lost). A connection a failure left broken, or a guest stopped waiting on, is dropped
+  // instead of kept: it may still owe a reply.
+  Outcome<Reply> run(const std::vector<std::string_view>& args, Suspender* suspender) {
+    std::unique_ptr<redis::Client> client;
+    {
+      std::lock_guard lock(mutex_);
+      client = std::move(held_);
+    }
+    if (client == nullptr || client->broken()) {
+      auto taken = server_->take(suspender);
+      if (!taken) return std::move(taken).error();
+      client = std::move(taken).value();
+    }
+    auto reply = command(*client, args, suspender);
+    if (!client->broken()) {
+      std::lock_guard lock(mutex_);
+      if (held_ == nullptr) {
+        held_ = std::move(client);
+      } else {
+        server_->pool.give_back(server_->address, std::move(client));
+      }
+    }
+    return reply;
   }
 
-  std::shared_ptr<Connection> connection_;
-  std::shared_ptr<std::mutex> mutex_;
-  RedisUrl url_;
+  std::shared_ptr<Server> server_;
+  std::mutex mutex_;  // guards held_ only, never across a command
+  std::unique_ptr<redis::Client> held_;
 };
 
 class RedisProvider final : public StoreProvider {
  public:
-  explicit RedisProvider(RedisUrl url)
-      : url_(std::move(url)),
-        connection_(std::make_shared<Connection>(url_)),
-        mutex_(std::make_shared<std::mutex>()) {}
-
-  Outcome<std::shared_ptr<Store>> open(std::string_view) override {
-    {
-      std::lock_guard lock(*mutex_);
-      if (auto connected = connection_->connect(); !connected) return std::move(connected).error();
-    }
-    return std::shared_ptr<Store>(std::make_shared<RedisStore>(connection_, mutex_, url_));
+  explicit RedisProvider(RedisUrl url) : server_(std::make_shared<Server>()) {
+    server_->address =
+        url.host.empty() ? "unix:" + url.socket_path : url.host + ":" + std::to_string(url.port);
+    server_->url = std::move(url);
   }
 
-  std::string summary() const override { return "Redis at " + connection_->address(); }
+  // Connecting now reports a server that cannot be reached to the guest at open.
+  Outcome<std::shared_ptr<Store>> open(std::string_view, Suspender* suspender) override {
+    auto client = server_->take(suspender);
+    if (!client) return std::move(client).error();
+    return std::shared_ptr<Store>(std::make_shared<RedisStore>(server_, std::move(client).value()));
+  }
+
+  std::string summary() const override { return "Redis at " + server_->address; }
 
  private:
-  RedisUrl url_;
-  std::shared_ptr<Connection> connection_;
-  std::shared_ptr<std::mutex> mutex_;
+  std::shared_ptr<Server> server_;
 };
 
 Result<RedisUrl, std::string> parse_unix(std::string_view rest) {

@@ -1,8 +1,9 @@
 // The Redis key-value backend (`type = "redis"`, `url = "redis://..."`), over hiredis.
 // As in Spin, every label of one provider shares the server's key space (the label is not
 // a prefix), increments are Redis integers (decimal text), and compare-and-swap is
-// WATCH / MULTI / EXEC on a connection of its own. Other operations share one connection
-// per provider behind a mutex, made on first use and remade after it breaks.
+// WATCH / MULTI / EXEC on a connection of its own. Other operations use the connection the
+// store was opened with, from a pool of idle ones per provider, and wait on the server
+// through the calling guest's Suspender (spin/redis/redis_client.hpp): no thread is held.
 #pragma once
 
 #include <memory>

@@ -87,12 +87,22 @@ class Database {
 
   const std::optional<fs::path>& path() const { return path_; }
 
-  // Runs `body(Database&)` under the lock, once the connection is open.
+  // Runs `body(Database&)` under the lock, once the connection is open. A guest's call
+  // (one with a Suspender) runs on a worker thread through Suspender::offload: SQLite
+  // blocks (on the disk, on another process's lock for up to the busy timeout), and the
+  // mutex must never be held by a fiber that parks, where another fiber of the same
+  // thread would then block on it.
   template <class T, class F>
-  gyre::Result<T, Error> use(F&& body) {
-    std::lock_guard lock(mutex_);
-    if (auto opened = open(); !opened) return Error::other(opened.error());
-    return body(*this);
+  gyre::Result<T, Error> use(Suspender* suspender, F&& body) {
+    auto locked = [&]() -> gyre::Result<T, Error> {
+      std::lock_guard lock(mutex_);
+      if (auto opened = open(); !opened) return Error::other(opened.error());
+      return body(*this);
+    };
+    if (suspender == nullptr) return locked();
+    std::optional<gyre::Result<T, Error>> out;
+    suspender->offload([&] { out.emplace(locked()); });
+    return std::move(*out);
   }
 
   // The cached statement for `sql`, prepared on first use.
@@ -181,15 +191,15 @@ class SqliteCas final : public Cas {
   SqliteCas(std::shared_ptr<Database> db, std::string label, std::string key)
       : db_(std::move(db)), label_(std::move(label)), key_(std::move(key)) {}
 
-  Outcome<std::optional<Value>> current() override {
-    auto value =
-        db_->use<std::optional<Value>>([&](Database& db) { return read(db, label_, key_); });
+  Outcome<std::optional<Value>> current(Suspender* suspender) override {
+    auto value = db_->use<std::optional<Value>>(
+        suspender, [&](Database& db) { return read(db, label_, key_); });
     if (value.ok()) seen_ = *value;
     return value;
   }
 
-  gyre::Result<void, SwapError> swap(std::string_view value) override {
-    auto changed = db_->use<int>([&](Database& db) -> Outcome<int> {
+  gyre::Result<void, SwapError> swap(std::string_view value, Suspender* suspender) override {
+    auto changed = db_->use<int>(suspender, [&](Database& db) -> Outcome<int> {
       if (seen_) {
         auto update = db.statement(kUpdateIfUnchanged);
         if (!update) return std::move(update).error();
@@ -219,33 +229,34 @@ class SqliteStore final : public Store {
   SqliteStore(std::shared_ptr<Database> db, std::string label)
       : db_(std::move(db)), label_(std::move(label)) {}
 
-  Outcome<std::optional<Value>> get(std::string_view key) override {
-    return db_->use<std::optional<Value>>([&](Database& db) { return read(db, label_, key); });
+  Outcome<std::optional<Value>> get(std::string_view key, Suspender* suspender) override {
+    return db_->use<std::optional<Value>>(suspender,
+                                          [&](Database& db) { return read(db, label_, key); });
   }
 
-  Void set(std::string_view key, std::string_view value) override {
-    return as_void(db_->use<bool>([&](Database& db) -> Outcome<bool> {
+  Void set(std::string_view key, std::string_view value, Suspender* suspender) override {
+    return as_void(db_->use<bool>(suspender, [&](Database& db) -> Outcome<bool> {
       if (auto done = write(db, label_, key, value); !done) return std::move(done).error();
       return true;
     }));
   }
 
-  Void remove(std::string_view key) override {
-    return as_void(db_->use<bool>([&](Database& db) -> Outcome<bool> {
+  Void remove(std::string_view key, Suspender* suspender) override {
+    return as_void(db_->use<bool>(suspender, [&](Database& db) -> Outcome<bool> {
       if (auto done = erase(db, label_, key); !done) return std::move(done).error();
       return true;
     }));
   }
 
-  Outcome<bool> exists(std::string_view key) override {
-    auto value = get(key);
+  Outcome<bool> exists(std::string_view key, Suspender* suspender) override {
+    auto value = get(key, suspender);
     if (!value) return std::move(value).error();
     return value->has_value();
   }
 
-  Outcome<std::vector<std::string>> keys() override {
+  Outcome<std::vector<std::string>> keys(Suspender* suspender) override {
     return db_->use<std::vector<std::string>>(
-        [&](Database& db) -> Outcome<std::vector<std::string>> {
+        suspender, [&](Database& db) -> Outcome<std::vector<std::string>> {
           auto select = db.statement(kKeys);
           if (!select) return std::move(select).error();
           select->text(1, label_);
@@ -258,8 +269,9 @@ class SqliteStore final : public Store {
         });
   }
 
-  Outcome<MaybeKeyValues> get_many(const std::vector<std::string>& keys) override {
-    return db_->use<MaybeKeyValues>([&](Database& db) -> Outcome<MaybeKeyValues> {
+  Outcome<MaybeKeyValues> get_many(const std::vector<std::string>& keys,
+                                   Suspender* suspender) override {
+    return db_->use<MaybeKeyValues>(suspender, [&](Database& db) -> Outcome<MaybeKeyValues> {
       MaybeKeyValues out;
       std::set<std::string_view> seen;  // as Spin's `key IN (...)`: each key once
       for (const std::string& key : keys) {
@@ -272,8 +284,8 @@ class SqliteStore final : public Store {
     });
   }
 
-  Void set_many(const KeyValues& pairs) override {
-    return as_void(db_->use<bool>([&](Database& db) {
+  Void set_many(const KeyValues& pairs, Suspender* suspender) override {
+    return as_void(db_->use<bool>(suspender, [&](Database& db) {
       return transaction<bool>(db, [&]() -> Outcome<bool> {
         for (const auto& [key, value] : pairs) {
           if (auto done = write(db, label_, key, value); !done) return std::move(done).error();
@@ -283,8 +295,8 @@ class SqliteStore final : public Store {
     }));
   }
 
-  Void remove_many(const std::vector<std::string>& keys) override {
-    return as_void(db_->use<bool>([&](Database& db) {
+  Void remove_many(const std::vector<std::string>& keys, Suspender* suspender) override {
+    return as_void(db_->use<bool>(suspender, [&](Database& db) {
       return transaction<bool>(db, [&]() -> Outcome<bool> {
         for (const auto& key : keys) {
           if (auto done = erase(db, label_, key); !done) return std::move(done).error();
@@ -294,8 +306,8 @@ class SqliteStore final : public Store {
     }));
   }
 
-  Outcome<int64_t> increment(std::string_view key, int64_t delta) override {
-    return db_->use<int64_t>([&](Database& db) {
+  Outcome<int64_t> increment(std::string_view key, int64_t delta, Suspender* suspender) override {
+    return db_->use<int64_t>(suspender, [&](Database& db) {
       return transaction<int64_t>(db, [&]() -> Outcome<int64_t> {
         auto value = read(db, label_, key);
         if (!value) return std::move(value).error();
@@ -318,7 +330,7 @@ class SqliteStore final : public Store {
     });
   }
 
-  Outcome<std::unique_ptr<Cas>> new_cas(std::string_view key) override {
+  Outcome<std::unique_ptr<Cas>> new_cas(std::string_view key, Suspender*) override {
     return std::unique_ptr<Cas>(std::make_unique<SqliteCas>(db_, label_, std::string(key)));
   }
 
@@ -337,9 +349,9 @@ class SqliteProvider final : public StoreProvider {
   explicit SqliteProvider(std::optional<fs::path> path)
       : db_(std::make_shared<Database>(std::move(path))) {}
 
-  Outcome<std::shared_ptr<Store>> open(std::string_view label) override {
+  Outcome<std::shared_ptr<Store>> open(std::string_view label, Suspender* suspender) override {
     // Opening the connection now reports a file that cannot be opened to the guest.
-    auto opened = db_->use<bool>([](Database&) -> Outcome<bool> { return true; });
+    auto opened = db_->use<bool>(suspender, [](Database&) -> Outcome<bool> { return true; });
     if (!opened) return std::move(opened).error();
     return std::shared_ptr<Store>(std::make_shared<SqliteStore>(db_, std::string(label)));
   }

@@ -80,10 +80,10 @@ const StoreProvider* Stores::provider(std::string_view label) const {
   return it == providers_.end() ? nullptr : it->second.get();
 }
 
-Outcome<std::shared_ptr<Store>> Stores::open(std::string_view label) const {
+Outcome<std::shared_ptr<Store>> Stores::open(std::string_view label, Suspender* suspender) const {
   auto it = providers_.find(label);
   if (it == providers_.end()) return Error{Error::Kind::kNoSuchStore, {}};
-  return it->second->open(label);
+  return it->second->open(label, suspender);
 }
 
 Result<Stores, std::string> resolve_stores(RuntimeConfig& config, const fs::path& state_dir) {

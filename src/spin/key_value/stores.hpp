@@ -33,8 +33,9 @@ class Stores {
   bool defines(std::string_view label) const { return providers_.count(label) != 0; }
   // The provider of `label`, or nullptr.
   const StoreProvider* provider(std::string_view label) const;
-  // Spin's no-such-store for a label nothing defines.
-  Outcome<std::shared_ptr<Store>> open(std::string_view label) const;
+  // Spin's no-such-store for a label nothing defines. `suspender` as for every store call
+  // (store.hpp).
+  Outcome<std::shared_ptr<Store>> open(std::string_view label, Suspender* suspender) const;
 
  private:
   std::map<std::string, std::shared_ptr<StoreProvider>, std::less<>> providers_;

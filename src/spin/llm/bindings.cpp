@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 
 namespace gyre::spin::llm {
 
@@ -95,16 +96,18 @@ void add_version(component::HostImports& imports, const char* iface,
                  std::shared_ptr<const Access> access) {
   host::define(
       imports, iface, "infer",
-      [access](Context&, std::string model, std::string prompt,
+      [access](Context& cx, std::string model, std::string prompt,
                std::optional<InferencingParams> params) {
         if (auto denied = access->deny(model)) return answer<InferencingResult>(std::move(*denied));
-        return answer(access->engine->infer(model, prompt, params.value_or(InferencingParams{})));
+        return answer(access->engine->infer(model, prompt, params.value_or(InferencingParams{}),
+                                            host::suspender_of(cx.instance)));
       });
   host::define(imports, iface, "generate-embeddings",
-               [access](Context&, std::string model, std::vector<std::string> text) {
+               [access](Context& cx, std::string model, std::vector<std::string> text) {
                  if (auto denied = access->deny(model))
                    return answer<EmbeddingsResult>(std::move(*denied));
-                 return answer(access->engine->generate_embeddings(model, text));
+                 return answer(access->engine->generate_embeddings(
+                     model, text, host::suspender_of(cx.instance)));
                });
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 
 namespace gyre::spin::llm {
 
@@ -54,14 +55,18 @@ struct Error {
 template <class T>
 using Outcome = gyre::Result<T, Error>;
 
-// Shared by every instance of the app, called from any thread at once.
+// Shared by every instance of the app, called from any thread at once. A call waits for its
+// server through `suspender` (the calling guest's, or null: it blocks), so a guest waiting
+// on inferencing holds no thread.
 class Engine {
  public:
   virtual ~Engine() = default;
   virtual Outcome<InferencingResult> infer(const std::string& model, const std::string& prompt,
-                                           const InferencingParams& params) const = 0;
-  virtual Outcome<EmbeddingsResult> generate_embeddings(
-      const std::string& model, const std::vector<std::string>& text) const = 0;
+                                           const InferencingParams& params,
+                                           Suspender* suspender) const = 0;
+  virtual Outcome<EmbeddingsResult> generate_embeddings(const std::string& model,
+                                                        const std::vector<std::string>& text,
+                                                        Suspender* suspender) const = 0;
 };
 
 }  // namespace gyre::spin::llm

@@ -12,12 +12,12 @@ constexpr const char* kOpenAiBase = "https://api.openai.com/v1";
 
 class LocalEngine final : public Engine {
  public:
-  Outcome<InferencingResult> infer(const std::string&, const std::string&,
-                                   const InferencingParams&) const override {
+  Outcome<InferencingResult> infer(const std::string&, const std::string&, const InferencingParams&,
+                                   Suspender*) const override {
     return Error::runtime(kNoLocalInference);
   }
-  Outcome<EmbeddingsResult> generate_embeddings(const std::string&,
-                                                const std::vector<std::string>&) const override {
+  Outcome<EmbeddingsResult> generate_embeddings(const std::string&, const std::vector<std::string>&,
+                                                Suspender*) const override {
     return Error::runtime(kNoLocalInference);
   }
 };

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "spin/curl_transfer.hpp"
+
 namespace gyre::spin::llm {
 namespace {
 
@@ -209,7 +211,8 @@ class RemoteEngine final : public Engine {
   ~RemoteEngine() override { curl_global_cleanup(); }
 
   Outcome<InferencingResult> infer(const std::string& model, const std::string& prompt,
-                                   const InferencingParams& params) const override {
+                                   const InferencingParams& params,
+                                   Suspender* suspender) const override {
     const bool openai = config_.protocol == RemoteConfig::Protocol::kOpenAi;
     Json body;
     if (openai) {
@@ -229,7 +232,7 @@ class RemoteEngine final : public Engine {
       };
       body["prompt"] = prompt;
     }
-    auto reply = post(config_.infer_url, body, openai);
+    auto reply = post(config_.infer_url, body, openai, suspender);
     if (!reply) return std::move(reply).error();
     // Spin's words, spaces and all; its cloud-gpu client names the endpoint "/index".
     const std::string failed = "Failed to deserialize response for \"POST  " +
@@ -247,13 +250,14 @@ class RemoteEngine final : public Engine {
                           "CreateChatCompletionResponseKind");
   }
 
-  Outcome<EmbeddingsResult> generate_embeddings(
-      const std::string& model, const std::vector<std::string>& text) const override {
+  Outcome<EmbeddingsResult> generate_embeddings(const std::string& model,
+                                                const std::vector<std::string>& text,
+                                                Suspender* suspender) const override {
     const bool openai = config_.protocol == RemoteConfig::Protocol::kOpenAi;
     Json body;
     body["input"] = text;
     body["model"] = model;
-    auto reply = post(config_.embeddings_url, body, openai);
+    auto reply = post(config_.embeddings_url, body, openai, suspender);
     if (!reply) return std::move(reply).error();
     const std::string failed =
         "Failed to deserialize response  for \"POST  " + path_of(config_.embeddings_url) + "\": ";
@@ -275,9 +279,10 @@ class RemoteEngine final : public Engine {
     return std::move(parsed).value();
   }
 
-  // POSTs `body`; the answer is read whatever its status, as Spin does (an error status
-  // shows as a response that does not deserialize).
-  Outcome<Reply> post(const std::string& url, const Json& body, bool json_content_type) const {
+  // POSTs `body`, waiting through `suspender`; the answer is read whatever its status, as
+  // Spin does (an error status shows as a response that does not deserialize).
+  Outcome<Reply> post(const std::string& url, const Json& body, bool json_content_type,
+                      Suspender* suspender) const {
     if (!valid_header_value(config_.token))
       return Error::runtime("Failed to create authorization header");
     const std::string request_failed = "POST " + path_of(url) + " request error: ";
@@ -308,7 +313,9 @@ class RemoteEngine final : public Engine {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, append_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
-    if (CURLcode code = curl_easy_perform(e); code != CURLE_OK) {
+    const std::optional<CURLcode> performed = perform_transfer(e, suspender);
+    if (!performed) return Error::runtime(request_failed + kStoppedWhileWaiting);
+    if (CURLcode code = *performed; code != CURLE_OK) {
       if (answer.too_large) {
         return Error::runtime("query result exceeds limit of " + std::to_string(kMaxResponseBytes) +
                               " bytes");

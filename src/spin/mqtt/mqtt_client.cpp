@@ -6,7 +6,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
+#include "base/socket_wait.hpp"
 #include "spin/url_parts.hpp"
 
 namespace gyre::spin::mqtt {
@@ -14,6 +16,8 @@ namespace {
 
 // A broker that stops answering fails the guest's call instead of holding it forever.
 constexpr auto kDeadline = std::chrono::seconds(30);
+// How often a wait comes back for the keep-alive's bookkeeping.
+constexpr auto kKeepAliveCheck = std::chrono::seconds(1);
 constexpr size_t kMaxIdle = 16;
 
 void init_library() {
@@ -82,6 +86,14 @@ Result<MqttAddress, std::string> parse_mqtt_address(std::string_view address) {
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   init_library();
+  make_handle();
+}
+
+void Client::make_handle() {
+  if (handle_ != nullptr) mosquitto_destroy(handle_);
+  connected_ = false;
+  broken_ = false;
+  delivered_.clear();
   handle_ = mosquitto_new(options_.address.client_id.c_str(), options_.address.clean_session, this);
   if (handle_ == nullptr) return;
   mosquitto_int_option(handle_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
@@ -98,60 +110,97 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 
 Client::~Client() {
   if (handle_ == nullptr) return;
-  if (connected_) mosquitto_disconnect(handle_);
+  // DISCONNECT is queued and written at once if the socket takes it; never waited for.
+  if (connected_ && !broken_) mosquitto_disconnect(handle_);
   mosquitto_destroy(handle_);
 }
 
+Result<void, PublishError> Client::fail(PublishError error) {
+  connected_ = false;
+  broken_ = true;
+  return error;
+}
+
 template <class Done>
-Result<void, PublishError> Client::loop_until(Done done) {
-  const auto give_up = std::chrono::steady_clock::now() + kDeadline;
+Result<void, PublishError> Client::loop_until(Done done, Suspender* suspender) {
+  const auto give_up = Suspender::Clock::now() + kDeadline;
   while (!done()) {
-    if (std::chrono::steady_clock::now() > give_up) {
-      connected_ = false;
-      mosquitto_disconnect(handle_);
-      return PublishError{true, "the broker did not answer in time"};
+    const int fd = mosquitto_socket(handle_);
+    if (fd < 0) return fail(PublishError{true, "the connection was lost"});
+    if (mosquitto_want_write(handle_)) {
+      if (const int rc = mosquitto_loop_write(handle_, 1); rc != MOSQ_ERR_SUCCESS)
+        return fail(PublishError{true, describe(rc)});
+      if (done()) break;  // a QoS 0 message counts as delivered once written
     }
-    if (const int rc = mosquitto_loop(handle_, 100, 1); rc != MOSQ_ERR_SUCCESS) {
-      connected_ = false;
-      return PublishError{true, describe(rc)};
+    const uint8_t ready = kSocketReadable | (mosquitto_want_write(handle_) ? kSocketWritable : 0);
+    // Back at least every second for the keep-alive (mosquitto_loop_misc).
+    const auto until = std::min(give_up, Suspender::Clock::now() + kKeepAliveCheck);
+    switch (wait_socket(suspender, fd, ready, until)) {
+      case SocketWait::kReady:
+        break;
+      case SocketWait::kTimedOut:
+        if (Suspender::Clock::now() >= give_up)
+          return fail(PublishError{true, "the broker did not answer in time"});
+        break;
+      case SocketWait::kStopped:
+        return fail(PublishError{false, kStoppedWhileWaiting});
     }
+    if (socket_ready_now(fd, kSocketReadable)) {
+      if (const int rc = mosquitto_loop_read(handle_, 1); rc != MOSQ_ERR_SUCCESS)
+        return fail(PublishError{true, describe(rc)});
+    }
+    if (const int rc = mosquitto_loop_misc(handle_); rc != MOSQ_ERR_SUCCESS)
+      return fail(PublishError{true, describe(rc)});
   }
   return {};
 }
 
-Result<void, PublishError> Client::connect() {
-  // A pooled connection the broker has dropped since is made again.
-  if (connected_ && mosquitto_loop(handle_, 0, 1) == MOSQ_ERR_SUCCESS) return {};
+bool Client::still_connected() {
+  if (!connected_) return false;
+  const int fd = mosquitto_socket(handle_);
+  if (fd < 0) return false;
+  // What the broker sent meanwhile (a PINGRESP, or the end of the connection), then the
+  // keep-alive's PINGREQ if one is due.
+  if (socket_ready_now(fd, kSocketReadable) && mosquitto_loop_read(handle_, 1) != MOSQ_ERR_SUCCESS)
+    return false;
+  return mosquitto_loop_misc(handle_) == MOSQ_ERR_SUCCESS;
+}
+
+Result<void, PublishError> Client::connect(Suspender* suspender) {
+  if (still_connected()) return {};
+  // A connection the broker dropped is made again with a fresh client, so nothing it
+  // had queued is sent again.
+  if (connected_) make_handle();
+  if (handle_ == nullptr) return PublishError{false, "cannot allocate an MQTT client"};
   connected_ = false;
   connack_ = -1;
   const int keep_alive = options_.keep_alive_secs;
-  const int rc =
-      mosquitto_connect(handle_, options_.address.host.c_str(), options_.address.port, keep_alive);
-  if (rc != MOSQ_ERR_SUCCESS) return PublishError{true, describe(rc)};
-  if (auto acked = loop_until([this] { return connack_ >= 0; }); !acked) return acked;
+  // The TCP connect does not wait; the CONNECT goes out once the socket is writable.
+  const int rc = mosquitto_connect_async(handle_, options_.address.host.c_str(),
+                                         options_.address.port, keep_alive);
+  if (rc != MOSQ_ERR_SUCCESS) return fail(PublishError{true, describe(rc)});
+  if (auto acked = loop_until([this] { return connack_ >= 0; }, suspender); !acked) return acked;
   if (connack_ != 0) {
-    mosquitto_disconnect(handle_);
-    return PublishError{true,
-                        std::string("Connection refused: ") + mosquitto_connack_string(connack_)};
+    return fail(PublishError{
+        true, std::string("Connection refused: ") + mosquitto_connack_string(connack_)});
   }
   connected_ = true;
   return {};
 }
 
 Result<void, PublishError> Client::publish(std::string_view topic, std::string_view payload,
-                                           Qos qos) {
+                                           Qos qos, Suspender* suspender) {
+  if (broken_) make_handle();
   if (handle_ == nullptr) return PublishError{false, "cannot allocate an MQTT client"};
-  if (auto connected = connect(); !connected) return connected;
+  if (auto connected = connect(suspender); !connected) return connected;
   int mid = 0;
   const std::string name(topic);
   const int rc = mosquitto_publish(handle_, &mid, name.c_str(), static_cast<int>(payload.size()),
                                    payload.data(), static_cast<int>(qos), false);
-  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
-    connected_ = false;
-    return PublishError{true, describe(rc)};
-  }
+  if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)
+    return fail(PublishError{true, describe(rc)});
   if (rc != MOSQ_ERR_SUCCESS) return PublishError{false, describe(rc)};
-  auto delivered = loop_until([&] { return delivered_.count(mid) > 0; });
+  auto delivered = loop_until([&] { return delivered_.count(mid) > 0; }, suspender);
   delivered_.erase(mid);
   return delivered;
 }
@@ -170,7 +219,7 @@ std::unique_ptr<Client> Pool::take(const std::string& key, const ClientOptions& 
 }
 
 void Pool::give_back(const std::string& key, std::unique_ptr<Client> client) {
-  if (client == nullptr) return;
+  if (client == nullptr || client->broken()) return;
   std::lock_guard lock(mutex_);
   auto& idle = idle_[key];
   if (idle.size() < kMaxIdle) idle.push_back(std::move(client));

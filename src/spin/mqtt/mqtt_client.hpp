@@ -1,8 +1,11 @@
-// A synchronous MQTT 3.1.1 publisher over libmosquitto, and the app-wide pool of idle
-// ones the outbound MQTT capability reuses. It behaves as Spin's (rumqttc) does: the
-// address is `mqtt://host[:port]?client_id=ID` (`tcp://` too), the connection is made on
-// the first publish, and a publish returns once the broker has the message as its QoS
-// promises (QoS 0: sent; 1: PUBACK; 2: PUBCOMP).
+// An MQTT 3.1.1 publisher over libmosquitto, and the app-wide pool of idle ones the
+// outbound MQTT capability reuses. It behaves as Spin's (rumqttc) does: the address is
+// `mqtt://host[:port]?client_id=ID` (`tcp://` too), the connection is made on the first
+// publish, and a publish returns once the broker has the message as its QoS promises
+// (QoS 0: sent; 1: PUBACK; 2: PUBCOMP). It runs libmosquitto's non-blocking network
+// steps itself and waits for the broker through wait_socket (base/socket_wait.hpp): a
+// guest's publish parks its fiber and holds no thread; with no Suspender it blocks in
+// poll(2).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/suspender.hpp"
 
 struct mosquitto;
 
@@ -51,22 +55,36 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  Result<void, PublishError> publish(std::string_view topic, std::string_view payload, Qos qos);
+  // Publishes, its waits through `suspender`.
+  Result<void, PublishError> publish(std::string_view topic, std::string_view payload, Qos qos,
+                                     Suspender* suspender);
+
+  // Whether a failure left the client mid-exchange (a message it may still send or owe an
+  // answer for): such a client never goes back to the pool, and its next publish starts
+  // over with a fresh one.
+  bool broken() const { return broken_; }
 
  private:
-  Result<void, PublishError> connect();
-  // Runs the network loop until `done` or a failure; a failure drops the connection.
+  // A fresh libmosquitto client, nothing queued, not connected.
+  void make_handle();
+  Result<void, PublishError> connect(Suspender* suspender);
+  // Whether a pooled connection is still up (the broker may have dropped it since).
+  bool still_connected();
+  // Runs the network steps until `done` or a failure; a failure breaks the client.
   template <class Done>
-  Result<void, PublishError> loop_until(Done done);
+  Result<void, PublishError> loop_until(Done done, Suspender* suspender);
+  Result<void, PublishError> fail(PublishError error);
 
   ClientOptions options_;
   ::mosquitto* handle_ = nullptr;
   bool connected_ = false;
+  bool broken_ = false;
   int connack_ = -1;  // the CONNACK code once it came
   std::set<int> delivered_;
 };
 
-// Idle clients by their options, shared by every instance of an app's components.
+// Idle clients by their options, shared by every instance of an app's components; a
+// broken one given back is dropped.
 class Pool {
  public:
   std::unique_ptr<Client> take(const std::string& key, const ClientOptions& options);

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 #include "spin/mqtt/mqtt_client.hpp"
 #include "spin/outbound_address.hpp"
 
@@ -118,17 +119,18 @@ class MqttFactor final : public Factor {
              return Opened::ok(Own<Connection>{std::unique_ptr<Connection>(
                  new Connection{access->pool, std::move(key), std::move(client)})});
            });
-    define(
-        imports, iface, "[method]connection.publish",
-        [](Context&, Borrow<Connection> c, std::string_view topic, Bytes payload, Qos qos) -> Done {
-          const std::string_view bytes(reinterpret_cast<const char*>(payload.data()),
-                                       payload.size());
-          auto published = c->client->publish(topic, bytes, qos);
-          if (published) return Done::ok({});
-          PublishError error = std::move(published).error();
-          if (error.connection_failed) return Done::err(error_case<2>(std::move(error.message)));
-          return Done::err(error_case<3>(std::move(error.message)));
-        });
+    define(imports, iface, "[method]connection.publish",
+           [](Context& cx, Borrow<Connection> c, std::string_view topic, Bytes payload,
+              Qos qos) -> Done {
+             const std::string_view bytes(reinterpret_cast<const char*>(payload.data()),
+                                          payload.size());
+             auto published =
+                 c->client->publish(topic, bytes, qos, host::suspender_of(cx.instance));
+             if (published) return Done::ok({});
+             PublishError error = std::move(published).error();
+             if (error.connection_failed) return Done::err(error_case<2>(std::move(error.message)));
+             return Done::err(error_case<3>(std::move(error.message)));
+           });
   }
 };
 

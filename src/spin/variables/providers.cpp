@@ -140,8 +140,8 @@ Result<Provider, std::string> provider(const RuntimeConfig& config, const toml::
 
 StaticProvider::StaticProvider(Values values) : values_(std::move(values)) {}
 
-Result<std::optional<std::string>, app::VariableError> StaticProvider::get(
-    std::string_view name) const {
+Result<std::optional<std::string>, app::VariableError> StaticProvider::get(std::string_view name,
+                                                                           Suspender*) const {
   if (auto found = values_.find(name); found != values_.end())
     return std::optional<std::string>(found->second);
   return std::optional<std::string>();

@@ -36,7 +36,8 @@ using Values = std::map<std::string, std::string, std::less<>>;
 class StaticProvider final : public app::VariableProvider {
  public:
   explicit StaticProvider(Values values);
-  Result<std::optional<std::string>, app::VariableError> get(std::string_view name) const override;
+  Result<std::optional<std::string>, app::VariableError> get(std::string_view name,
+                                                             Suspender*) const override;
   bool may_resolve(std::string_view name) const override;
 
  private:

@@ -9,6 +9,7 @@
 #include "app/identifiers.hpp"
 #include "app/variables.hpp"
 #include "host/define.hpp"
+#include "host/waiting.hpp"
 
 namespace gyre::spin::variables {
 
@@ -88,12 +89,13 @@ StoreError store_error(VariableError e) {
 }
 
 void add_bindings(component::HostImports& imports, Resolver resolver, std::string component) {
-  auto get = [resolver, component](std::string_view name) {
-    return resolver->resolve(component, name);
+  // A provider that asks a service (Vault) waits for it through the guest's fiber.
+  auto get = [resolver, component](host::Context& cx, std::string_view name) {
+    return resolver->resolve(component, name, host::suspender_of(cx.instance));
   };
   using VariablesResult = host::Result<std::string, VariablesError>;
-  auto variables_get = [get](host::Context&, std::string_view name) -> VariablesResult {
-    auto value = get(name);
+  auto variables_get = [get](host::Context& cx, std::string_view name) -> VariablesResult {
+    auto value = get(cx, name);
     if (!value) return VariablesResult::err(variables_error(std::move(value).error()));
     return VariablesResult::ok(std::move(value).value());
   };
@@ -102,16 +104,16 @@ void add_bindings(component::HostImports& imports, Resolver resolver, std::strin
 
   using ConfigResult = host::Result<std::string, ConfigError>;
   host::define(imports, "fermyon:spin/config", "get-config",
-               [get](host::Context&, std::string_view key) -> ConfigResult {
-                 auto value = get(key);
+               [get](host::Context& cx, std::string_view key) -> ConfigResult {
+                 auto value = get(cx, key);
                  if (!value) return ConfigResult::err(config_error(std::move(value).error()));
                  return ConfigResult::ok(std::move(value).value());
                });
 
   constexpr const char* kStore = "wasi:config/store@0.2.0-draft-2024-09-27";
   using StoreGet = host::Result<std::optional<std::string>, StoreError>;
-  host::define(imports, kStore, "get", [get](host::Context&, std::string_view key) -> StoreGet {
-    auto value = get(key);
+  host::define(imports, kStore, "get", [get](host::Context& cx, std::string_view key) -> StoreGet {
+    auto value = get(cx, key);
     if (value) return StoreGet::ok(std::move(value).value());
     VariableError e = std::move(value).error();
     if (e.kind == Kind::kUndefined || e.kind == Kind::kInvalidName) return StoreGet::ok({});
@@ -119,8 +121,8 @@ void add_bindings(component::HostImports& imports, Resolver resolver, std::strin
   });
   using Pairs = std::vector<std::tuple<std::string, std::string>>;
   using StoreGetAll = host::Result<Pairs, StoreError>;
-  host::define(imports, kStore, "get-all", [resolver, component](host::Context&) -> StoreGetAll {
-    auto all = resolver->resolve_all(component);
+  host::define(imports, kStore, "get-all", [resolver, component](host::Context& cx) -> StoreGetAll {
+    auto all = resolver->resolve_all(component, host::suspender_of(cx.instance));
     if (!all) return StoreGetAll::err(store_error(std::move(all).error()));
     Pairs pairs;
     for (auto& [name, value] : *all)

@@ -5,6 +5,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "spin/curl_transfer.hpp"
+
 namespace gyre::spin::variables {
 namespace {
 
@@ -91,7 +93,7 @@ VaultProvider::~VaultProvider() {
 }
 
 Result<std::optional<std::string>, app::VariableError> VaultProvider::get(
-    std::string_view name) const {
+    std::string_view name, Suspender* suspender) const {
   auto url = vault_secret_url(config_, name);
   if (!url) return failed("the URL's scheme is not http or https");
   std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
@@ -113,7 +115,9 @@ Result<std::optional<std::string>, app::VariableError> VaultProvider::get(
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
-  if (CURLcode code = curl_easy_perform(e); code != CURLE_OK)
+  const std::optional<CURLcode> performed = perform_transfer(e, suspender);
+  if (!performed) return failed(kStoppedWhileWaiting);
+  if (CURLcode code = *performed; code != CURLE_OK)
     return failed(error[0] ? error : curl_easy_strerror(code));
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

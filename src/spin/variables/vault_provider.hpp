@@ -29,7 +29,9 @@ class VaultProvider final : public app::VariableProvider {
  public:
   explicit VaultProvider(VaultConfig config);
   ~VaultProvider() override;
-  Result<std::optional<std::string>, app::VariableError> get(std::string_view name) const override;
+  // Reads the secret over HTTP, waiting for Vault through `suspender` (null: it blocks).
+  Result<std::optional<std::string>, app::VariableError> get(std::string_view name,
+                                                             Suspender* suspender) const override;
 
  private:
   VaultConfig config_;

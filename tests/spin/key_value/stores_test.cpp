@@ -41,7 +41,7 @@ T must(gyre::Result<T, E> result) {
 }
 
 std::shared_ptr<Store> open(StoreProvider& provider, const std::string& label) {
-  auto store = provider.open(label);
+  auto store = provider.open(label, nullptr);
   EXPECT_TRUE(store.ok()) << store.error().message;
   return store.ok() ? *store : nullptr;
 }
@@ -53,13 +53,13 @@ std::shared_ptr<StoreProvider> sqlite(std::optional<fs::path> path) {
 }
 
 std::optional<std::string> get(Store& store, const std::string& key) {
-  auto value = store.get(key);
+  auto value = store.get(key, nullptr);
   EXPECT_TRUE(value.ok()) << value.error().message;
   return value.ok() ? *value : std::nullopt;
 }
 
 std::vector<std::string> sorted_keys(Store& store) {
-  auto keys = store.keys();
+  auto keys = store.keys(nullptr);
   EXPECT_TRUE(keys.ok()) << keys.error().message;
   std::vector<std::string> out = keys.ok() ? *keys : std::vector<std::string>{};
   std::sort(out.begin(), out.end());
@@ -69,50 +69,50 @@ std::vector<std::string> sorted_keys(Store& store) {
 // Every operation of one store, as a guest would use them.
 void exercise(Store& store) {
   EXPECT_EQ(get(store, "a"), std::nullopt);
-  EXPECT_FALSE(must(store.exists("a")));
-  ASSERT_TRUE(store.set("a", "1").ok());
-  ASSERT_TRUE(store.set("a", "2").ok());
+  EXPECT_FALSE(must(store.exists("a", nullptr)));
+  ASSERT_TRUE(store.set("a", "1", nullptr).ok());
+  ASSERT_TRUE(store.set("a", "2", nullptr).ok());
   EXPECT_EQ(get(store, "a"), "2");
-  EXPECT_TRUE(must(store.exists("a")));
-  ASSERT_TRUE(store.set("empty", "").ok());
+  EXPECT_TRUE(must(store.exists("a", nullptr)));
+  ASSERT_TRUE(store.set("empty", "", nullptr).ok());
   EXPECT_EQ(get(store, "empty"), "");
   const std::string binary("\0\xff\x01", 3);
-  ASSERT_TRUE(store.set("binary", binary).ok());
+  ASSERT_TRUE(store.set("binary", binary, nullptr).ok());
   EXPECT_EQ(get(store, "binary"), binary);
   EXPECT_EQ(sorted_keys(store), (std::vector<std::string>{"a", "binary", "empty"}));
-  ASSERT_TRUE(store.remove("a").ok());
-  ASSERT_TRUE(store.remove("a").ok());  // absent: still fine
-  EXPECT_FALSE(must(store.exists("a")));
+  ASSERT_TRUE(store.remove("a", nullptr).ok());
+  ASSERT_TRUE(store.remove("a", nullptr).ok());  // absent: still fine
+  EXPECT_FALSE(must(store.exists("a", nullptr)));
 
-  ASSERT_TRUE(store.set_many({{"x", "1"}, {"y", "2"}}).ok());
-  auto many = store.get_many({"x", "missing", "y"});
+  ASSERT_TRUE(store.set_many({{"x", "1"}, {"y", "2"}}, nullptr).ok());
+  auto many = store.get_many({"x", "missing", "y"}, nullptr);
   ASSERT_TRUE(many.ok());
   EXPECT_EQ(*many, (MaybeKeyValues{{"x", "1"}, {"y", "2"}}));
-  ASSERT_TRUE(store.remove_many({"x", "y", "empty", "binary"}).ok());
+  ASSERT_TRUE(store.remove_many({"x", "y", "empty", "binary"}, nullptr).ok());
   EXPECT_TRUE(sorted_keys(store).empty());
 
-  EXPECT_EQ(must(store.increment("counter", 10)), 10);
-  EXPECT_EQ(must(store.increment("counter", -25)), -15);
+  EXPECT_EQ(must(store.increment("counter", 10, nullptr)), 10);
+  EXPECT_EQ(must(store.increment("counter", -25, nullptr)), -15);
 
   // A compare-and-swap succeeds when nothing changed, fails when something did, and on a
   // missing key only inserts.
-  ASSERT_TRUE(store.set("k", "old").ok());
-  auto cas = store.new_cas("k");
+  ASSERT_TRUE(store.set("k", "old", nullptr).ok());
+  auto cas = store.new_cas("k", nullptr);
   ASSERT_TRUE(cas.ok());
-  EXPECT_EQ(must((*cas)->current()), "old");
-  EXPECT_TRUE((*cas)->swap("new").ok());
+  EXPECT_EQ(must((*cas)->current(nullptr)), "old");
+  EXPECT_TRUE((*cas)->swap("new", nullptr).ok());
   EXPECT_EQ(get(store, "k"), "new");
-  auto raced = store.new_cas("k");
-  EXPECT_EQ(must((*raced)->current()), "new");
-  ASSERT_TRUE(store.set("k", "interloper").ok());
-  auto lost = (*raced)->swap("mine");
+  auto raced = store.new_cas("k", nullptr);
+  EXPECT_EQ(must((*raced)->current(nullptr)), "new");
+  ASSERT_TRUE(store.set("k", "interloper", nullptr).ok());
+  auto lost = (*raced)->swap("mine", nullptr);
   ASSERT_FALSE(lost.ok());
   EXPECT_TRUE(lost.error().cas_failed);
   EXPECT_EQ(get(store, "k"), "interloper");
-  auto fresh = store.new_cas("fresh");
-  EXPECT_EQ(must((*fresh)->current()), std::nullopt);
-  ASSERT_TRUE(store.set("fresh", "first").ok());
-  auto late = (*fresh)->swap("second");
+  auto fresh = store.new_cas("fresh", nullptr);
+  EXPECT_EQ(must((*fresh)->current(nullptr)), std::nullopt);
+  ASSERT_TRUE(store.set("fresh", "first", nullptr).ok());
+  auto late = (*fresh)->swap("second", nullptr);
   ASSERT_FALSE(late.ok());
   EXPECT_TRUE(late.error().cas_failed);
   EXPECT_EQ(get(store, "fresh"), "first");
@@ -130,7 +130,7 @@ TEST(KeyValueSqlite, LabelsAreSeparateKeySpacesInOneFile) {
   EXPECT_EQ(provider->summary(), "\"" + (dir / "nested" / "kv.db").string() + "\"");
   auto one = open(*provider, "one");
   auto two = open(*provider, "two");
-  ASSERT_TRUE(one->set("k", "from one").ok());
+  ASSERT_TRUE(one->set("k", "from one", nullptr).ok());
   EXPECT_EQ(get(*two, "k"), std::nullopt);
   exercise(*two);
   EXPECT_EQ(get(*one, "k"), "from one");
@@ -156,14 +156,14 @@ TEST(KeyValueSqlite, ReadsADatabaseSpinWrote) {
 
   auto store = open(*sqlite(file), "default");
   EXPECT_EQ(get(*store, "greeting"), "hi");
-  EXPECT_EQ(must(store->increment("n", 2)), 7);
+  EXPECT_EQ(must(store->increment("n", 2, nullptr)), 7);
   fs::remove_all(dir);
 }
 
 TEST(KeyValueSqlite, AnIncrementOfAValueThatIsNoIntegerIsAnError) {
   auto store = open(*sqlite(std::nullopt), "default");
-  ASSERT_TRUE(store->set("text", "hello").ok());
-  auto sum = store->increment("text", 1);
+  ASSERT_TRUE(store->set("text", "hello", nullptr).ok());
+  auto sum = store->increment("text", 1, nullptr);
   ASSERT_FALSE(sum.ok());
   EXPECT_EQ(sum.error().kind, Error::Kind::kOther);
   EXPECT_NE(sum.error().message.find("not an 8-byte little-endian integer"), std::string::npos);
@@ -172,7 +172,7 @@ TEST(KeyValueSqlite, AnIncrementOfAValueThatIsNoIntegerIsAnError) {
 TEST(KeyValueSqlite, AFileThatCannotBeOpenedIsAnErrorForTheGuest) {
   const fs::path dir = temp_dir("unopenable");
   fs::create_directories(dir / "kv.db");  // a folder where the file should be
-  auto store = sqlite(dir / "kv.db")->open("default");
+  auto store = sqlite(dir / "kv.db")->open("default", nullptr);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().kind, Error::Kind::kOther);
   EXPECT_NE(store.error().message.find("kv.db"), std::string::npos) << store.error().message;
@@ -190,15 +190,15 @@ TEST(KeyValueSqlite, ConcurrentWritersThroughSeparateConnectionsLoseNothing) {
   std::atomic<int> failures{0};
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&, t] {
-      auto store = (t % 2 ? first : second)->open("default");
+      auto store = (t % 2 ? first : second)->open("default", nullptr);
       if (!store.ok()) {
         ++failures;
         return;
       }
       for (int i = 0; i < 100; ++i) {
-        if (!(*store)->increment("counter", 1).ok()) ++failures;
+        if (!(*store)->increment("counter", 1, nullptr).ok()) ++failures;
         const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
-        if (!(*store)->set(key, key).ok()) ++failures;
+        if (!(*store)->set(key, key, nullptr).ok()) ++failures;
       }
     });
   }
@@ -206,8 +206,8 @@ TEST(KeyValueSqlite, ConcurrentWritersThroughSeparateConnectionsLoseNothing) {
     w.join();
   EXPECT_EQ(failures, 0);
   auto store = open(*first, "default");
-  EXPECT_EQ(must(store->increment("counter", 0)), 800);
-  EXPECT_EQ(store->keys()->size(), 801u);
+  EXPECT_EQ(must(store->increment("counter", 0, nullptr)), 800);
+  EXPECT_EQ(store->keys(nullptr)->size(), 801u);
   fs::remove_all(dir);
 }
 
@@ -223,7 +223,7 @@ TEST(KeyValueRedis, EveryOperationWorksAgainstARealServer) {
   auto store = open(*provider, "cache");
   exercise(*store);
   // The data is in Redis under the plain keys, increments as Redis integers.
-  ASSERT_TRUE(store->set("seen", "by redis").ok());
+  ASSERT_TRUE(store->set("seen", "by redis", nullptr).ok());
   EXPECT_EQ(testing::redis_cli(server, "GET seen"), "by redis");
   EXPECT_EQ(testing::redis_cli(server, "GET counter"), "-15");
 }
@@ -236,9 +236,9 @@ TEST(KeyValueRedis, ConcurrentIncrementsLoseNothing) {
   std::atomic<int> failures{0};
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&] {
-      auto store = provider->open("default");
+      auto store = provider->open("default", nullptr);
       for (int i = 0; i < 100; ++i)
-        if (!store.ok() || !(*store)->increment("counter", 1).ok()) ++failures;
+        if (!store.ok() || !(*store)->increment("counter", 1, nullptr).ok()) ++failures;
     });
   }
   for (auto& w : writers)
@@ -255,7 +255,7 @@ TEST(KeyValueRedis, AServerThatIsNotThereIsAnErrorAtOpen) {
   }
   auto provider =
       make_redis_provider(must(parse_redis_url("redis://127.0.0.1:" + std::to_string(port))));
-  auto store = provider->open("default");
+  auto store = provider->open("default", nullptr);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().kind, Error::Kind::kOther);
   EXPECT_NE(store.error().message.find("cannot connect"), std::string::npos)
@@ -269,11 +269,11 @@ TEST(KeyValueRedis, AServerThatGoesAwayIsAnErrorNotACrash) {
   ASSERT_NE(server->port(), 0) << server->output();
   auto provider = make_redis_provider(must(parse_redis_url(server->url())));
   auto store = open(*provider, "default");
-  ASSERT_TRUE(store->set("k", "v").ok());
+  ASSERT_TRUE(store->set("k", "v", nullptr).ok());
   server.reset();
   const std::string big(16 << 20, 'x');  // more than a socket buffer: several writes
   for (int i = 0; i < 3; ++i) {
-    auto set = store->set("k", big);
+    auto set = store->set("k", big, nullptr);
     ASSERT_FALSE(set.ok());
     EXPECT_EQ(set.error().message.rfind("redis: ", 0), 0u) << set.error().message;
   }
@@ -326,7 +326,7 @@ TEST(KeyValueRuntimeConfig, WithoutAFileTheDefaultStoreIsInMemoryOrInTheStateDir
   EXPECT_TRUE(none.stores->defines("default"));
   EXPECT_FALSE(none.stores->defines("other"));
   EXPECT_EQ(none.stores->provider("default")->summary(), "a temporary in-memory store");
-  EXPECT_EQ(none.stores->open("other").error().kind, Error::Kind::kNoSuchStore);
+  EXPECT_EQ(none.stores->open("other", nullptr).error().kind, Error::Kind::kNoSuchStore);
 
   const fs::path dir = temp_dir("state") / ".spin";
   auto stated = resolve("", dir);
@@ -334,9 +334,9 @@ TEST(KeyValueRuntimeConfig, WithoutAFileTheDefaultStoreIsInMemoryOrInTheStateDir
   EXPECT_EQ(stated.stores->provider("default")->summary(),
             "\"" + (dir / "sqlite_key_value.db").string() + "\"");
   EXPECT_TRUE(fs::is_directory(dir));  // made at start-up, as Spin does
-  auto store = stated.stores->open("default");
+  auto store = stated.stores->open("default", nullptr);
   ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->set("k", "v").ok());
+  ASSERT_TRUE((*store)->set("k", "v", nullptr).ok());
   EXPECT_TRUE(fs::exists(dir / "sqlite_key_value.db"));
   fs::remove_all(dir.parent_path());
 }

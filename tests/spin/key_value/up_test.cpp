@@ -9,6 +9,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/gyre_up.hpp"
@@ -148,6 +149,42 @@ TEST(KeyValueUp, ARedisStoreFromTheRuntimeConfigFile) {
   EXPECT_EQ(op(gyre, "api=wasi&op=cas&store=cache&key=greeting&value=bye").second, "swapped hi");
   EXPECT_EQ(op(gyre, "api=spin&op=get&store=cache&key=greeting").second, "bye");
   EXPECT_EQ(op(gyre, "api=spin&op=get&store=default&key=a").second, "err Error_AccessDenied");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+// A guest waiting on a Redis store holds no thread: while the server holds every write
+// (CLIENT PAUSE WRITE), more guests than the app has worker threads and lanes wait in a
+// set at once, each on a connection of its own, and each write lands once it lets go.
+TEST(KeyValueUp, ManyGuestsWaitOnARedisStoreAtOnce) {
+  gyre::testing::RedisServer server;
+  ASSERT_NE(server.port(), 0) << server.output();
+  const fs::path app = kv_app("redis-waiting", R"(["cache"])");
+  std::ofstream(app / "runtime-config.toml")
+      << "[key_value_store.cache]\ntype = \"redis\"\nurl = \"" << server.url() << "\"\n";
+  GyreUp gyre(app, {"--runtime-config-file", (app / "runtime-config.toml").string()});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const int guests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 8;
+  // Released after a minute at the latest (a hang guard, not a timing).
+  gyre::testing::redis_cli(server, "CLIENT PAUSE 60000 WRITE");
+  std::vector<std::future<std::pair<int, std::string>>> answers;
+  for (int i = 0; i < guests; ++i) {
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      const std::string n = std::to_string(i);
+      return op(gyre, "api=spin&op=set&store=cache&key=k" + n + "&value=v" + n);
+    }));
+  }
+  int most_waiting = 0;  // at once
+  for (int tries = 0; tries < 600 && most_waiting < guests; ++tries) {
+    most_waiting = std::max(most_waiting, gyre::testing::blocked_clients(server));
+    if (most_waiting < guests) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(most_waiting, guests) << gyre.output();
+  gyre::testing::redis_cli(server, "CLIENT UNPAUSE");
+  for (auto& answer : answers)
+    EXPECT_EQ(answer.get(), kOk);
+  for (int i = 0; i < guests; ++i)
+    EXPECT_EQ(gyre::testing::redis_cli(server, "GET k" + std::to_string(i)),
+              "v" + std::to_string(i));
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 

@@ -49,7 +49,7 @@ TEST(LlmCloudGpu, InfersWithEveryParameterAtTheUrlsOrigin) {
   s.server().answer(
       "/infer", 200,
       R"({"text":"Hello there","usage":{"promptTokenCount":4,"generatedTokenCount":2}})");
-  auto result = engine(remote_http(s))->infer("llama2-chat", "Say hi", kParams);
+  auto result = engine(remote_http(s))->infer("llama2-chat", "Say hi", kParams, nullptr);
   ASSERT_TRUE(result.ok()) << error_of(result.error());
   EXPECT_EQ(result->text, "Hello there");
   EXPECT_EQ(result->usage.prompt_token_count, 4u);
@@ -71,7 +71,7 @@ TEST(LlmCloudGpu, SendsF32ParametersAsSpinPrintsThem) {
   RunningLlmServer s;
   s.server().answer("/infer", 200,
                     R"({"text":"","usage":{"promptTokenCount":0,"generatedTokenCount":0}})");
-  ASSERT_TRUE(engine(remote_http(s))->infer("m", "p", InferencingParams{}).ok());
+  ASSERT_TRUE(engine(remote_http(s))->infer("m", "p", InferencingParams{}, nullptr).ok());
   EXPECT_EQ(s.server().requests().at(0).body,
             R"({"model":"m","options":{"maxTokens":100,"repeatPenalty":1.1,)"
             R"("repeatPenaltyLastNTokenCount":64,"temperature":0.8,"topK":40,"topP":0.9},)"
@@ -82,7 +82,8 @@ TEST(LlmCloudGpu, GeneratesEmbeddings) {
   RunningLlmServer s;
   s.server().answer("/embed", 200,
                     R"({"embeddings":[[0.5,-1.25],[2]],"usage":{"promptTokenCount":6}})");
-  auto result = engine(remote_http(s))->generate_embeddings("all-minilm-l6-v2", {"a", "b c"});
+  auto result =
+      engine(remote_http(s))->generate_embeddings("all-minilm-l6-v2", {"a", "b c"}, nullptr);
   ASSERT_TRUE(result.ok()) << error_of(result.error());
   EXPECT_EQ(result->embeddings, (std::vector<std::vector<float>>{{0.5f, -1.25f}, {2.0f}}));
   EXPECT_EQ(result->usage.prompt_token_count, 6u);
@@ -98,19 +99,19 @@ TEST(LlmCloudGpu, AnswersThatDoNotDeserializeAreRuntimeErrorsInSpinsWords) {
   s.server().answer("/infer", 500, "upstream exploded");
   s.server().answer("/embed", 200, R"({"embeddings":[[1]]})");
   auto e = engine(remote_http(s));
-  auto infer = e->infer("m", "p", kParams);
+  auto infer = e->infer("m", "p", kParams, nullptr);
   ASSERT_FALSE(infer.ok());
   EXPECT_EQ(error_of(infer.error()),
             "runtime-error: Failed to deserialize response for \"POST  /index\": the server "
             "answered HTTP 500 with a body that is not JSON");
-  auto embed = e->generate_embeddings("m", {"x"});
+  auto embed = e->generate_embeddings("m", {"x"}, nullptr);
   ASSERT_FALSE(embed.ok());
   EXPECT_EQ(error_of(embed.error()),
             "runtime-error: Failed to deserialize response  for \"POST  /embed\": missing field "
             "`usage`");
   s.server().answer("/infer", 200,
                     R"({"text":"x","usage":{"promptTokenCount":-1,"generatedTokenCount":0}})");
-  EXPECT_EQ(error_of(e->infer("m", "p", kParams).error()),
+  EXPECT_EQ(error_of(e->infer("m", "p", kParams, nullptr).error()),
             "runtime-error: Failed to deserialize response for \"POST  /index\": invalid value: "
             "-1, expected u32");
 }
@@ -123,11 +124,11 @@ TEST(LlmCloudGpu, AServerThatIsNotThereIsARequestError) {
   }
   auto e = engine("[llm_compute]\ntype = \"remote_http\"\nurl = \"http://127.0.0.1:" +
                   std::to_string(port) + "\"\nauth_token = \"t\"\n");
-  auto infer = e->infer("m", "p", kParams);
+  auto infer = e->infer("m", "p", kParams, nullptr);
   ASSERT_FALSE(infer.ok());
   EXPECT_EQ(error_of(infer.error()).rfind("runtime-error: POST /infer request error: ", 0), 0u)
       << infer.error().message;
-  auto embed = e->generate_embeddings("m", {});
+  auto embed = e->generate_embeddings("m", {}, nullptr);
   ASSERT_FALSE(embed.ok());
   EXPECT_EQ(error_of(embed.error()).rfind("runtime-error: POST /embed request error: ", 0), 0u);
 }
@@ -136,7 +137,7 @@ TEST(LlmCloudGpu, ATokenThatCannotBeAHeaderIsARuntimeError) {
   RunningLlmServer s;
   auto e = engine("[llm_compute]\ntype = \"remote_http\"\nurl = \"" + s.url() +
                   "\"\nauth_token = \"two\\nlines\"\n");
-  EXPECT_EQ(error_of(e->infer("m", "p", kParams).error()),
+  EXPECT_EQ(error_of(e->infer("m", "p", kParams, nullptr).error()),
             "runtime-error: Failed to create authorization header");
   EXPECT_TRUE(s.server().requests().empty());
 }
@@ -156,12 +157,12 @@ TEST(LlmOpenAi, RemoteHttpWithTheOpenAiApiTypeUsesTheV1Endpoints) {
   s.server().answer("/v1/chat/completions", 200, kChatAnswer);
   s.server().answer("/v1/embeddings", 200, kEmbeddingsAnswer);
   auto e = engine(remote_http(s, "api_type = \"open_ai\"\n"));
-  auto infer = e->infer("gpt-4o-mini", "Say hi", kParams);
+  auto infer = e->infer("gpt-4o-mini", "Say hi", kParams, nullptr);
   ASSERT_TRUE(infer.ok()) << error_of(infer.error());
   EXPECT_EQ(infer->text, "Hi!");  // the first choice
   EXPECT_EQ(infer->usage.prompt_token_count, 9u);
   EXPECT_EQ(infer->usage.generated_token_count, 3u);
-  auto embed = e->generate_embeddings("text-embedding-3-small", {"a", "b"});
+  auto embed = e->generate_embeddings("text-embedding-3-small", {"a", "b"}, nullptr);
   ASSERT_TRUE(embed.ok()) << error_of(embed.error());
   EXPECT_EQ(embed->embeddings, (std::vector<std::vector<float>>{{0.25f, -0.5f}, {1.0f, 0.0f}}));
   EXPECT_EQ(embed->usage.prompt_token_count, 5u);
@@ -185,8 +186,8 @@ TEST(LlmOpenAi, TheOpenAiTypeAppendsToItsBaseUrlWithTheApiKey) {
   s.server().answer("/compat/v1/embeddings", 200, kEmbeddingsAnswer);
   auto e = engine("[llm_compute]\ntype = \"open_ai\"\napi_key = \"sk-test\"\nurl = \"" + s.url() +
                   "/compat/v1/\"\n");
-  ASSERT_TRUE(e->infer("gpt-4o-mini", "Say hi", kParams).ok());
-  ASSERT_TRUE(e->generate_embeddings("text-embedding-3-small", {"a"}).ok());
+  ASSERT_TRUE(e->infer("gpt-4o-mini", "Say hi", kParams, nullptr).ok());
+  ASSERT_TRUE(e->generate_embeddings("text-embedding-3-small", {"a"}, nullptr).ok());
   const auto seen = s.server().requests();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].target, "/compat/v1/chat/completions");
@@ -203,17 +204,17 @@ TEST(LlmOpenAi, AnErrorAnswerIsARuntimeErrorWithItsMessage) {
   s.server().answer("/v1/chat/completions", 401, denied);
   s.server().answer("/v1/embeddings", 401, denied);
   auto e = engine(remote_http(s, "api_type = \"open_ai\"\n"));
-  EXPECT_EQ(error_of(e->infer("m", "p", kParams).error()),
+  EXPECT_EQ(error_of(e->infer("m", "p", kParams, nullptr).error()),
             "runtime-error: Incorrect API key provided");
-  EXPECT_EQ(error_of(e->generate_embeddings("m", {"x"}).error()),
+  EXPECT_EQ(error_of(e->generate_embeddings("m", {"x"}, nullptr).error()),
             "runtime-error: Incorrect API key provided");
   s.server().answer("/v1/chat/completions", 200, R"({"choices":[]})");
-  EXPECT_EQ(error_of(e->infer("m", "p", kParams).error()),
+  EXPECT_EQ(error_of(e->infer("m", "p", kParams, nullptr).error()),
             "runtime-error: Failed to deserialize response for \"POST  /v1/chat/completions\": "
             "data did not match any variant of untagged enum CreateChatCompletionResponseKind");
   s.server().answer("/v1/chat/completions", 200,
                     R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0}})");
-  auto empty = e->infer("m", "p", kParams);
+  auto empty = e->infer("m", "p", kParams, nullptr);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->text, "");
 }
@@ -221,12 +222,12 @@ TEST(LlmOpenAi, AnErrorAnswerIsARuntimeErrorWithItsMessage) {
 TEST(LlmEngines, WithoutLlmComputeEveryCallNamesTheBackendsThatWork) {
   for (const char* text : {"", "[llm_compute]\ntype = \"spin\"\n"}) {
     auto e = engine(text);
-    auto infer = e->infer("llama2-chat", "p", kParams);
+    auto infer = e->infer("llama2-chat", "p", kParams, nullptr);
     ASSERT_FALSE(infer.ok());
     EXPECT_EQ(error_of(infer.error()), std::string("runtime-error: ") + kNoLocalInference);
     EXPECT_NE(infer.error().message.find("type = \"remote_http\""), std::string::npos);
     EXPECT_NE(infer.error().message.find("type = \"open_ai\""), std::string::npos);
-    auto embed = e->generate_embeddings("all-minilm-l6-v2", {"x"});
+    auto embed = e->generate_embeddings("all-minilm-l6-v2", {"x"}, nullptr);
     ASSERT_FALSE(embed.ok());
     EXPECT_EQ(embed.error().message, kNoLocalInference);
   }

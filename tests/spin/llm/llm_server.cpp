@@ -38,8 +38,11 @@ void LlmServer::handle(http::Request request, std::shared_ptr<http::ResponseWrit
           {head->method, head->target, header("authorization"), header("content-type"), *body});
       if (auto it = answers_.find(head->target); it != answers_.end()) reply = it->second;
     }
-    response->respond({static_cast<uint16_t>(reply.first), {{"content-type", "application/json"}}},
-                      std::move(reply.second));
+    gate_.answer([response, reply = std::move(reply)]() mutable {
+      response->respond(
+          {static_cast<uint16_t>(reply.first), {{"content-type", "application/json"}}},
+          std::move(reply.second));
+    });
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include "http/handler.hpp"
 #include "http/server.hpp"
+#include "support/answer_gate.hpp"
 
 namespace gyre::spin::llm::testing {
 
@@ -23,6 +24,8 @@ class LlmServer final : public http::Handler {
 
   void answer(const std::string& path, int status, std::string body);
   std::vector<Seen> requests() const;
+  // Holds answers until a number of requests are in (answer_gate.hpp).
+  gyre::testing::AnswerGate& gate() { return gate_; }
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
@@ -30,6 +33,7 @@ class LlmServer final : public http::Handler {
   mutable std::mutex mutex_;
   std::map<std::string, std::pair<int, std::string>> answers_;
   std::vector<Seen> seen_;
+  gyre::testing::AnswerGate gate_;
 };
 
 // The server listening on a free port of 127.0.0.1, shut down when this goes.

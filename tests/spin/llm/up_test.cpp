@@ -7,7 +7,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "llm_server.hpp"
 #include "spin/llm/engines.hpp"
@@ -38,12 +41,14 @@ std::pair<int, std::string> op(const GyreUp& gyre, const std::string& query) {
   return gyre::testing::get_query(gyre, query);
 }
 
+// What the stand-in's /infer answers: the guest shows it as "Hello from the GPU (5+4)".
+constexpr const char* kInferred =
+    R"({"text":"Hello from the GPU","usage":{"promptTokenCount":5,"generatedTokenCount":4}})";
+
 TEST(LlmUp, ThePythonSdkInfersAndEmbedsThroughTheRuntimeConfigsServer) {
   RunningLlmServer s;
   ASSERT_NE(s.port(), 0);
-  s.server().answer("/infer", 200,
-                    R"({"text":"Hello from the GPU","usage":{"promptTokenCount":5,)"
-                    R"("generatedTokenCount":4}})");
+  s.server().answer("/infer", 200, kInferred);
   s.server().answer("/embed", 200,
                     R"({"embeddings":[[0.5,-2.0],[1.25,0]],"usage":{"promptTokenCount":3}})");
   const fs::path app = llm_app("ops", "[llm_compute]\ntype = \"remote_http\"\nurl = \"" + s.url() +
@@ -74,6 +79,31 @@ TEST(LlmUp, ThePythonSdkInfersAndEmbedsThroughTheRuntimeConfigsServer) {
               "temperature":0.25,"topK":5,"topP":0.5})"));
   EXPECT_EQ(seen[2].target, "/embed");
   EXPECT_EQ(seen[2].body, R"({"input":["one","two"],"model":"all-minilm-l6-v2"})");
+}
+
+// A guest waiting on inferencing holds no thread: more guests than the app has worker
+// threads and lanes wait on the server at once (it answers none until all are in), and
+// each gets its answer.
+TEST(LlmUp, ManyGuestsWaitOnTheServerAtOnce) {
+  RunningLlmServer s;
+  ASSERT_NE(s.port(), 0);
+  s.server().answer("/infer", 200, kInferred);
+  const fs::path app = llm_app("waiting", "[llm_compute]\ntype = \"remote_http\"\nurl = \"" +
+                                              s.url() + "\"\nauth_token = \"secret\"\n");
+  GyreUp gyre = up(app);
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const int guests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 8;
+  s.server().gate().hold(guests);
+  std::vector<std::future<std::pair<int, std::string>>> answers;
+  for (int i = 0; i < guests; ++i) {
+    answers.push_back(std::async(std::launch::async,
+                                 [&] { return op(gyre, "op=infer&model=llama2-chat&prompt=Hi"); }));
+  }
+  // All of them wait at once, or a minute passes (a hang guard, not a timing).
+  EXPECT_TRUE(s.server().gate().all_arrived(std::chrono::seconds(60))) << gyre.output();
+  for (auto& answer : answers)
+    EXPECT_EQ(answer.get(), std::pair(200, std::string("Hello from the GPU (5+4)")));
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
 TEST(LlmUp, ModelsTheManifestDoesNotGrantAreRefused) {

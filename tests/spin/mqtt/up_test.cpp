@@ -4,11 +4,16 @@
 // refused with Spin's warning.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "app/outbound_hosts.hpp"
+#include "holding_broker.hpp"
 #include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
 #include "support/mosquitto_server.hpp"
@@ -61,6 +66,41 @@ TEST(MqttUp, ASubscriberReceivesWhatThePythonSdkPublishes) {
     EXPECT_EQ(message->payload, payload);
     EXPECT_EQ(message->qos, qos);
   }
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+// A guest waiting on the broker holds no thread: more guests than the app has worker
+// threads and lanes wait for their QoS 1 PUBACK at once (the stand-in broker sends none
+// until all PUBLISHes are in), and each publish then succeeds.
+TEST(MqttUp, ManyGuestsWaitOnTheBrokerAtOnce) {
+  const int guests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 8;
+  gyre::spin::mqtt::testing::HoldingBroker broker(guests);
+  ASSERT_NE(broker.port(), 0);
+  const std::string origin = "mqtt://127.0.0.1:" + std::to_string(broker.port());
+  GyreUp gyre(mqtt_app("waiting", "[\"" + origin + "\"]"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  std::vector<std::future<gyre::testing::HttpResponse>> answers;
+  for (int i = 0; i < guests; ++i) {
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      const std::string n = std::to_string(i);
+      return http_request(gyre.port(), "GET",
+                          "/?address=" + encoded(origin + "?client_id=py-" + n) +
+                              "&topic=t&payload=m" + n + "&qos=1");
+    }));
+  }
+  // All of them wait at once, or a minute passes (a hang guard, not a timing).
+  EXPECT_TRUE(broker.all_arrived(std::chrono::seconds(60))) << gyre.output();
+  for (auto& answer : answers) {
+    auto r = answer.get();
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  auto payloads = broker.payloads();
+  std::sort(payloads.begin(), payloads.end());
+  std::vector<std::string> expected;
+  for (int i = 0; i < guests; ++i)
+    expected.push_back("m" + std::to_string(i));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(payloads, expected);
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 

@@ -70,14 +70,6 @@ TEST(RedisUp, AnAddressNotAllowedIsRefusedWithSpinsWarning) {
       << gyre.output();
 }
 
-// Blocked clients the server counts (INFO clients), or -1.
-int blocked_clients(const gyre::testing::RedisServer& server) {
-  const std::string info = gyre::testing::redis_cli(server, "INFO clients");
-  const std::string key = "blocked_clients:";
-  const size_t at = info.find(key);
-  return at == std::string::npos ? -1 : std::atoi(info.c_str() + at + key.size());
-}
-
 // A guest waiting on Redis holds no thread: more guests than the app has worker threads and
 // lanes wait in BLPOP at once, and each gets its item once the test pushes them.
 TEST(RedisUp, ManyGuestsWaitOnTheServerAtOnce) {
@@ -92,7 +84,8 @@ TEST(RedisUp, ManyGuestsWaitOnTheServerAtOnce) {
     answers.push_back(std::async(std::launch::async, [&] { return op(gyre, query); }));
   // All of them wait at once, or a minute passes (a hang guard, not a timing).
   int waiting = 0;
-  for (int tries = 0; tries < 600 && (waiting = blocked_clients(server)) < guests; ++tries)
+  for (int tries = 0; tries < 600 && (waiting = gyre::testing::blocked_clients(server)) < guests;
+       ++tries)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(waiting, guests) << gyre.output();
   std::string push = "RPUSH gate";

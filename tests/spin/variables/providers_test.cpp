@@ -262,7 +262,7 @@ class Vault : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(server_->local_endpoint().port());
   }
   std::string get(const VaultProvider& vault, const std::string& name) {
-    auto value = vault.get(name);
+    auto value = vault.get(name, nullptr);
     if (!value) return "error: " + value.error().describe();
     return value->value_or("<none>");
   }
@@ -308,7 +308,7 @@ TEST_F(Vault, OtherFailuresStopTheLookupWithSpinsMessage) {
   EXPECT_EQ(get(vault, "number").find("error: provider error: Failed to check Vault for config"),
             0u);
   // The guest sees only Spin's words, not the cause.
-  auto error = vault.get("no_value");
+  auto error = vault.get("no_value", nullptr);
   ASSERT_FALSE(error.ok());
   EXPECT_EQ(error.error().message, "Failed to check Vault for config");
 }
@@ -318,7 +318,7 @@ TEST_F(Vault, AnUnreachableVaultIsAProviderError) {
   server_->shutdown();
   server_->wait_idle();
   VaultProvider vault({address, "r00t", "secret", {}});
-  auto value = vault.get("k");
+  auto value = vault.get("k", nullptr);
   ASSERT_FALSE(value.ok());
   EXPECT_EQ(value.error().kind, app::VariableError::Kind::kProvider);
   EXPECT_EQ(value.error().message, "Failed to check Vault for config");

@@ -8,11 +8,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "http/server.hpp"
 #include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "vault_server.hpp"
 
 namespace {
 
@@ -153,6 +158,41 @@ TEST(VariablesUp, VariableFlagsWinOverEveryProvider) {
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   EXPECT_EQ(get(gyre, "/get?name=message"), "ok:hey, from-a-file!");
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+}  // namespace
+
+namespace {
+
+// A guest reading a variable from Vault holds no thread: more guests than the app has
+// worker threads and lanes wait on Vault at once (it answers none until all are in), and
+// each gets its value.
+TEST(VariablesUp, ManyGuestsWaitOnVaultAtOnce) {
+  auto vault = std::make_shared<gyre::spin::variables::testing::VaultServer>("r00t");
+  vault->put("secret", "api_key", R"({"value":"from-vault"})");
+  gyre::http::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  auto server = gyre::http::Server::start(config, vault);
+  ASSERT_TRUE(server.ok());
+  const auto app = make_app("variables-vault", manifest());
+  write(app / "runtime-config.toml",
+        "[[variables_provider]]\ntype = \"vault\"\nurl = \"http://127.0.0.1:" +
+            std::to_string((*server)->local_endpoint().port()) +
+            "\"\ntoken = \"r00t\"\nmount = \"secret\"\n");
+  GyreUp gyre(app, {"--runtime-config-file", (app / "runtime-config.toml").string()});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const int guests = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 8;
+  vault->gate().hold(guests);
+  std::vector<std::future<std::string>> answers;
+  for (int i = 0; i < guests; ++i)
+    answers.push_back(std::async(std::launch::async, [&] { return get(gyre, "/get?name=key"); }));
+  // All of them wait at once, or a minute passes (a hang guard, not a timing).
+  EXPECT_TRUE(vault->gate().all_arrived(std::chrono::seconds(60))) << gyre.output();
+  for (auto& answer : answers)
+    EXPECT_EQ(answer.get(), "ok:from-vault");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  (*server)->shutdown();
+  (*server)->wait_idle();
 }
 
 }  // namespace

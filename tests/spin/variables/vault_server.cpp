@@ -13,7 +13,13 @@ std::vector<VaultServer::Seen> VaultServer::requests() const {
 }
 
 void VaultServer::handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) {
-  const auto& head = request.head;
+  auto [head, body] = answer(request.head);
+  gate_.answer([response, head = std::move(head), body = std::move(body)]() mutable {
+    response->respond(std::move(head), std::move(body));
+  });
+}
+
+std::pair<http::ResponseHead, std::string> VaultServer::answer(const http::RequestHead& head) {
   Seen seen{head.method, head.target,
             std::string(http::find_header(head.headers, "x-vault-token").value_or("")),
             std::string(http::find_header(head.headers, "x-vault-request").value_or(""))};
@@ -30,23 +36,23 @@ void VaultServer::handle(http::Request request, std::shared_ptr<http::ResponseWr
   http::ResponseHead out{200, {{"content-type", "application/json"}}};
   if (seen.token != token_) {
     out.status = 403;
-    return response->respond(std::move(out), R"({"errors":["permission denied"]})");
+    return {std::move(out), R"({"errors":["permission denied"]})"};
   }
   if (found && secret.empty()) {
     out.status = 500;
-    return response->respond(std::move(out), R"({"errors":["internal error"]})");
+    return {std::move(out), R"({"errors":["internal error"]})"};
   }
   if (head.method != "GET" || !found) {
     out.status = 404;
-    return response->respond(std::move(out), R"({"errors":[]})");
+    return {std::move(out), R"({"errors":[]})"};
   }
-  response->respond(
+  return {
       std::move(out),
       R"({"request_id":"0b3a4f4e","lease_id":"","renewable":false,"lease_duration":0,"data":{"data":)" +
           secret +
           R"(,"metadata":{"created_time":"2024-01-01T00:00:00.000000Z","custom_metadata":null,)"
           R"("deletion_time":"","destroyed":false,"version":1}},"wrap_info":null,"warnings":null,)"
-          R"("auth":null})");
+          R"("auth":null})"};
 }
 
 }  // namespace gyre::spin::variables::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/handler.hpp"
+#include "support/answer_gate.hpp"
 
 namespace gyre::spin::variables::testing {
 
@@ -25,14 +26,20 @@ class VaultServer final : public http::Handler {
   // Makes reading PATH of MOUNT fail with a 500, as a Vault in trouble answers.
   void fail(const std::string& mount, const std::string& path) { put(mount, path, ""); }
   std::vector<Seen> requests() const;
+  // Holds answers until a number of requests are in (answer_gate.hpp).
+  gyre::testing::AnswerGate& gate() { return gate_; }
 
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
  private:
+  // What Vault answers `head` with.
+  std::pair<http::ResponseHead, std::string> answer(const http::RequestHead& head);
+
   std::string token_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> secrets_;  // by request path; empty: fails
   std::vector<Seen> seen_;
+  gyre::testing::AnswerGate gate_;
 };
 
 }  // namespace gyre::spin::variables::testing
