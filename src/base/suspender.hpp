@@ -7,10 +7,12 @@
 // after a suspension: a wake only says "look again".
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 
 namespace gyre {
 
@@ -20,6 +22,12 @@ inline constexpr const char* kStoppedWhileWaiting = "the guest was stopped while
 
 // What a wait on a socket waits for; the two may be combined.
 enum SocketReady : uint8_t { kSocketReadable = 1, kSocketWritable = 2 };
+
+// One socket a wait watches, and for what (SocketReady bits).
+struct SocketInterest {
+  int fd = -1;
+  uint8_t ready = 0;
+};
 
 class Suspender {
  public:
@@ -41,6 +49,20 @@ class Suspender {
   // Like suspend(), a wake only says "look again", and false means the guest must stop.
   // Most callers want wait_socket() (base/socket_wait.hpp), which also works without one.
   virtual bool suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) = 0;
+
+  // Like suspend_on_socket, for any of several sockets (a guest's wasi:io/poll over
+  // wasi:sockets pollables). An fd may appear more than once. This default, for
+  // suspenders that watch one socket at a time, watches the first and looks at the others
+  // again every millisecond.
+  virtual bool suspend_on_sockets(std::span<const SocketInterest> sockets,
+                                  std::optional<Clock::time_point> until) {
+    if (sockets.empty()) return suspend(until);
+    if (sockets.size() > 1) {
+      const auto soon = Clock::now() + std::chrono::milliseconds(1);
+      until = until ? std::min(*until, soon) : soon;
+    }
+    return suspend_on_socket(sockets[0].fd, sockets[0].ready, until);
+  }
 
   // Runs `work` on a thread where it may block (a host call Gyre cannot yet make without
   // blocking: a database client's), suspending the guest until it returns. Always waits

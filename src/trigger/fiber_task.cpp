@@ -1,7 +1,9 @@
 #include "trigger/fiber_task.hpp"
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <vector>
 
 namespace gyre::trigger {
 
@@ -95,18 +97,42 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
 }
 
 bool FiberTask::suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) {
-  // The socket is watched by the lane's own loop for this one wait, then released (not
-  // closed: the client owns it). Releasing ends the watch; its handler then sees
-  // operation_aborted and does nothing.
-  net::posix::stream_descriptor socket(executor_, fd);
+  const SocketInterest one[] = {{fd, ready}};
+  return suspend_on_sockets(one, until);
+}
+
+bool FiberTask::suspend_on_sockets(std::span<const SocketInterest> sockets,
+                                   std::optional<Clock::time_point> until) {
+  // Each socket is watched by the lane's own loop for this one wait, then released (not
+  // closed: its owner keeps it). Releasing ends the watch; its handler then sees
+  // operation_aborted and does nothing. The loop can watch an fd only once, so the
+  // interests of one fd are merged first.
+  std::vector<SocketInterest> merged;
+  for (const SocketInterest& s : sockets) {
+    auto same = std::find_if(merged.begin(), merged.end(),
+                             [&](const SocketInterest& m) { return m.fd == s.fd; });
+    if (same == merged.end()) {
+      merged.push_back(s);
+    } else {
+      same->ready |= s.ready;
+    }
+  }
   auto on_ready = [weak = weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     if (auto task = weak.lock()) task->schedule();
   };
-  if (ready & kSocketReadable) socket.async_wait(net::posix::descriptor_base::wait_read, on_ready);
-  if (ready & kSocketWritable) socket.async_wait(net::posix::descriptor_base::wait_write, on_ready);
+  std::vector<net::posix::stream_descriptor> watched;
+  watched.reserve(merged.size());
+  for (const SocketInterest& s : merged) {
+    watched.emplace_back(executor_, s.fd);
+    if (s.ready & kSocketReadable)
+      watched.back().async_wait(net::posix::descriptor_base::wait_read, on_ready);
+    if (s.ready & kSocketWritable)
+      watched.back().async_wait(net::posix::descriptor_base::wait_write, on_ready);
+  }
   const bool go_on = suspend(until);
-  socket.release();
+  for (auto& socket : watched)
+    socket.release();
   return go_on;
 }
 

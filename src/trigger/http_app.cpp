@@ -23,6 +23,7 @@
 #include "spin/variables/providers.hpp"
 #include "trigger/component_handler.hpp"
 #include "trigger/outbound.hpp"
+#include "trigger/socket_policy.hpp"
 #include "wasi/wasi.hpp"
 
 namespace gyre::trigger {
@@ -246,9 +247,6 @@ struct Loader {
     auto [out, err] = logs(id);
     cli.stdout_sink = [out](std::string_view s) { out->write(s); };
     cli.stderr_sink = [err](std::string_view s) { err->write(s); };
-    wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
-                   std::move(files).value());
-    http::add_wasi_http_types(*imports);
     auto parsed_hosts = app::AllowedHosts::parse(manifest, id, variables.application);
     if (!parsed_hosts && parsed_hosts.error().rejects_app) {
       return manifest.file + ": component `" + id + "`: " + parsed_hosts.error().describe();
@@ -261,6 +259,9 @@ struct Loader {
       if (!allowed.deprecation_warning().empty())
         print("Warning: " + allowed.deprecation_warning() + "\n");
     }
+    wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
+                   std::move(files).value(), spin_sockets_config(allowed, print));
+    http::add_wasi_http_types(*imports);
     http::add_wasi_http_outgoing(*imports, running.outbound->sender(id, allowed, print));
     const spin::ComponentContext context{id, component, allowed, print};
     for (auto& factor : running.factors) {

@@ -36,6 +36,18 @@ StreamResult<host::ByteString> blocking_read(Context& cx, InputStream& stream, u
   }
 }
 
+// Flushes, then waits until what was written has left the host (WASI's blocking-flush).
+StreamResult<Unit> blocking_flush(Context& cx, OutputStream& out) {
+  auto flushed = out.flush();
+  while (flushed.is_ok() && !out.flushed()) {
+    const auto room = out.subscribe();
+    Pollable* const one[] = {room.get()};
+    wait_any(cx.instance, one);
+    flushed = out.flush();
+  }
+  return flushed;
+}
+
 StreamResult<Unit> write_all(Context& cx, OutputStream& out, std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     auto budget = out.check_write();
@@ -51,7 +63,7 @@ StreamResult<Unit> write_all(Context& cx, OutputStream& out, std::span<const uin
     if (!written.is_ok()) return written;
     bytes = bytes.subspan(n);
   }
-  return out.flush();
+  return blocking_flush(cx, out);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -92,23 +104,36 @@ void block_thread(std::span<Pollable* const> in) {
 void suspend_fiber(Suspender& suspender, std::span<Pollable* const> in) {
   for (;;) {
     std::optional<Clock::time_point> until;
-    bool silent = false;
+    std::vector<Pollable*> silent;
     const Suspender::Wake wake = suspender.waker();
     // Asked to be woken first, then looked at: a change in between still wakes the fiber.
+    // A socket is watched from when the fiber suspends, level-triggered, so a socket that
+    // became ready in between is seen too.
     for (Pollable* p : in) {
       if (auto at = p->deadline()) {
         until = until ? std::min(*until, *at) : *at;
       } else if (!p->notify(wake)) {
-        silent = true;
+        silent.push_back(p);
       }
     }
     for (Pollable* p : in)
       if (p->ready()) return;
-    if (silent) {
+    std::vector<SocketInterest> sockets;
+    bool unwatched = false;
+    for (Pollable* p : silent) {
+      if (auto socket = p->socket()) {
+        sockets.push_back(*socket);
+      } else {
+        unwatched = true;
+      }
+    }
+    if (unwatched) {
       const auto soon = Clock::now() + std::chrono::milliseconds(1);
       until = until ? std::min(*until, soon) : soon;
     }
-    if (!suspender.suspend(until)) {
+    const bool go_on =
+        sockets.empty() ? suspender.suspend(until) : suspender.suspend_on_sockets(sockets, until);
+    if (!go_on) {
       throw host::ConversionError{kStoppedWhileWaiting};
     }
   }
@@ -228,7 +253,7 @@ void add_io(component::HostImports& imports) {
   define(imports, kStreams, "[method]output-stream.flush",
          [](Context&, Borrow<OutputStream> self) { return self->flush(); });
   define(imports, kStreams, "[method]output-stream.blocking-flush",
-         [](Context&, Borrow<OutputStream> self) { return self->flush(); });
+         [](Context& cx, Borrow<OutputStream> self) { return blocking_flush(cx, *self); });
   define(imports, kStreams, "[method]output-stream.subscribe",
          [](Context&, Borrow<OutputStream> self) { return Own<Pollable>{self->subscribe()}; });
   define(imports, kStreams, "[method]output-stream.write-zeroes",

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/suspender.hpp"
 #include "component/host_imports.hpp"
 #include "host/define.hpp"
 
@@ -36,6 +37,10 @@ class Pollable {
     (void)wake;
     return false;
   }
+  // The OS socket whose readiness this pollable waits for (wasi:sockets), if it is one:
+  // a guest on a fiber then suspends with its lane's loop watching the socket. Asked
+  // after ready() said no.
+  virtual std::optional<SocketInterest> socket() { return std::nullopt; }
   // For a guest not on a fiber: holds the thread until ready or until `max` has passed,
   // whichever is first. Pollables whose readiness another thread produces override this
   // to sleep on their own condition; the default checks again after a millisecond.
@@ -61,19 +66,24 @@ class DeadlinePollable final : public Pollable {
 // wasi:io/error.error
 class IoError {
  public:
-  explicit IoError(std::string message) : message_(std::move(message)) {}
+  explicit IoError(std::string message, std::optional<int> os_error = std::nullopt)
+      : message_(std::move(message)), os_error_(os_error) {}
   const std::string& message() const { return message_; }
+  // The errno behind the error, when an OS call failed: what wasi:sockets'
+  // network-error-code tells the guest.
+  std::optional<int> os_error() const { return os_error_; }
 
  private:
   std::string message_;
+  std::optional<int> os_error_;
 };
 
 // wasi:io/streams.stream-error
 struct StreamError {
   std::variant<host::Own<IoError>, host::Unit> value;
   static StreamError closed() { return StreamError{host::Unit{}}; }
-  static StreamError failed(std::string message) {
-    return StreamError{host::Own<IoError>{std::make_unique<IoError>(std::move(message))}};
+  static StreamError failed(std::string message, std::optional<int> os_error = std::nullopt) {
+    return StreamError{host::Own<IoError>{std::make_unique<IoError>(std::move(message), os_error)}};
   }
 };
 
@@ -98,6 +108,9 @@ class OutputStream {
   virtual StreamResult<host::Unit> write(std::span<const uint8_t> bytes) = 0;
   virtual StreamResult<host::Unit> flush() = 0;
   virtual std::unique_ptr<Pollable> subscribe() = 0;
+  // Whether all that was written has left the host: a blocking flush waits (on
+  // subscribe()) until it has. Streams that hand writes on at once always are.
+  virtual bool flushed() { return true; }
 };
 
 // An input stream that has ended (stdin of a component: Spin gives it nothing).
