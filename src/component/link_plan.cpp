@@ -406,6 +406,31 @@ const PreModule* ComponentPre::module_at(uint64_t offset) const {
   return it != modules_.end() && (*it)->offset == offset ? it->get() : nullptr;
 }
 
+namespace {
+
+// Every import the host lacks, one line an interface: its name alone when the host has
+// none of it (a WASI version Gyre does not serve, say), else the functions it lacks.
+std::string missing_imports_message(const ComponentTypeInfo& info, const HostImports& host,
+                                    const std::vector<std::string>& missing) {
+  std::string message = "the host does not provide " + std::to_string(missing.size()) +
+                        " of the functions the component imports:";
+  for (const NamedItem& import : info.imports) {
+    const std::string prefix = import.name + "#";
+    std::string functions;
+    for (const auto& name : missing) {
+      if (name == import.name) message += "\n  " + name;
+      if (!name.starts_with(prefix)) continue;
+      functions += (functions.empty() ? "" : ", ") + name.substr(prefix.size());
+    }
+    if (functions.empty()) continue;
+    message += "\n  " + import.name;
+    if (host.find(import.name) != nullptr) message += ": " + functions;
+  }
+  return message;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
     wasm::Engine& engine, std::span<const uint8_t> bytes, const HostImports& host,
     LinkOptions options) {
@@ -454,13 +479,8 @@ Result<std::shared_ptr<const ComponentPre>, std::string> ComponentPre::create(
       message += "\n  " + m;
     return message;
   }
-  if (!pre->missing_.empty() && !options.trap_on_missing_imports) {
-    std::string message = "the host does not provide " + std::to_string(pre->missing_.size()) +
-                          " import(s) the component needs:";
-    for (const auto& name : pre->missing_)
-      message += "\n  " + name;
-    return message;
-  }
+  if (!pre->missing_.empty() && !options.trap_on_missing_imports)
+    return missing_imports_message(pre->resolved_.info, host, pre->missing_);
   for (const ByteRange& range : core_module_ranges(pre->component_)) {
     auto module = engine.compile(bytes.subspan(range.offset, range.size));
     if (!module) {

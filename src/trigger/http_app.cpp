@@ -270,8 +270,9 @@ struct Loader {
     }
 
     host::offload_interfaces(*imports, client_blocks);
-    component::LinkOptions link;
-    link.trap_on_missing_imports = true;
+    // Strict, as Spin and Wasmtime link: an import the host lacks fails the start-up,
+    // before anything listens, naming every one.
+    const component::LinkOptions link;
     std::vector<ComponentHandler::Prepared> prepared;
     for (const auto& engine : running.engines) {
       // Each lane's engine links the same bytes (the compiled code comes from the compile

@@ -191,6 +191,36 @@ TEST(Up, AMissingSourceNamesTheComponentAndThePath) {
   EXPECT_NE(out.text.find("target/web.wasm"), std::string::npos) << out.text;
 }
 
+TEST(Up, AComponentImportingWhatTheHostLacksFailsAtStartUpNamingEveryImport) {
+  // One interface the host has none of, and one it has without one of the functions.
+  const auto component = gyre::testing::assemble(R"((component
+    (import "gyre:absent/thing@1.0.0" (instance
+      (export "one" (func))
+      (export "two" (func (param "x" u32) (result u32)))))
+    (import "wasi:cli/environment@0.2.0" (instance
+      (export "get-arguments" (func (result (list string))))
+      (export "made-up" (func))))
+  ))");
+  const auto app = make_app("strict",
+                            "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n"
+                            "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\n"
+                            "[component.web]\nsource = \"web.wasm\"\n");
+  std::ofstream(app / "web.wasm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(component.data()),
+             static_cast<std::streamsize>(component.size()));
+  auto out = gyre::testing::run_command(std::string(GYRE_BINARY) + " up -f '" + app.string() +
+                                        "' --listen 127.0.0.1:0");
+  EXPECT_NE(out.status, 0);
+  EXPECT_NE(out.text.find("component `web`: the host does not provide 3 of the functions"),
+            std::string::npos)
+      << out.text;
+  EXPECT_NE(out.text.find("\n  gyre:absent/thing@1.0.0\n"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("\n  wasi:cli/environment@0.2.0: made-up"), std::string::npos)
+      << out.text;
+  EXPECT_EQ(out.text.find("get-arguments"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("Serving"), std::string::npos) << out.text;
+}
+
 }  // namespace
 
 namespace {
