@@ -18,8 +18,10 @@
 // component/instance.cpp, where calls into the guest are made.
 //
 // Everything here is single-threaded: it runs on the thread running the guest, inside a
-// call into it. A call into a guest runs until its task exits; several tasks of one
-// instance at once are not supported yet.
+// call into it. Tasks of functions lifted async with a callback run several at once in
+// one instance (ComponentInstance::start and drive, component/async_tasks.cpp), each
+// between two calls of its callback; a function lifted sync or stackful async runs until
+// it exits, one at a time (a second call into it while it runs traps).
 #pragma once
 
 #include <cstdint>
