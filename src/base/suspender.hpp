@@ -44,24 +44,18 @@ class Suspender {
   // (its deadline passed, or nobody waits for its answer any more); the caller then traps.
   virtual bool suspend(std::optional<Clock::time_point> until = std::nullopt) = 0;
 
-  // Suspends until the non-blocking socket `fd` is ready for `ready` (SocketReady bits),
-  // or until `until` passes: a network client's wait for its server, with no thread held.
-  // Like suspend(), a wake only says "look again", and false means the guest must stop.
-  // Most callers want wait_socket() (base/socket_wait.hpp), which also works without one.
-  virtual bool suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) = 0;
-
-  // Like suspend_on_socket, for any of several sockets (a guest's wasi:io/poll over
-  // wasi:sockets pollables). An fd may appear more than once. This default, for
-  // suspenders that watch one socket at a time, watches the first and looks at the others
-  // again every millisecond.
+  // Suspends until any of the non-blocking sockets is ready for what its interest asks
+  // (SocketReady bits), or until `until` passes: a network client's wait for its server,
+  // or a guest's wasi:io/poll over wasi:sockets pollables, with no thread held. An fd may
+  // appear more than once. Like suspend(), a wake only says "look again", and false means
+  // the guest must stop. Most callers want wait_socket() (base/socket_wait.hpp), which
+  // also works without a Suspender.
   virtual bool suspend_on_sockets(std::span<const SocketInterest> sockets,
-                                  std::optional<Clock::time_point> until) {
-    if (sockets.empty()) return suspend(until);
-    if (sockets.size() > 1) {
-      const auto soon = Clock::now() + std::chrono::milliseconds(1);
-      until = until ? std::min(*until, soon) : soon;
-    }
-    return suspend_on_socket(sockets[0].fd, sockets[0].ready, until);
+                                  std::optional<Clock::time_point> until) = 0;
+  // The same for one socket.
+  bool suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) {
+    const SocketInterest one[] = {{fd, ready}};
+    return suspend_on_sockets(one, until);
   }
 
   // Runs `work` on a thread where it may block (a host call Gyre cannot yet make without

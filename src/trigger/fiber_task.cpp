@@ -96,11 +96,6 @@ bool FiberTask::suspend(std::optional<Clock::time_point> until) {
   return resumed && !must_stop();
 }
 
-bool FiberTask::suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) {
-  const SocketInterest one[] = {{fd, ready}};
-  return suspend_on_sockets(one, until);
-}
-
 bool FiberTask::suspend_on_sockets(std::span<const SocketInterest> sockets,
                                    std::optional<Clock::time_point> until) {
   // Each socket is watched by the lane's own loop for this one wait, then released (not

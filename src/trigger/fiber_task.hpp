@@ -46,7 +46,6 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
 
   Wake waker() override;
   bool suspend(std::optional<Clock::time_point> until) override;
-  bool suspend_on_socket(int fd, uint8_t ready, std::optional<Clock::time_point> until) override;
   bool suspend_on_sockets(std::span<const SocketInterest> sockets,
                           std::optional<Clock::time_point> until) override;
   void offload(const std::function<void()>& work) override;

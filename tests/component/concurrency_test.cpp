@@ -450,7 +450,8 @@ struct ParkingSuspender final : Suspender {
     return [this] { woken = true; };
   }
   bool suspend(std::optional<Clock::time_point>) override { return fiber->park(); }
-  bool suspend_on_socket(int, uint8_t, std::optional<Clock::time_point>) override {
+  bool suspend_on_sockets(std::span<const SocketInterest>,
+                          std::optional<Clock::time_point>) override {
     return fiber->park();
   }
   void offload(const std::function<void()>& work) override { work(); }
