@@ -261,7 +261,7 @@ SocketResult<Unit> set_hop_limit(int fd, IpAddressFamily family, uint8_t value) 
   const int level = family == IpAddressFamily::kIpv4 ? IPPROTO_IP : IPPROTO_IPV6;
   const int option = family == IpAddressFamily::kIpv4 ? IP_TTL : IPV6_UNICAST_HOPS;
   if (::setsockopt(fd, level, option, &v, sizeof v) != 0) return errno_error<Unit>();
-  return SocketResult<Unit>::ok({});
+  return done();
 }
 
 SocketResult<uint64_t> buffer_size(int fd, int option) {
@@ -278,7 +278,7 @@ SocketResult<Unit> set_buffer_size(int fd, int option, uint64_t value) {
   // A size is a hint the OS clamps: ENOBUFS (the BSDs' "too large") is no error either.
   if (::setsockopt(fd, SOL_SOCKET, option, &v, sizeof v) != 0 && errno != ENOBUFS)
     return errno_error<Unit>();
-  return SocketResult<Unit>::ok({});
+  return done();
 }
 
 namespace {

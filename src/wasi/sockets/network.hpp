@@ -66,6 +66,10 @@ template <class T>
 SocketResult<T> errno_error() {
   return SocketResult<T>::err(error_from_errno(errno));
 }
+// A function whose WIT result is `result<_, error-code>` succeeded.
+inline SocketResult<host::Unit> done() {
+  return SocketResult<host::Unit>::ok({});
+}
 
 enum class IpAddressFamily : uint8_t { kIpv4, kIpv6 };
 

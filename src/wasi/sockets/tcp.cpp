@@ -31,10 +31,6 @@ constexpr uint64_t kNanosPerSecond = 1'000'000'000;
 // The most one read takes, and the most check-write offers at a time.
 constexpr uint64_t kMaxChunk = 1 << 20;
 
-SocketResult<Unit> done() {
-  return SocketResult<Unit>::ok({});
-}
-
 // A connection's byte streams, shared by the socket and its input and output streams.
 struct Connection {
   explicit Connection(std::shared_ptr<SocketFd> socket) : fd(std::move(socket)) {}

@@ -180,7 +180,7 @@ class OutgoingDatagramStream {
                                 MSG_DONTWAIT | MSG_NOSIGNAL, address.get(), address.length);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return errno_error<Unit>();
-    return SocketResult<Unit>::ok({});
+    return done();
   }
 
   struct SendState {
@@ -208,13 +208,13 @@ class UdpSocket {
     }
     config_ = network.shared_config();
     state_ = State::kBindStarted;
-    return SocketResult<Unit>::ok({});
+    return done();
   }
 
   SocketResult<Unit> finish_bind() {
     if (state_ != State::kBindStarted) return fail<Unit>(ErrorCode::kNotInProgress);
     state_ = State::kBound;
-    return SocketResult<Unit>::ok({});
+    return done();
   }
 
   using Streams = std::tuple<Own<IncomingDatagramStream>, Own<OutgoingDatagramStream>>;
