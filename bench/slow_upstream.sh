@@ -12,7 +12,8 @@
 # Rows, for native, then each component: 200 connections against a 1 s upstream, 1000
 # connections against a 100 ms one. A wrk run of S seconds completes at most S/delay - 1
 # requests a connection, so the 1 s rows need a long run (the default, 30 s, caps them at
-# 0.967 of the ideal).
+# 0.967 of the ideal). Each row starts once gyre is idle again, so that the guests of an
+# overloaded row, still being stopped, do not slow the next one down.
 # Loopback only. Prints req/s, the ratios to the ideal and to the native row of the same
 # load, p99, non-2xx answers and socket errors, and gyre's RSS idle and under the load.
 set -euo pipefail
@@ -45,6 +46,16 @@ done
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gyre/status"; }
 threads() { awk '/Threads/ {print $2}' "/proc/$gyre/status"; }
 echo "gyre idle after its first request: RSS $(rss), $(threads) threads"
+# Waits (up to 30 s) until gyre is idle: after an overloaded row it is still stopping the
+# guests of the requests wrk gave up on, which would slow the next row down.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$gyre/stat"; }
+settle() {
+  local before after
+  for _ in $(seq 60); do
+    before=$(cpu_ticks); sleep 0.5; after=$(cpu_ticks)
+    ((after - before < 3)) && return
+  done
+}
 
 # wrk's summary -> "req/s p99 non2xx socket-errors"
 summarise() {
@@ -58,6 +69,7 @@ printf '%-30s %9s %7s %7s %7s %9s %7s %7s\n' row req/s ideal ratio native p99 no
 declare -A native_rps
 for row in "native 200 1000" "native 1000 100" "js 200 1000" "js 1000 100" "c 200 1000" "c 1000 100"; do
   read -r kind connections delay <<<"$row"
+  settle
   out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "${base[$kind]}/$delay" &
         if [ "$kind" != native ]; then
           sleep $((seconds / 2)); echo "  under load: RSS $(rss), $(threads) threads" >&2
