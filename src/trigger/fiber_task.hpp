@@ -1,8 +1,9 @@
 // A guest's call run on a fiber by an event loop: the executor of the server lane that read
 // the request. The guest runs until it finishes or waits; while it waits (a response, a
 // body chunk, a timer) the lane serves others, and the task resumes it, on the same loop,
-// once what it waits for wakes it. A guest that computes yields at every epoch tick and is
-// queued behind the lane's other work, so it cannot starve them.
+// once what it waits for wakes it. A guest that computes through a whole epoch tick
+// interval yields at the next tick and is queued behind the lane's other work, so it
+// cannot starve them.
 //
 // A waiting guest is stopped (its suspension ends in false, and its host call traps) once
 // its deadline passes or its request's cancel flag is set; a computing one is stopped by

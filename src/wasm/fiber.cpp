@@ -102,6 +102,7 @@ bool Fiber::resume() {
                                        reinterpret_cast<const wasmtime_func_t*>(&run_func_), arg, 1,
                                        nullptr, 0, &trap_, &error_raw_);
   }
+  store_.note_resumed();
   if (!wasmtime_call_future_poll(future_)) return false;
   wasmtime_call_future_delete(future_);
   future_ = nullptr;

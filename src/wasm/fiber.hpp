@@ -4,8 +4,9 @@
 // taken from the engine's pool. Inside it, host code reached from the guest may park the
 // fiber: resume() then returns false and the thread is free; the owner calls resume()
 // again after unpark(), and the body goes on from where it parked. While the guest
-// computes, each epoch tick suspends the fiber too (yield), so one guest cannot keep its
-// thread from the others; resume() returns false then as well, with parked() false.
+// computes on through a whole epoch tick interval, the next tick suspends the fiber too
+// (yield), so one guest cannot keep its thread from the others; resume() returns false then as
+// well, with parked() false.
 //
 // Wasmtime allows this only through its async entry points: the body runs in a host
 // function called with wasmtime_func_call_async, and parking calls an async host function

@@ -14,7 +14,11 @@ namespace gyre::wasm {
 struct Store::Stop {
   std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
   std::shared_ptr<const std::atomic<bool>> cancelled;
-  bool yield = false;  // on a fiber: yield at each tick
+  bool yield = false;  // on a fiber: yield at the second tick of one run
+  // A tick has passed since the guest last went on. Yielding at the first tick would stop
+  // a quick guest whenever a tick happens to fall into its run, sending it behind
+  // everything the lane has queued; the second tick means it computed a whole interval.
+  bool ticked = false;
 };
 
 namespace {
@@ -26,7 +30,7 @@ constexpr uint64_t kNoDeadline = UINT64_MAX / 2;
 // Runs on the guest's thread each time its epoch deadline (one tick ahead) passes.
 wasmtime_error_t* check_stop(wasmtime_context_t*, void* data, uint64_t* delta,
                              wasmtime_update_deadline_kind_t* kind) {
-  const auto* stop = static_cast<const Store::Stop*>(data);
+  auto* stop = static_cast<Store::Stop*>(data);
   if (stop->cancelled && stop->cancelled->load(std::memory_order_relaxed)) {
     return wasmtime_error_new(std::string(kInterruptedText).c_str());
   }
@@ -34,7 +38,9 @@ wasmtime_error_t* check_stop(wasmtime_context_t*, void* data, uint64_t* delta,
     return wasmtime_error_new(std::string(kDeadlineText).c_str());
   }
   *delta = 1;
-  *kind = stop->yield ? WASMTIME_UPDATE_DEADLINE_YIELD : WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  const bool yield = stop->yield && stop->ticked;
+  stop->ticked = stop->yield && !yield;
+  *kind = yield ? WASMTIME_UPDATE_DEADLINE_YIELD : WASMTIME_UPDATE_DEADLINE_CONTINUE;
   return nullptr;
 }
 
@@ -90,6 +96,10 @@ void Store::set_fiber_active(bool active) {
   if (!engine_.config().epoch_interruption) return;
   if (!active && !stop_) return;
   stop_state().yield = active;
+}
+
+void Store::note_resumed() {
+  if (stop_) stop_->ticked = false;
 }
 
 void Store::set_memory_limit(uint64_t bytes) {

@@ -50,10 +50,13 @@ class Store {
   wasmtime_context* context() const { return context_; }
   Engine& engine() const { return engine_; }
 
-  // Set by Fiber while guest code of this store runs on one: each epoch tick then
-  // suspends the fiber (after the stop conditions are checked), so the thread can serve
-  // others before the guest goes on.
+  // Set by Fiber while guest code of this store runs on one: a guest that computes on
+  // through a whole epoch tick interval then suspends the fiber at the next tick (after
+  // the stop conditions are checked), so the thread can serve others before it goes on.
   void set_fiber_active(bool active);
+  // Called by Fiber each time the guest goes on after a suspension: the run it starts
+  // counts its ticks from zero.
+  void note_resumed();
 
   struct Stop;  // what stop_when set, read by the epoch callback on the guest's thread
 

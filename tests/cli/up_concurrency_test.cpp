@@ -202,7 +202,7 @@ TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
     EXPECT_EQ(r.status, 200) << i;
     EXPECT_EQ(r.body, "Hello, Fermyon!\n") << i;
   }
-  // The guest yields at each epoch tick instead of holding its lane's thread, which alone
+  // The guest yields at epoch ticks instead of holding its lane's thread, which alone
   // serves the lane's other connections meanwhile.
   EXPECT_LE(threads_of(gyre.pid()), idle_threads) << gyre.output();
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
