@@ -1,9 +1,10 @@
 // Instantiating components and calling them.
 //
 // A ComponentPre is made once per component (per app): it decodes the binary, resolves its
-// types, compiles every core module (through the engine's compile cache) and checks that
-// the host provides every import. ComponentPre::instantiate then only walks the
-// definitions to build the core instances in a fresh Store: the per-request part.
+// types, compiles every core module (through the engine's compile cache), checks that the
+// host provides every import, and compiles the definitions into a flat list of steps
+// (component/plan.hpp). ComponentPre::instantiate then only runs those steps in a fresh
+// Store: the per-request part.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,6 @@
 #include <typeinfo>
 #include <vector>
 
-#include "base/arena.hpp"
 #include "base/result.hpp"
 #include "component/host_imports.hpp"
 #include "component/model.hpp"
@@ -26,6 +26,7 @@
 #include "component/value.hpp"
 #include "wasm/engine.hpp"
 #include "wasm/error.hpp"
+#include "wasm/instance.hpp"
 #include "wasm/store.hpp"
 #include "wasm/value.hpp"
 
@@ -35,6 +36,7 @@ class ComponentInstance;
 class Concurrency;
 struct AsyncTask;
 struct ComponentFunction;
+struct Frame;
 struct PreModule;
 
 struct LinkOptions {
@@ -74,8 +76,6 @@ class ComponentPre {
 
   const PreModule* module_at(uint64_t offset) const;
 };
-
-struct Frame;
 
 // A component instance living in one Store. Destroy it before the Store, and do not use
 // it from two threads at once.
@@ -176,8 +176,7 @@ class ComponentInstance {
   size_t next_task_ = 0;  // where step() looks first, so that tasks take turns
   uint64_t next_task_id_ = 1;
   void* user_data_ = nullptr;
-  // What instantiating makes by the dozen (frames and their index spaces, lifted
-  // functions, instances, canon slots) lives in this arena: in the block inside the
+  // What instantiating makes (see below) lives in this arena: in the block inside the
   // instance while it fits, and is freed with the instance at once.
   alignas(std::max_align_t) std::byte arena_block_[kArenaBlock];
   std::pmr::monotonic_buffer_resource arena_{arena_block_, sizeof arena_block_};
@@ -187,11 +186,16 @@ class ComponentInstance {
   // The lifted arguments of the host call running (run_lowering), capacity kept.
   std::pmr::vector<Val> call_args_{&arena_};
   bool call_args_in_use_ = false;
-  std::pmr::vector<ArenaPtr<Frame>> frames_{&arena_};  // frames_[0] is the top-level component
-  ArenaPtr<struct InstanceItems> items_;
-  // Per-store state of each canon lower and resource built-in, by plan id.
-  std::pmr::vector<struct CanonSlot> slots_;  // in the arena (set by the constructor)
-  std::vector<std::unique_ptr<struct CanonSlot>> extra_slots_;  // plans used twice in one store
+  const struct Plan* plan_ = nullptr;  // the ComponentPre's, for the exports
+  // What the plan's steps make, in the arena, sized once: the state of each component
+  // instance (frames_[0] is the top-level one), the core instances, the lifted functions,
+  // and the per-store state of each canon lowering and built-in (by plan id). Their
+  // element types are complete only in instance.cpp: its constructor gives them the arena.
+  std::pmr::vector<Frame> frames_;
+  std::pmr::vector<std::optional<wasm::Instance>> core_instances_{&arena_};
+  std::pmr::vector<ComponentFunction> lifted_;
+  std::pmr::vector<struct CanonSlot> slots_;
+  std::optional<wasm::Instance> canon_;  // every canon plan's function (Plan::canon_pre)
 };
 
 }  // namespace gyre::component

@@ -1,6 +1,6 @@
-// The inside of component/instance.cpp, shared by the files that make it up: the
-// per-component plan (link_plan.cpp), instantiation (instance.cpp) and the calls that
-// cross between guest and host (canon_calls.cpp). Not for use elsewhere.
+// The inside of component/instance.cpp, shared by the files that make it up: linking
+// (component_pre.cpp, with the plan of plan.hpp), instantiation (instance.cpp) and the
+// calls that cross between guest and host (canon_calls.cpp). Not for use elsewhere.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "component/handles.hpp"
 #include "component/instance.hpp"
 #include "component/layout.hpp"
+#include "component/plan.hpp"
 #include "component/shim_modules.hpp"
 #include "wasm/caller.hpp"
 #include "wasm/func.hpp"
@@ -72,33 +73,6 @@ inline std::string async_function_name(std::string_view name) {
   return std::string(name);
 }
 
-struct RuntimeInstance;
-struct ComponentDef;
-// An item of a component's index spaces while it is instantiated. Plain pointers, so that
-// passing items around costs no reference counting: types and host items live in the
-// ComponentPre, everything made per instance in the ComponentInstance.
-using RuntimeItem = std::variant<const ComponentFunction*, const RuntimeInstance*, const AnyType*,
-                                 const ComponentDef*, const PreModule*>;
-
-struct RuntimeInstance {
-  RuntimeInstance() = default;
-  explicit RuntimeInstance(std::pmr::memory_resource* arena) : exports(arena) {}
-  // Names point into the component's decoded definitions or the host's types, which
-  // outlive every instance.
-  std::pmr::vector<std::pair<std::string_view, RuntimeItem>> exports;
-  // By its name, or by the name without the `[async]` prefix it may carry
-  // (async_function_name).
-  const RuntimeItem* find(std::string_view name) const {
-    for (const auto& [n, item] : exports) {
-      if (n == name) return &item;
-    }
-    for (const auto& [n, item] : exports) {
-      if (async_function_name(n) == name) return &item;
-    }
-    return nullptr;
-  }
-};
-
 // A component function: lifted from a core function of some frame, or the host's.
 struct ComponentFunction {
   FunctionTypePtr type;
@@ -117,117 +91,13 @@ struct ComponentFunction {
   std::string import_name;  // for the trap when the host lacks it
 };
 
-struct ComponentDef {
-  const Component* component;
-  const ResolvedComponent* resolved;
-  Frame* parent;
-};
-
-// A core instance: instantiated from a module, or bundled from inline exports (read from
-// the frame's index spaces when asked for, so items nobody asks for are never made).
-struct CoreInstanceRT {
-  std::optional<wasm::Instance> instance;
-  const std::vector<CoreInlineExport>* bundle = nullptr;
-  // What it was made from (its PreModule, or its definition's inline exports): export
-  // positions worked out once per component are valid for instances of the same shape.
-  const void* shape = nullptr;
-};
-
-struct CanonPlan;
-
-// The index spaces of one instantiated component.
+// The run-time state of one component instance (the top-level one, or a nested one):
+// its resource handles, and whether it may be entered or may call out now.
 struct Frame {
-  explicit Frame(std::pmr::memory_resource* arena)
-      : core_modules(arena),
-        core_instances(arena),
-        core_funcs(arena),
-        core_tables(arena),
-        core_memories(arena),
-        core_globals(arena),
-        pending_funcs(arena),
-        types(arena),
-        funcs(arena),
-        instances(arena),
-        components(arena),
-        exports(arena) {}
-  Frame* parent = nullptr;
   const Component* component = nullptr;
   HandleTable handles;
   bool may_enter = true;
   bool may_leave = true;
-  size_t nested_seen = 0;
-  std::pmr::vector<const PreModule*> core_modules;
-  std::pmr::vector<CoreInstanceRT> core_instances;
-  std::pmr::vector<wasm::Extern> core_funcs, core_tables, core_memories, core_globals;
-  // Beside core_funcs: the canon plan of a function not fetched from the store yet.
-  std::pmr::vector<const CanonPlan*> pending_funcs;
-  std::pmr::vector<const AnyType*> types;
-  std::pmr::vector<const ComponentFunction*> funcs;
-  std::pmr::vector<const RuntimeInstance*> instances;
-  std::pmr::vector<const ComponentDef*> components;
-  std::pmr::vector<std::pair<std::string_view, RuntimeItem>> exports;
-
-  // The sizes of the index spaces, which every instantiation of one component reaches
-  // alike: remembered after one, reserved before the next.
-  struct Sizes {
-    std::atomic<uint32_t> of[12] = {};
-  };
-  template <class F>
-  void for_each_space(F f) {
-    f(core_modules);
-    f(core_instances);
-    f(core_funcs);
-    f(core_tables);
-    f(core_memories);
-    f(core_globals);
-    f(pending_funcs);
-    f(types);
-    f(funcs);
-    f(instances);
-    f(components);
-    f(exports);
-  }
-  void reserve(const Sizes& sizes) {
-    size_t i = 0;
-    for_each_space(
-        [&](auto& space) { space.reserve(sizes.of[i++].load(std::memory_order_relaxed)); });
-  }
-  void remember(Sizes& sizes) {
-    size_t i = 0;
-    // Stored only when changed: the threads instantiating one component all read these,
-    // and a write on every instantiation would move the cache line between their cores.
-    for_each_space([&](auto& space) {
-      auto& size = sizes.of[i++];
-      const auto now = static_cast<uint32_t>(space.size());
-      if (size.load(std::memory_order_relaxed) != now) size.store(now, std::memory_order_relaxed);
-    });
-  }
-};
-
-// What a ComponentInstance owns besides its frames: the functions it lifted, the instances
-// its frames made, and the nested components they defined, all in its arena.
-struct InstanceItems {
-  explicit InstanceItems(std::pmr::memory_resource* arena)
-      : funcs(arena), instances(arena), components(arena) {}
-  std::optional<wasm::Instance> canon;  // every plan's function (Plan::canon_pre)
-  std::pmr::vector<ArenaPtr<ComponentFunction>> funcs;
-  std::pmr::vector<ArenaPtr<RuntimeInstance>> instances;
-  std::pmr::vector<ArenaPtr<ComponentDef>> components;
-};
-
-// What every instance shares about one canon lower or built-in.
-struct CanonPlan {
-  enum Kind { kLower, kResourceNew, kResourceDrop, kResourceRep, kAsyncBuiltin } kind;
-  uint32_t id;
-  std::string name;      // under which the plan's core function is defined in Plan::linker
-  FunctionTypePtr type;  // lower: the lowered function's type
-  FlatSignature sig;     // lower: its core signature
-  StringEncoding encoding = StringEncoding::kUtf8;
-  bool async = false;    // lower: `canon lower async` (returns the subtask's status)
-  ResourcePtr resource;  // resource built-ins
-  const HostResourceDrop* host_drop = nullptr;  // resource.drop of a host resource
-  const CanonBuiltin* builtin = nullptr;        // async built-ins
-  ValueTypePtr channel;                         // ... of a stream or future: its type
 };
 
 // A guest's call of a component function through canon lower, in one store.
@@ -275,72 +145,6 @@ struct CanonSlot {
   Builtin builtin;
 };
 
-// Where one core item comes from: an export of an earlier core instance of the same frame,
-// by position, valid while that instance has the shape it had when this was worked out.
-struct CoreSource {
-  uint32_t instance;
-  uint32_t position;
-  const void* shape;
-};
-
-// The imports of one core instantiation, resolved once per component when the module
-// and the instances it draws on are known without instantiating.
-struct CoreImports {
-  const PreModule* module;
-  std::vector<CoreSource> imports;
-};
-
-struct Plan {
-  explicit Plan(wasm::Engine& engine) : linker(engine) {}
-  std::unordered_map<const void*, CoreImports> core_imports;  // by CoreInstance definition
-  std::unordered_map<const void*, CoreSource> core_aliases;   // by Alias definition
-  // Every canon plan's function for a store in one instantiation of a module that
-  // re-exports them (wasm/reexport_module.hpp), found by handle rather than by name.
-  std::optional<wasm::InstancePre> canon_pre;
-  // The shim bypass (plan_shim_bypass), by definition address: shim instances not made,
-  // fixups not made (with the start function to call in their place), aliases of shim
-  // functions that are lowered functions, and instances made from an InstancePre.
-  std::unordered_set<const void*> skipped_instances;
-  std::unordered_map<const void*, std::optional<CoreSource>> fixups;
-  std::unordered_map<const void*, const CanonPlan*> alias_plans;
-  std::vector<std::unique_ptr<wasm::Linker>> linkers;
-  std::unordered_map<const void*, wasm::InstancePre> prepared;
-  // All of the above by component and definition index (index_definitions), so that
-  // instantiating looks nothing up by address.
-  struct ComponentPlan {
-    std::vector<struct DefinitionPlan> definitions;
-    Frame::Sizes sizes;
-  };
-  std::unordered_map<const Component*, ComponentPlan> components;
-  std::once_flag canon_handles_once;
-  std::vector<wasm::ExportHandle> canon_handles;  // by plan id
-  wasm::Linker linker;
-  std::vector<std::unique_ptr<CanonPlan>> canon;
-  std::unordered_map<const void*, const CanonPlan*> canon_of;  // by Canon definition address
-  std::unordered_map<const void*, FlatSignature> lift_sigs;    // by CanonLift definition address
-  std::unordered_map<const void*, RuntimeItem> host_items;     // by top-level Import address
-  // What host_items point to.
-  std::vector<std::unique_ptr<ComponentFunction>> host_funcs;
-  std::vector<std::unique_ptr<RuntimeInstance>> host_instances;
-};
-
-// What the plan knows about one definition of a component.
-struct DefinitionPlan {
-  const CanonPlan* canon = nullptr;                  // a canon lower or resource built-in
-  const FlatSignature* lift_sig = nullptr;           // a canon lift
-  const CoreImports* imports = nullptr;              // a core instantiation
-  const wasm::InstancePre* prepared = nullptr;       // ... made from an InstancePre
-  bool skipped = false;                              // ... of a bypassed shim
-  const std::optional<CoreSource>* fixup = nullptr;  // ... of a bypassed fixup (its start)
-  const CoreSource* alias = nullptr;                 // an aliased core export
-  const CanonPlan* alias_plan = nullptr;             // ... of a bypassed shim's function
-  const RuntimeItem* host_item = nullptr;            // a top-level import
-  // The top-level component's item that is the same in every instance (a type, a host
-  // import or what is aliased from one, a core module): pushed without running the
-  // definition (plan_fixed_items).
-  std::optional<RuntimeItem> fixed;
-};
-
 // A guest trap or engine error, carried through the ABI code to the call boundary.
 struct GuestError {
   wasm::Error error;
@@ -361,43 +165,6 @@ inline const auto& at(const Space& space, uint32_t index, const char* what) {
     fail(std::string(what) + " index " + std::to_string(index) + " out of range");
   }
   return space[index];
-}
-
-inline wasm::ExternKind extern_kind(CoreSort sort) {
-  switch (sort) {
-    case CoreSort::kTable:
-      return wasm::ExternKind::kTable;
-    case CoreSort::kMemory:
-      return wasm::ExternKind::kMemory;
-    case CoreSort::kGlobal:
-      return wasm::ExternKind::kGlobal;
-    case CoreSort::kTag:
-      return wasm::ExternKind::kTag;
-    default:
-      return wasm::ExternKind::kFunc;
-  }
-}
-
-// The argument of a core instantiation named `name`.
-inline const CoreInstantiateArg* argument(const CoreInstantiate& inst, std::string_view name) {
-  const CoreInstantiateArg* found = nullptr;
-  for (const auto& a : inst.args) {
-    if (a.name == name) found = &a;
-  }
-  return found;
-}
-
-inline std::pmr::vector<wasm::Extern>& core_space(Frame& frame, wasm::ExternKind kind) {
-  switch (kind) {
-    case wasm::ExternKind::kTable:
-      return frame.core_tables;
-    case wasm::ExternKind::kMemory:
-      return frame.core_memories;
-    case wasm::ExternKind::kGlobal:
-      return frame.core_globals;
-    default:
-      return frame.core_funcs;
-  }
 }
 
 // A task of a function lifted async with a callback (async_tasks.cpp): what it waits on
@@ -455,9 +222,5 @@ struct CanonCalls {
 
 // The core signature of a plan's function.
 wasm::FuncType core_signature(const CanonPlan& plan);
-
-// The host's implementation of a top-level import, kept in `plan` (link_plan.cpp).
-RuntimeItem host_item(const HostImports& host, const std::string& name, ExternKind kind,
-                      const AnyType& type, Plan& plan);
 
 }  // namespace gyre::component

@@ -47,6 +47,67 @@ TEST(Instance, CallsAnExportThatCallsAHostImport) {
   EXPECT_EQ(logged, (std::vector<std::string>{"greet called", "greet called", "greet called"}));
 }
 
+// A nested component instantiated twice is two instances, each with its own core state
+// and its own lowering of the host import; the outer component's core code calls one of
+// them through a lowered guest function. Every store gets fresh instances.
+TEST(Instance, ANestedComponentInstantiatedTwiceKeepsTwoStates) {
+  auto eng = engine();
+  std::vector<uint32_t> ticks;
+  HostImports host;
+  host.define_function(
+      "tick", [&](HostCall&, std::span<const Val> args) -> Result<std::optional<Val>, std::string> {
+        ticks.push_back(static_cast<uint32_t>(args[0].bits));
+        return std::optional<Val>{};
+      });
+  auto pre = ComponentPre::create(*eng, gyre::testing::assemble(R"wat((component
+    (import "tick" (func $tick (param "n" u32)))
+    (component $counter
+      (import "tick" (func $tick (param "n" u32)))
+      (core func $tick_low (canon lower (func $tick)))
+      (core module $m
+        (import "h" "tick" (func $tick (param i32)))
+        (global $n (mut i32) (i32.const 0))
+        (func (export "bump") (result i32)
+          (global.set $n (i32.add (global.get $n) (i32.const 1)))
+          (call $tick (global.get $n))
+          (global.get $n)))
+      (core instance $i (instantiate $m (with "h" (instance (export "tick" (func $tick_low))))))
+      (func (export "bump") (result u32) (canon lift (core func $i "bump"))))
+    (instance $a (instantiate $counter (with "tick" (func $tick))))
+    (instance $b (instantiate $counter (with "tick" (func $tick))))
+    (alias export $a "bump" (func $a_bump))
+    (alias export $b "bump" (func $b_bump))
+    (core func $b_low (canon lower (func $b_bump)))
+    (core module $twice
+      (import "b" "bump" (func $f (result i32)))
+      (func (export "twice") (result i32) (drop (call $f)) (call $f)))
+    (core instance $t (instantiate $twice (with "b" (instance (export "bump" (func $b_low))))))
+    (func (export "b-twice") (result u32) (canon lift (core func $t "twice")))
+    (export "a-bump" (func $a_bump))
+    (export "b-bump" (func $b_bump))
+  ))wat"),
+                                  host);
+  ASSERT_TRUE(pre.ok()) << pre.error();
+  for (int round = 0; round < 2; ++round) {
+    wasm::Store store(*eng);
+    auto instance = (*pre)->instantiate(store);
+    ASSERT_TRUE(instance.ok()) << instance.error().describe();
+    auto call = [&](const char* name) -> uint64_t {
+      const ComponentFunction* fn = (*instance)->function(name);
+      EXPECT_NE(fn, nullptr) << name;
+      if (fn == nullptr) return 0;
+      auto result = (*instance)->call(*fn, {});
+      EXPECT_TRUE(result.ok()) << result.error().describe();
+      return result.ok() && result->has_value() ? (*result)->bits : 0;
+    };
+    EXPECT_EQ(call("a-bump"), 1u);
+    EXPECT_EQ(call("a-bump"), 2u);
+    EXPECT_EQ(call("b-bump"), 1u);
+    EXPECT_EQ(call("b-twice"), 3u);
+  }
+  EXPECT_EQ(ticks, (std::vector<uint32_t>{1, 2, 1, 2, 3, 1, 2, 1, 2, 3}));
+}
+
 TEST(Instance, AHostErrorTrapsTheGuestAndPoisonsTheInstance) {
   auto eng = engine();
   HostImports host;
