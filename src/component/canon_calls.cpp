@@ -136,16 +136,8 @@ wasm::HostResult CanonCalls::shared(void* env, wasm::Caller& caller,
                                     std::span<wasm::RawValue> slots) {
   const auto& plan = *static_cast<const CanonPlan*>(env);
   CanonSlot& s = static_cast<ComponentInstance*>(caller.data())->slots_[plan.id];
-  if (plan.kind == CanonPlan::kLower) return run_lowering(s.lowering, caller, slots);
-  return run_builtin(s.builtin, caller, slots);
-}
-wasm::HostResult CanonCalls::lowering(void* env, wasm::Caller& caller,
-                                      std::span<wasm::RawValue> slots) {
-  return run_lowering(*static_cast<Lowering*>(env), caller, slots);
-}
-wasm::HostResult CanonCalls::builtin(void* env, wasm::Caller& caller,
-                                     std::span<wasm::RawValue> slots) {
-  return run_builtin(*static_cast<Builtin*>(env), caller, slots);
+  if (auto* lowering = std::get_if<Lowering>(&s)) return run_lowering(*lowering, caller, slots);
+  return run_builtin(std::get<Builtin>(s), caller, slots);
 }
 
 wasm::FuncType core_signature(const CanonPlan& plan) {

@@ -15,7 +15,8 @@ class Instantiator {
       out_.frames_[i].component = plan_.frames[i];
     out_.core_instances_.resize(plan_.instance_modules.size());
     out_.lifted_.resize(plan_.lifted);
-    out_.slots_.resize(plan_.canon.size());
+    out_.extracted_.resize(plan_.extracted);
+    out_.slots_.reserve(plan_.canon.size());  // made by the steps, in plan id order
     for (const Step& step : plan_.steps)
       std::visit([&](const auto& s) { perform(s); }, step);
   }
@@ -38,6 +39,8 @@ class Instantiator {
     out_.core_instances_[step.instance] = *created;
   }
 
+  void perform(const ExtractStep& step) { out_.extracted_[step.index] = resolve(step.item); }
+
   void perform(const StartStep& step) {
     auto called = func(step.func).call_raw(store(), {});
     if (!called) throw GuestError{std::move(called).error()};
@@ -45,10 +48,10 @@ class Instantiator {
 
   void perform(const CanonStep& step) {
     const CanonPlan& plan = *step.plan;
-    CanonSlot& slot = out_.slots_[plan.id];
+    if (out_.slots_.size() != plan.id) fail("canon steps out of order");
     Frame& frame = out_.frames_[step.frame];
     if (plan.kind == CanonPlan::kLower) {
-      Lowering& l = slot.lowering;
+      Lowering& l = std::get<Lowering>(out_.slots_.emplace_back(std::in_place_type<Lowering>));
       l.plan = &plan;
       l.instance = &out_;
       l.caller = &frame;
@@ -57,7 +60,7 @@ class Instantiator {
       if (step.realloc) l.realloc = func(*step.realloc);
       return;
     }
-    Builtin& b = slot.builtin;
+    Builtin& b = std::get<Builtin>(out_.slots_.emplace_back(std::in_place_type<Builtin>));
     b.plan = &plan;
     b.frame = &frame;
     b.concurrency = out_.concurrency_.get();
@@ -94,7 +97,10 @@ class Instantiator {
     return *found;
   }
   wasm::Func func(const CoreRef& ref) { return wasm::Func(resolve(ref).handle); }
-  wasm::Memory memory(const CoreRef& ref) { return wasm::Memory(resolve(ref).handle); }
+  wasm::Func func(uint32_t extracted) { return wasm::Func(out_.extracted_[extracted].handle); }
+  wasm::Memory memory(uint32_t extracted) {
+    return wasm::Memory(out_.extracted_[extracted].handle);
+  }
 
   // A plan's function in this store: through the re-export instance, made the first time
   // one is asked for (with the shim bypassed, a small component may never ask).
@@ -140,6 +146,7 @@ ComponentInstance::ComponentInstance(wasmtime_context* store)
       concurrency_(std::make_unique<Concurrency>()),
       frames_(&arena_),
       lifted_(&arena_),
+      extracted_(&arena_),
       slots_(&arena_) {
   host_state_.reserve(8);  // WASI and wasi:http keep about that many kinds of state
 }

@@ -189,11 +189,13 @@ class ComponentInstance {
   const struct Plan* plan_ = nullptr;  // the ComponentPre's, for the exports
   // What the plan's steps make, in the arena, sized once: the state of each component
   // instance (frames_[0] is the top-level one), the core instances, the lifted functions,
-  // and the per-store state of each canon lowering and built-in (by plan id). Their
-  // element types are complete only in instance.cpp: its constructor gives them the arena.
+  // the core items of their options, and the per-store state of each canon lowering and built-in
+  // (by plan id). Their element types are complete only in instance.cpp: its constructor gives them
+  // the arena.
   std::pmr::vector<Frame> frames_;
   std::pmr::vector<std::optional<wasm::Instance>> core_instances_{&arena_};
   std::pmr::vector<ComponentFunction> lifted_;
+  std::pmr::vector<wasm::Extern> extracted_;  // core items canon options use
   std::pmr::vector<struct CanonSlot> slots_;
   std::optional<wasm::Instance> canon_;  // every canon plan's function (Plan::canon_pre)
 };

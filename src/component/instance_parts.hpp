@@ -138,11 +138,9 @@ struct Builtin {
   Concurrency* concurrency = nullptr;  // async built-ins: the instance's
 };
 
-// The per-store state of one plan.
-struct CanonSlot {
-  bool used = false;
-  Lowering lowering;
-  Builtin builtin;
+// The per-store state of one plan, made by its CanonStep.
+struct CanonSlot : std::variant<Lowering, Builtin> {
+  using variant::variant;
 };
 
 // A guest trap or engine error, carried through the ABI code to the call boundary.
@@ -209,15 +207,11 @@ Result<void, wasm::Error> ComponentInstance::guarded(F&& body) {
   return std::move(*error);
 }
 
-// Entry points for core functions made from plans (canon_calls.cpp). Defined once in the
-// plan's Linker, they find their per-store state through the Store's data (the
-// ComponentInstance); made per store (the rare second instantiation of a nested
-// component), they carry it directly.
+// The entry point of every core function made from a plan (canon_calls.cpp). Defined
+// once in the plan's Linker, it finds its per-store state through the Store's data (the
+// ComponentInstance).
 struct CanonCalls {
   static wasm::HostResult shared(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots);
-  static wasm::HostResult lowering(void* env, wasm::Caller& caller,
-                                   std::span<wasm::RawValue> slots);
-  static wasm::HostResult builtin(void* env, wasm::Caller& caller, std::span<wasm::RawValue> slots);
 };
 
 // The core signature of a plan's function.

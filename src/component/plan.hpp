@@ -104,6 +104,14 @@ struct InstantiateStep {
   const wasm::InstancePre* prepared = nullptr;
 };
 
+// Fetches a core item that canon options use (a memory, a realloc, a post-return or
+// callback function, a destructor) into the instance's extracted item `index`, once
+// however many steps use it.
+struct ExtractStep {
+  uint32_t index = 0;
+  CoreRef item;
+};
+
 // Calls a core function: the start function of a wit-component fixup module that is not
 // instantiated (plan_shims.cpp).
 struct StartStep {
@@ -115,8 +123,9 @@ struct CanonStep {
   const CanonPlan* plan = nullptr;
   uint32_t frame = 0;  // the component instance it belongs to
   FuncRef target;      // lower: the function called
-  std::optional<CoreRef> memory, realloc;
-  std::optional<CoreRef> destructor;  // resource.drop of the component's own resource
+  // Extracted items (ExtractStep), of the options:
+  std::optional<uint32_t> memory, realloc;
+  std::optional<uint32_t> destructor;  // resource.drop of the component's own resource
 };
 
 // Lifts a core function into the instance's lifted function `func`.
@@ -126,32 +135,28 @@ struct LiftStep {
   FunctionTypePtr type;
   FlatSignature sig;
   CoreRef core;
-  std::optional<CoreRef> memory, realloc, post_return, callback;
+  std::optional<uint32_t> memory, realloc, post_return, callback;  // extracted items
   StringEncoding encoding = StringEncoding::kUtf8;
   bool async = false;
 };
 
-using Step = std::variant<InstantiateStep, StartStep, CanonStep, LiftStep>;
+using Step = std::variant<InstantiateStep, ExtractStep, StartStep, CanonStep, LiftStep>;
 
 // Calls `f` on every CoreRef a step reads.
 template <class AnyStep, class F>
 void for_each_ref(AnyStep& step, F f) {
-  auto maybe = [&](auto& ref) {
-    if (ref) f(*ref);
-  };
   std::visit(
       [&](auto& s) {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, InstantiateStep>) {
           for (auto& ref : s.imports)
             f(ref);
+        } else if constexpr (std::is_same_v<T, ExtractStep>) {
+          f(s.item);
         } else if constexpr (std::is_same_v<T, StartStep>) {
           f(s.func);
-        } else if constexpr (std::is_same_v<T, CanonStep>) {
-          maybe(s.memory), maybe(s.realloc), maybe(s.destructor);
-        } else {
+        } else if constexpr (std::is_same_v<T, LiftStep>) {
           f(s.core);
-          maybe(s.memory), maybe(s.realloc), maybe(s.post_return), maybe(s.callback);
         }
       },
       step);
@@ -167,7 +172,8 @@ struct Plan {
   // The component of each component instance (the top-level one first, then the nested
   // ones as they are instantiated): what its resource handles and flags belong to.
   std::vector<const Component*> frames;
-  uint32_t lifted = 0;                                     // lifted functions per instance
+  uint32_t lifted = 0;     // lifted functions per instance
+  uint32_t extracted = 0;  // extracted items per instance (ExtractStep)
   std::vector<std::pair<std::string_view, Item>> exports;  // the top-level component's
 
   std::vector<std::unique_ptr<CanonPlan>> canon;  // by id

@@ -269,13 +269,24 @@ class PlanBuilder {
     frame.types.push_back(&annotation);
   }
 
-  std::optional<CoreRef> memory_option(PlanFrame& frame, std::optional<uint32_t> index) {
-    if (!index) return std::nullopt;
-    return at(frame.core_memories, *index, "core memory");
+  // The extracted item of an option (a core memory or function index), fetched by an
+  // ExtractStep the first time any step uses it.
+  uint32_t extracted(const CoreRef& ref) {
+    for (const auto& [known, index] : extracted_) {
+      if (known == ref) return index;
+    }
+    const uint32_t index = plan_.extracted++;
+    extracted_.emplace_back(ref, index);
+    plan_.steps.emplace_back(ExtractStep{index, ref});
+    return index;
   }
-  std::optional<CoreRef> func_option(PlanFrame& frame, std::optional<uint32_t> index) {
+  std::optional<uint32_t> memory_option(PlanFrame& frame, std::optional<uint32_t> index) {
     if (!index) return std::nullopt;
-    return core_item(frame, CoreSort::kFunc, *index);
+    return extracted(at(frame.core_memories, *index, "core memory"));
+  }
+  std::optional<uint32_t> func_option(PlanFrame& frame, std::optional<uint32_t> index) {
+    if (!index) return std::nullopt;
+    return extracted(core_item(frame, CoreSort::kFunc, *index));
   }
 
   void define(PlanFrame& frame, const AnyType& annotation, const Args*, const Canon& canon) {
@@ -412,6 +423,7 @@ class PlanBuilder {
   HostDrops drops_;
   Plan& plan_;
   std::vector<std::unique_ptr<PlanFrame>> frames_;
+  std::vector<std::pair<CoreRef, uint32_t>> extracted_;  // by the item fetched
 };
 
 }  // namespace
