@@ -295,6 +295,19 @@ void ComponentHandler::handle(http::Request request,
 
 void ComponentHandler::run_on_fiber(http::Request request,
                                     std::shared_ptr<http::ResponseWriter> response) {
+  LaneGate* gate = prepared_[request.lane % prepared_.size()].gate;
+  if (gate == nullptr || !gate->full())
+    return start_on_fiber(std::move(request), std::move(response));
+  auto shared = std::make_shared<http::Request>(std::move(request));
+  gate->enqueue([this, shared, response = std::move(response)]() mutable {
+    // A client that left while its request waited gets nothing: the guest never starts.
+    if (shared->cancelled && shared->cancelled->load(std::memory_order_relaxed)) return;
+    start_on_fiber(std::move(*shared), std::move(response));
+  });
+}
+
+void ComponentHandler::start_on_fiber(http::Request request,
+                                      std::shared_ptr<http::ResponseWriter> response) {
   auto run = std::make_shared<FiberRun>(std::move(response));
   const Prepared& lane = prepared_[request.lane % prepared_.size()];
   auto call = lane.handler.instantiate(*lane.engine, incoming_data(request), run->sink,
@@ -309,7 +322,7 @@ void ComponentHandler::run_on_fiber(http::Request request,
   limits.cancelled = request.cancelled;
   FiberRun* raw = run.get();
   FiberTask::start(
-      FiberTask::Services{request.executor, &workers_}, raw->call->store(), run,
+      FiberTask::Services{request.executor, &workers_, lane.gate}, raw->call->store(), run,
       [raw, loop = request.executor](Suspender& suspender) {
         raw->sink.set_suspender(&suspender);
         raw->result = raw->call->call(&suspender, loop);

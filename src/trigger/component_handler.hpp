@@ -20,6 +20,7 @@
 #include "base/worker_pool.hpp"
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
+#include "trigger/lane_gate.hpp"
 #include "wasm/engine.hpp"
 
 namespace gyre::trigger {
@@ -32,6 +33,7 @@ class ComponentHandler final : public http::Handler {
   struct Prepared {
     wasm::Engine* engine;
     http::IncomingHandler handler;
+    LaneGate* gate = nullptr;  // the lane's, shared by every component (none: no limit)
   };
 
   // A request runs in prepared[request.lane % prepared.size()] (never empty).
@@ -42,7 +44,9 @@ class ComponentHandler final : public http::Handler {
   void handle(http::Request request, std::shared_ptr<http::ResponseWriter> response) override;
 
  private:
+  // Starts the guest on a fiber of the request's lane, or queues it at the lane's gate.
   void run_on_fiber(http::Request request, std::shared_ptr<http::ResponseWriter> response);
+  void start_on_fiber(http::Request request, std::shared_ptr<http::ResponseWriter> response);
   // Runs the guest on the calling thread, to the end.
   void run(http::Request request, std::shared_ptr<http::ResponseWriter> response);
   // Logs a guest's failure: an error with its backtrace, unless nobody waits for its

@@ -12,7 +12,17 @@ namespace net = boost::asio;
 FiberTask::FiberTask(Services services, Limits limits)
     : executor_(std::move(services.executor)),
       workers_(services.workers),
+      gate_(services.gate),
       limits_(std::move(limits)) {}
+
+void FiberTask::count_runnable() {
+  if (gate_ != nullptr && !counted_.exchange(true, std::memory_order_acq_rel)) gate_->runnable();
+}
+
+void FiberTask::count_not_runnable() {
+  if (gate_ != nullptr && counted_.exchange(false, std::memory_order_acq_rel))
+    gate_->not_runnable();
+}
 
 void FiberTask::start(Services services, wasm::Store& store, std::shared_ptr<void> owner,
                       std::function<void(Suspender&)> body,
@@ -24,6 +34,7 @@ void FiberTask::start(Services services, wasm::Store& store, std::shared_ptr<voi
   task->fiber_ =
       std::make_unique<wasm::Fiber>(store, [raw, body = std::move(body)] { body(*raw); });
   task->self_ = task;
+  task->count_runnable();
   // The first turn comes from the loop's queue, not from inside the server's handle()
   // call, which returns at once: the connection's next read is set up before the guest
   // runs.
@@ -37,7 +48,9 @@ void FiberTask::schedule() {
     if (next == state) return;  // a turn is queued, or one in progress will go on
     if (state_.compare_exchange_weak(state, next, std::memory_order_acq_rel)) break;
   }
-  if (state == kIdle) net::post(executor_, [self = shared_from_this()] { self->turn(); });
+  if (state != kIdle) return;
+  count_runnable();
+  net::post(executor_, [self = shared_from_this()] { self->turn(); });
 }
 
 void FiberTask::turn() {
@@ -45,9 +58,12 @@ void FiberTask::turn() {
   auto keep = shared_from_this();  // a finished fiber drops self_ inside resume()
   for (;;) {
     resume();
+    // Waiting (or ended): not runnable, before a waker may queue the next turn.
+    if (!fiber_ || fiber_->parked()) count_not_runnable();
     int expected = kRunning;
     if (state_.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) return;
     state_.store(kRunning, std::memory_order_release);  // kAgain: asked during the turn
+    count_runnable();
   }
 }
 
@@ -55,9 +71,16 @@ void FiberTask::resume() {
   if (!fiber_) return;  // finished: a late wake
   fiber_->unpark();     // a wake only says "look again"; the host code checks its condition
   if (!fiber_->resume()) {
-    // Parked: a waker or the timer schedules it. Yielded at an epoch tick: asks for a
-    // turn from the back of the loop's queue, after the lane's other work.
-    if (!fiber_->parked()) net::post(executor_, [self = self_] { self->schedule(); });
+    // Parked: a waker or the timer schedules it. Yielded at an epoch tick: takes its next
+    // turn from the back of the loop's queue, after the lane's other work (once: if a
+    // waker queued a turn meanwhile, that turn resumes it).
+    if (!fiber_->parked()) {
+      net::post(executor_, [self = self_] {
+        int idle = kIdle;
+        if (self->state_.compare_exchange_strong(idle, kQueued, std::memory_order_acq_rel))
+          self->turn();
+      });
+    }
     return;
   }
   const std::optional<wasm::Error> error = fiber_->error();

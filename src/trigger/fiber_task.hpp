@@ -20,6 +20,7 @@
 
 #include "base/suspender.hpp"
 #include "base/worker_pool.hpp"
+#include "trigger/lane_gate.hpp"
 #include "wasm/fiber.hpp"
 #include "wasm/store.hpp"
 
@@ -32,10 +33,12 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
     std::shared_ptr<const std::atomic<bool>> cancelled;
   };
 
-  // Where offload() runs blocking work: set once, by the owner of the pool.
+  // Where offload() runs blocking work: set once, by the owner of the pool. The lane's
+  // gate, if any, is told whenever the task becomes runnable or stops being runnable.
   struct Services {
     boost::asio::any_io_executor executor;
     WorkerPool* workers = nullptr;
+    LaneGate* gate = nullptr;
   };
 
   // Runs `body` on a fiber of `store`, driven by `executor`; `done` runs on the loop once
@@ -59,6 +62,10 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
   void turn();    // one or more resumptions, until nobody asked for another
   void resume();  // inside a turn
   bool must_stop() const;
+  // Counting in the gate: runnable from the moment a turn is queued until the guest waits
+  // or ends; a guest that yields stays runnable.
+  void count_runnable();
+  void count_not_runnable();  // on the loop
 
   // How often a waiting guest without a timer looks at its request's cancel flag.
   static constexpr std::chrono::milliseconds kCancelCheck{250};
@@ -70,6 +77,8 @@ class FiberTask final : public Suspender, public std::enable_shared_from_this<Fi
 
   boost::asio::any_io_executor executor_;
   WorkerPool* workers_;
+  LaneGate* gate_;
+  std::atomic<bool> counted_{false};
   std::optional<boost::asio::steady_timer> timer_;  // made at the first timed suspension
   Limits limits_;
   std::shared_ptr<void> owner_;  // holds the store: declared first, destroyed last

@@ -96,6 +96,7 @@ class App final : public RunningApp {
   // Destroyed bottom-up: the workers join (finishing their guests) while the server, the
   // handlers it owns, the imports, the logs and the engines they use still exist.
   std::vector<std::unique_ptr<wasm::Engine>> engines;  // one per server lane
+  std::vector<std::unique_ptr<LaneGate>> gates;        // one per server lane
   std::unique_ptr<http::HttpClient> client;
   std::unique_ptr<OutboundRoutes> outbound;
   std::vector<std::unique_ptr<spin::Factor>> factors;
@@ -274,14 +275,15 @@ struct Loader {
     // before anything listens, naming every one.
     const component::LinkOptions link;
     std::vector<ComponentHandler::Prepared> prepared;
-    for (const auto& engine : running.engines) {
+    for (size_t lane = 0; lane < running.engines.size(); ++lane) {
+      const auto& engine = running.engines[lane];
       // Each lane's engine links the same bytes (the compiled code comes from the compile
       // cache after the first); none keeps them.
       auto pre = component::ComponentPre::create(*engine, *bytes, *imports, link);
       if (!pre) return manifest.file + ": component `" + id + "`: " + pre.error();
       auto handler = http::IncomingHandler::create(std::move(pre).value());
       if (!handler) return manifest.file + ": component `" + id + "`: " + handler.error();
-      prepared.push_back({engine.get(), std::move(handler).value()});
+      prepared.push_back({engine.get(), std::move(handler).value(), running.gates[lane].get()});
     }
     running.imports.push_back(std::move(imports));
     return std::shared_ptr<http::Handler>(
@@ -358,6 +360,7 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
     auto engine = wasm::Engine::create(engine_config);
     if (!engine) return "cannot start the engine: " + engine.error().describe();
     running->engines.push_back(std::move(engine).value());
+    running->gates.push_back(std::make_unique<LaneGate>(LaneGate::kLimit));
   }
   const unsigned workers = options.workers ? options.workers : 2 * cores;
   running->workers = std::make_unique<WorkerPool>(workers);

@@ -11,12 +11,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/server.hpp"
 #include "support/gyre_up.hpp"
 #include "support/http_client.hpp"
 #include "support/raw_connection.hpp"
+#include "trigger/lane_gate.hpp"
 
 namespace {
 
@@ -205,6 +207,32 @@ TEST(UpConcurrency, AGuestComputingForeverDoesNotStopItsLaneFromAnswering) {
   // The guest yields at epoch ticks instead of holding its lane's thread, which alone
   // serves the lane's other connections meanwhile.
   EXPECT_LE(threads_of(gyre.pid()), idle_threads) << gyre.output();
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+// More guests computing at once than the lanes let run: the ones past the limit wait
+// for a turn at their lane's gate and start as the others end (here at their deadline),
+// so every request gets its answer.
+TEST(UpConcurrency, GuestsPastTheLanesLimitStartAsOthersEnd) {
+  const auto app =
+      gyre::testing::make_fixture_app("concurrency-gate", "concurrency", "c-http", "c-http", "");
+  GyreUp gyre(app, {"--deadline", "200ms"});
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  const size_t lanes = std::max(1u, std::thread::hardware_concurrency());
+  const size_t guests = gyre::trigger::LaneGate::kLimit * lanes + 8;
+  std::vector<std::future<gyre::testing::HttpResponse>> answers;
+  for (size_t i = 0; i < guests; ++i) {
+    answers.push_back(
+        std::async(std::launch::async, [&] { return http_request(gyre.port(), "GET", "/loop"); }));
+  }
+  size_t stopped = 0;
+  for (auto& answer : answers) {
+    if (answer.get().status == 500) ++stopped;
+  }
+  EXPECT_EQ(stopped, guests) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "Hello, Fermyon!\n");
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
