@@ -457,10 +457,12 @@ void run_async_builtin(const CanonBuiltin& b, const ValueType* type, const Canon
       if (!task.cancel_delivered) trap("task.cancel by a task that was not cancelled");
       if (task.returned) trap("task.cancel after the task returned");
       task.returned = true;  // resolved, without a result
+      if (task.on_cancel) task.on_cancel();
       return;
     }
     case kThreadYield:
       c.scheduler.run_posted();
+      c.scheduler.run_other();
       return result(0);  // not cancelled
     case kBackpressureInc:
       if (++c.backpressure == (1u << 16)) trap("backpressure.inc past its limit");

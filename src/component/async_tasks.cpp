@@ -32,6 +32,15 @@ Result<uint64_t, wasm::Error> ComponentInstance::start(const ComponentFunction& 
     return wasm::Error(wasm::ErrorKind::kUsage,
                        "start() runs functions lifted async with a callback; call() the others");
   }
+  uint64_t id = 0;
+  auto started =
+      guarded([&] { id = start_task(fn, args, std::move(on_return), std::move(on_exit)); });
+  if (!started) return std::move(started).error();
+  return id;
+}
+
+uint64_t ComponentInstance::start_task(const ComponentFunction& fn, std::span<const Val> args,
+                                       OnReturn on_return, OnExit on_exit) {
   auto task = std::make_unique<AsyncTask>();
   const uint64_t id = task->id = next_task_id_++;
   task->fn = &fn;
@@ -40,18 +49,24 @@ Result<uint64_t, wasm::Error> ComponentInstance::start(const ComponentFunction& 
   task->state.encoding = fn.encoding;
   task->state.on_return = std::move(on_return);
   task->on_exit = std::move(on_exit);
-  auto started = guarded([&] {
-    // CanonicalABI.md's enter_implicit_thread: a task waits to start while the guest
-    // applies backpressure, or while its code is on the stack (a host call of it).
-    if (concurrency_->backpressure > 0 || !fn.frame->may_enter || !tasks_to_start_.empty()) {
-      task->args.assign(args.begin(), args.end());
-      tasks_to_start_.push_back(std::move(task));
-      return;
-    }
+  // CanonicalABI.md's enter_implicit_thread: a task waits to start while the guest
+  // applies backpressure, or while its code is on the stack (a host call of it).
+  if (concurrency_->backpressure > 0 || !fn.frame->may_enter || !tasks_to_start_.empty()) {
+    task->args.assign(args.begin(), args.end());
+    tasks_to_start_.push_back(std::move(task));
+  } else {
     begin(std::move(task), args);
-  });
-  if (!started) return std::move(started).error();
+  }
   return id;
+}
+
+AsyncTask* ComponentInstance::find_task(uint64_t id) {
+  for (auto* list : {&tasks_, &tasks_to_start_}) {
+    for (auto& t : *list) {
+      if (t->id == id) return t.get();
+    }
+  }
+  return nullptr;
 }
 
 void ComponentInstance::cancel(uint64_t id) {
@@ -119,7 +134,9 @@ void ComponentInstance::run_core(AsyncTask& task, bool callback, std::span<wasm:
 bool ComponentInstance::step() {
   for (size_t i = 0; i < tasks_.size(); ++i) {
     AsyncTask& task = *tasks_[(next_task_ + i) % tasks_.size()];
-    if (task.running) continue;  // its code called the host, which is driving us
+    // Not while its own code, or other code of its component instance, is on the stack
+    // (a host call of it that waits lets other instances' tasks run, not its own).
+    if (task.running || !task.fn->frame->may_enter) continue;
     Event event;
     if (task.cancel_requested) {
       task.cancel_requested = false;
@@ -143,22 +160,30 @@ bool ComponentInstance::step() {
   return false;
 }
 
+bool ComponentInstance::advance() {
+  if (!tasks_to_start_.empty() && concurrency_->backpressure == 0 &&
+      tasks_to_start_.front()->fn->frame->may_enter) {
+    std::unique_ptr<AsyncTask> next = std::move(tasks_to_start_.front());
+    tasks_to_start_.erase(tasks_to_start_.begin());
+    const std::vector<Val>& args = next->args;  // the task object stays where it is
+    begin(std::move(next), args);
+    return true;
+  }
+  return step();
+}
+
+void ComponentInstance::drive_tasks(const std::function<bool()>& done) {
+  while (!done()) {
+    concurrency_->scheduler.run_posted();
+    if (advance() || done()) continue;
+    concurrency_->scheduler.wait_for_post("the instance's " + std::to_string(tasks_.size()) +
+                                          " tasks");
+  }
+}
+
 Result<void, wasm::Error> ComponentInstance::drive(const std::function<bool()>& done) {
   if (poisoned_) return poisoned_error();
-  return guarded([&] {
-    while (!done()) {
-      concurrency_->scheduler.run_posted();
-      while (!tasks_to_start_.empty() && concurrency_->backpressure == 0) {
-        std::unique_ptr<AsyncTask> next = std::move(tasks_to_start_.front());
-        tasks_to_start_.erase(tasks_to_start_.begin());
-        const std::vector<Val>& args = next->args;  // the task object stays where it is
-        begin(std::move(next), args);
-      }
-      if (step() || done()) continue;
-      concurrency_->scheduler.wait_for_post("the instance's " + std::to_string(tasks_.size()) +
-                                            " tasks");
-    }
-  });
+  return guarded([&] { drive_tasks(done); });
 }
 
 }  // namespace gyre::component

@@ -201,29 +201,7 @@ std::optional<Val> ComponentInstance::invoke_host(const ComponentFunction& fn,
 std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::span<const Val> args,
                                              std::shared_ptr<PendingCall>* deferred) {
   if (!fn.core) return invoke_host(fn, args, deferred);
-  if (fn.callback) {
-    // A task among the instance's others, driven until it exits.
-    std::optional<Val> result;
-    bool exited = false;
-    std::optional<wasm::Error> error;
-    OnReturn on_return = [&](const std::optional<Val>& r) { result = r; };
-    if (concurrency_->tasks.empty()) {
-      on_return = [&, outer = on_return_](const std::optional<Val>& r) {
-        result = r;
-        if (outer) outer(r);
-      };
-    }
-    auto exit = [&](const std::optional<wasm::Error>& e) {
-      exited = true;
-      error = e;
-    };
-    auto started = start(fn, args, std::move(on_return), exit);
-    if (!started) throw GuestError{std::move(started).error()};
-    auto driven = drive([&] { return exited; });
-    if (!driven) throw GuestError{std::move(driven).error()};
-    if (error) throw GuestError{*error};
-    return result;
-  }
+  if (fn.callback) return invoke_callback_task(fn, args, deferred);
   Frame& frame = *fn.frame;
   if (!frame.may_enter) fail("cannot enter a component instance that is already running");
   CanonContext cx{store_,         fn.encoding,     fn.memory,         fn.realloc,
@@ -274,6 +252,54 @@ std::optional<Val> ComponentInstance::invoke(const ComponentFunction& fn, std::s
   }
   if (task.on_return) task.on_return(result);
   return result;
+}
+
+// A call of a function lifted async with a callback: a task among the instance's others.
+// Lowered async (`deferred`: another guest's call), the caller goes on once the task
+// first waits, holding a subtask that resolves when the task returns (or ends cancelled);
+// lowered sync, or called by the host, the call drives every task until this one exits.
+std::optional<Val> ComponentInstance::invoke_callback_task(const ComponentFunction& fn,
+                                                           std::span<const Val> args,
+                                                           std::shared_ptr<PendingCall>* deferred) {
+  struct Call {
+    std::shared_ptr<PendingCall> pending = std::make_shared<PendingCall>();
+    bool subtask = false;  // the caller went on and holds a subtask
+    bool returned = false, exited = false;
+    std::optional<Val> result;
+    std::optional<wasm::Error> error;
+  };
+  auto call = std::make_shared<Call>();
+  OnReturn on_return = [call](const std::optional<Val>& r) {
+    if (call->subtask) return call->pending->resolve(r);
+    call->returned = true;
+    call->result = r;
+  };
+  if (deferred == nullptr && concurrency_->tasks.empty() && on_return_) {
+    on_return = [call, outer = on_return_](const std::optional<Val>& r) {
+      call->returned = true;
+      call->result = r;
+      outer(r);
+    };
+  }
+  OnExit on_exit = [call](const std::optional<wasm::Error>& e) {
+    call->exited = true;
+    call->error = e;
+    // Exited without returning: it ended by task.cancel, or was cancelled before it
+    // started. (A trap ends the caller's task too: nothing is resolved then.)
+    if (call->subtask && !e) call->pending->resolve_cancelled();
+  };
+  const uint64_t id = start_task(fn, args, std::move(on_return), std::move(on_exit));
+  if (deferred != nullptr && !call->returned && !call->exited) {
+    if (AsyncTask* task = find_task(id))
+      task->state.on_cancel = [call] { call->pending->resolve_cancelled(); };
+    call->pending->on_cancel([this, id] { cancel(id); });
+    call->subtask = true;
+    *deferred = call->pending;
+    return std::nullopt;
+  }
+  drive_tasks([&] { return call->exited || (deferred != nullptr && call->returned); });
+  if (call->error) throw GuestError{*call->error};
+  return std::move(call->result);
 }
 
 Result<std::optional<Val>, wasm::Error> ComponentInstance::call(

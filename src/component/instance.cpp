@@ -149,6 +149,7 @@ ComponentInstance::ComponentInstance(wasmtime_context* store)
       extracted_(&arena_),
       slots_(&arena_) {
   host_state_.reserve(8);  // WASI and wasi:http keep about that many kinds of state
+  concurrency_->scheduler.set_runner([this] { return advance(); });
 }
 ComponentInstance::~ComponentInstance() = default;
 

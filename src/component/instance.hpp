@@ -161,8 +161,19 @@ class ComponentInstance {
                                  std::shared_ptr<PendingCall>* deferred);
   template <class F>
   Result<void, wasm::Error> guarded(F&& body);
+  std::optional<Val> invoke_callback_task(const ComponentFunction& function,
+                                          std::span<const Val> args,
+                                          std::shared_ptr<PendingCall>* deferred);
+  // start() and drive() without the trap boundary, for calls already inside one.
+  uint64_t start_task(const ComponentFunction& function, std::span<const Val> args,
+                      OnReturn on_return, OnExit on_exit);
+  void drive_tasks(const std::function<bool()>& done);
+  AsyncTask* find_task(uint64_t id);
   void begin(std::unique_ptr<AsyncTask> task, std::span<const Val> args);
   void run_core(AsyncTask& task, bool callback, std::span<wasm::RawValue> slots);
+  // One task's turn: a task waiting to start starts, or one with an event (or yielding)
+  // has its callback called. False when none can go on now.
+  bool advance();
   bool step();
   void fail_tasks(const wasm::Error& error);
 

@@ -113,13 +113,25 @@ constexpr const char* kGuest = R"wat(
 
 class Tasks : public ::testing::Test {
  protected:
+  // The component under test.
+  virtual std::string wat() const { return kGuest; }
+
   void SetUp() override {
     host_.interface("gyre:test/host").functions["held"] =
-        [this](HostCall& call, std::span<const Val>) -> Result<std::optional<Val>, std::string> {
+        [this](HostCall& call,
+               std::span<const Val> args) -> Result<std::optional<Val>, std::string> {
       held_.push_back(call.defer());
+      const auto x = static_cast<uint32_t>(args[0].bits);
+      log_.push_back("held " + std::to_string(x));
+      if (x >= kAutoResolvedFrom) {  // resolved at the guest's next wait, with x + 100
+        instance_->concurrency().scheduler.post([this, pending = held_.back(), x] {
+          log_.push_back("resolved " + std::to_string(x));
+          pending->resolve(Val::u32(x + 100));
+        });
+      }
       return std::optional<Val>();
     };
-    auto guest = gyre::testing::instantiate_wat(*engine_, store_, kGuest, host_);
+    auto guest = gyre::testing::instantiate_wat(*engine_, store_, wat(), host_);
     ASSERT_TRUE(guest.instance);
     pre_ = guest.pre;
     instance_ = std::move(guest.instance);
@@ -152,7 +164,10 @@ class Tasks : public ::testing::Test {
   std::unique_ptr<wasm::Engine> engine_ = gyre::testing::test_engine(8);
   wasm::Store store_{*engine_};
   HostImports host_;
+  // held(x) for x from this on resolves itself; for others the test resolves it.
+  static constexpr uint32_t kAutoResolvedFrom = 50;
   std::vector<std::shared_ptr<PendingCall>> held_;
+  std::vector<std::string> log_;  // the host's side of held: its calls and resolutions
   std::vector<uint32_t> results_;
   std::vector<std::string> exits_;
   std::shared_ptr<const ComponentPre> pre_;
@@ -279,6 +294,153 @@ TEST_F(Tasks, TheAsyncNamePrefixOfOlderEncodingsIsUnderstood) {
   held_[0]->resolve(Val::u32(7));
   ASSERT_TRUE(guest.instance->drive([&] { return result.has_value(); }).ok());
   EXPECT_EQ(result, 7u);
+}
+
+// ---- one guest's async calls of another's tasks ------------------------------------------
+
+// The component above, nested as the callee of a caller that lowers its `twice` and
+// `stoppable` async. pair(x) calls twice(x) and twice(x + 1) at once and returns the sum;
+// so does pair-stackful(x), lifted async without a callback, waiting with
+// waitable-set.wait; cancel-callee(x) calls stoppable(x), cancels it and returns what
+// subtask.cancel said. The caller traps unless each call is left STARTED (1), each event
+// is a subtask's (1) and each subtask RETURNED (2).
+std::string caller_wat() {
+  const std::string callee = kGuest;
+  const size_t body = callee.find("(component") + std::string("(component").size();
+  return R"wat(
+(component
+  (import "gyre:test/host" (instance $h
+    (export "held" (func async (param "x" u32) (result u32)))
+  ))
+  (component $Callee)wat" +
+         callee.substr(body) + R"wat(
+  (instance $callee (instantiate $Callee (with "gyre:test/host" (instance $h))))
+  (alias export $callee "twice" (func $twice))
+  (alias export $callee "stoppable" (func $stoppable))
+  (core module $libc (memory (export "mem") 1))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "mem" (core memory $mem))
+  (core func $twice (canon lower (func $twice) async (memory $mem)))
+  (core func $stoppable (canon lower (func $stoppable) async (memory $mem)))
+  (core func $ws-new (canon waitable-set.new))
+  (core func $ws-drop (canon waitable-set.drop))
+  (core func $join (canon waitable.join))
+  (core func $wait (canon waitable-set.wait (memory $mem)))
+  (core func $st-drop (canon subtask.drop))
+  (core func $st-cancel (canon subtask.cancel))
+  (core func $ret (canon task.return (result u32)))
+  (core module $m
+    (import "h" "twice" (func $twice (param i32 i32) (result i32)))
+    (import "h" "stoppable" (func $stoppable (param i32 i32) (result i32)))
+    (import "h" "ws-new" (func $ws-new (result i32)))
+    (import "h" "ws-drop" (func $ws-drop (param i32)))
+    (import "h" "join" (func $join (param i32 i32)))
+    (import "h" "wait" (func $wait (param i32 i32) (result i32)))
+    (import "h" "st-drop" (func $st-drop (param i32)))
+    (import "h" "st-cancel" (func $st-cancel (param i32) (result i32)))
+    (import "h" "ret" (func $ret (param i32)))
+    (import "libc" "mem" (memory 1))
+    ;; The subtask of a call that must have been left STARTED.
+    (func $started (param $status i32) (result i32)
+      (if (i32.ne (i32.and (local.get $status) (i32.const 15)) (i32.const 1)) (then unreachable))
+      (i32.shr_u (local.get $status) (i32.const 4)))
+    ;; Calls twice(x) and twice(x + 1) into 2048 and 2052, both in a new set (kept at
+    ;; 2056, with the count of results in at 2060); the set.
+    (func $start-both (param $x i32) (result i32)
+      (local $set i32)
+      (local.set $set (call $ws-new))
+      (call $join (call $started (call $twice (local.get $x) (i32.const 2048))) (local.get $set))
+      (call $join (call $started (call $twice (i32.add (local.get $x) (i32.const 1))
+                                              (i32.const 2052)))
+                  (local.get $set))
+      (i32.store (i32.const 2056) (local.get $set))
+      (i32.store (i32.const 2060) (i32.const 0))
+      (local.get $set))
+    ;; One subtask's event; true once both results are in.
+    (func $one-in (param $code i32) (param $index i32) (param $payload i32) (result i32)
+      (if (i32.ne (local.get $code) (i32.const 1)) (then unreachable))
+      (if (i32.ne (local.get $payload) (i32.const 2)) (then unreachable))
+      (call $st-drop (local.get $index))
+      (i32.store (i32.const 2060) (i32.add (i32.load (i32.const 2060)) (i32.const 1)))
+      (i32.eq (i32.load (i32.const 2060)) (i32.const 2)))
+    (func $finish
+      (call $ws-drop (i32.load (i32.const 2056)))
+      (call $ret (i32.add (i32.load (i32.const 2048)) (i32.load (i32.const 2052)))))
+    (func (export "pair") (param $x i32) (result i32)
+      (i32.or (i32.const 2) (i32.shl (call $start-both (local.get $x)) (i32.const 4))))
+    (func (export "pair-cb") (param i32 i32 i32) (result i32)
+      (if (call $one-in (local.get 0) (local.get 1) (local.get 2))
+        (then (call $finish) (return (i32.const 0))))
+      (i32.or (i32.const 2) (i32.shl (i32.load (i32.const 2056)) (i32.const 4))))
+    (func (export "pair-stackful") (param $x i32)
+      (local $set i32) (local $code i32)
+      (local.set $set (call $start-both (local.get $x)))
+      (loop $more
+        (local.set $code (call $wait (local.get $set) (i32.const 2064)))
+        (br_if $more (i32.eqz (call $one-in (local.get $code) (i32.load (i32.const 2064))
+                                            (i32.load (i32.const 2068))))))
+      (call $finish))
+    (func (export "cancel-callee") (param $x i32)
+      (call $ret (call $st-cancel
+        (call $started (call $stoppable (local.get $x) (i32.const 2048))))))
+  )
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "h" (instance
+      (export "twice" (func $twice)) (export "stoppable" (func $stoppable))
+      (export "ws-new" (func $ws-new)) (export "ws-drop" (func $ws-drop))
+      (export "join" (func $join)) (export "wait" (func $wait))
+      (export "st-drop" (func $st-drop)) (export "st-cancel" (func $st-cancel))
+      (export "ret" (func $ret))))))
+  (func (export "pair") async (param "x" u32) (result u32)
+    (canon lift (core func $i "pair") async (callback (core func $i "pair-cb"))))
+  (func (export "pair-stackful") async (param "x" u32) (result u32)
+    (canon lift (core func $i "pair-stackful") async))
+  (func (export "cancel-callee") async (param "x" u32) (result u32)
+    (canon lift (core func $i "cancel-callee") async))
+)
+)wat";
+}
+
+class GuestCalls : public Tasks {
+ protected:
+  std::string wat() const override { return caller_wat(); }
+
+  std::optional<uint32_t> call(const char* name, uint32_t x) {
+    const Val args[] = {Val::u32(x)};
+    auto called = instance_->call(*instance_->function(name), args);
+    EXPECT_TRUE(called.ok()) << called.error().describe();
+    if (!called || !called->has_value()) return std::nullopt;
+    return static_cast<uint32_t>((*called)->bits);
+  }
+};
+
+// Both calls of the callee are in the host at once, each its own task, while the caller
+// waits for their subtasks.
+TEST_F(GuestCalls, AnAsyncCallOfAnotherGuestsTaskGoesOnWhileItWaits) {
+  start("pair", 1);
+  EXPECT_EQ(log_, (std::vector<std::string>{"held 1", "held 2"}));
+  EXPECT_TRUE(exits_.empty());
+
+  resolve(1, 20);
+  resolve(0, 10);
+  ASSERT_TRUE(drive_until([&] { return !exits_.empty(); }).ok());
+  EXPECT_EQ(results_, std::vector<uint32_t>{30});
+  EXPECT_EQ(exits_, std::vector<std::string>{"ok"});
+}
+
+// A caller lifted without a callback waits on its stack; the callee's tasks take their
+// turns meanwhile.
+TEST_F(GuestCalls, AStackfulCallerWaitingOnAnotherGuestsTasksLetsThemRun) {
+  EXPECT_EQ(call("pair-stackful", 60), 160u + 161u);
+  EXPECT_EQ(log_, (std::vector<std::string>{"held 60", "held 61", "resolved 60", "resolved 61"}));
+}
+
+// The caller cancels its call: the callee's task is told, ends with task.cancel, and the
+// caller's subtask is CANCELLED_BEFORE_RETURNED (4).
+TEST_F(GuestCalls, CancellingACallOfAnotherGuestCancelsItsTask) {
+  EXPECT_EQ(call("cancel-callee", 1), 4u);
+  EXPECT_EQ(log_, std::vector<std::string>{"held 1"});
 }
 
 }  // namespace

@@ -20,8 +20,13 @@
 // Everything here is single-threaded: it runs on the thread running the guest, inside a
 // call into it. Tasks of functions lifted async with a callback run several at once in
 // one instance (ComponentInstance::start and drive, component/async_tasks.cpp), each
-// between two calls of its callback; a function lifted sync or stackful async runs until
-// it exits, one at a time (a second call into it while it runs traps).
+// between two calls of its callback. Whenever a task waits, the others whose component
+// instance is not on the stack take their turns first (Scheduler::set_runner): so one
+// guest's async-lowered call of another's callback-lifted function gives it a subtask
+// that resolves later, and a stream between two guests moves as each takes its turn. A
+// function lifted sync or stackful async runs until it exits, one at a time: a second
+// call into it while it runs traps, and an async-lowered call of it returns only when
+// it has (Gyre runs one stack per store; toolchains lift async exports with a callback).
 #pragma once
 
 #include <cstdint>

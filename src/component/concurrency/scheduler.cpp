@@ -28,6 +28,7 @@ void Scheduler::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   suspender_ = nullptr;
+  runner_ = nullptr;
   dropped.swap(mailbox_);
 }
 
@@ -50,6 +51,7 @@ void Scheduler::wait_until(const std::function<bool()>& ready, const std::string
   for (;;) {
     run_posted();
     if (ready()) return;
+    if (run_other()) continue;
     wait_for_post(what);
   }
 }

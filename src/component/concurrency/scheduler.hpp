@@ -41,6 +41,11 @@ class Scheduler {
 
   // Runs what has been posted so far, without waiting (thread.yield, callback YIELD).
   void run_posted();
+  // What else the instance's guest can do while one of its tasks waits: another task's
+  // turn (ComponentInstance::advance), true when it took one. Waits take turns before
+  // they suspend, so that a guest waiting on another guest's task lets it run.
+  void set_runner(std::function<bool()> runner) { runner_ = std::move(runner); }
+  bool run_other() { return runner_ && runner_(); }
   // Waits once for something to be posted (suspending the fiber, or sleeping), without
   // running it. Traps as wait_until does when nothing is held.
   void wait_for_post(const std::string& what);
@@ -70,6 +75,7 @@ class Scheduler {
   bool take(std::vector<std::function<void()>>& out);
 
   Suspender* suspender_ = nullptr;
+  std::function<bool()> runner_;
   std::atomic<int> holds_ = 0;
   std::mutex mutex_;
   bool closed_ = false;

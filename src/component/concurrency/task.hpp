@@ -32,6 +32,8 @@ struct TaskState {
   std::optional<Val> result;
   // Called by task.return with the result, while the guest goes on running.
   std::function<void(const std::optional<Val>&)> on_return;
+  // Called by task.cancel: the task ended without a result.
+  std::function<void()> on_cancel;
 };
 
 class Subtask final : public Waitable {
