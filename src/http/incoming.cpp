@@ -3,6 +3,7 @@
 #include "component/concurrency/concurrency.hpp"
 #include "host/resources.hpp"
 #include "http/outbound.hpp"
+#include "http/wasi_types_p3.hpp"
 #include "wasm/store.hpp"
 
 namespace gyre::http {
@@ -10,12 +11,14 @@ namespace gyre::http {
 Result<IncomingHandler, std::string> IncomingHandler::create(
     std::shared_ptr<const component::ComponentPre> pre) {
   for (const auto& item : pre->types().exports) {
-    if (item.kind == component::ExternKind::kInstance &&
-        item.name.rfind("wasi:http/incoming-handler@0.2", 0) == 0) {
-      return IncomingHandler(std::move(pre), item.name);
-    }
+    if (item.kind != component::ExternKind::kInstance) continue;
+    if (item.name.starts_with("wasi:http/incoming-handler@0.2"))
+      return IncomingHandler(std::move(pre), item.name, false);
+    if (item.name.starts_with("wasi:http/handler@0.3"))
+      return IncomingHandler(std::move(pre), item.name, true);
   }
-  return std::string("the component exports no wasi:http/incoming-handler@0.2.x");
+  return std::string(
+      "the component exports no wasi:http/incoming-handler@0.2.x or wasi:http/handler@0.3.x");
 }
 
 Result<void, wasm::Error> IncomingHandler::handle(wasm::Engine& engine, IncomingRequestData request,
@@ -41,16 +44,22 @@ Result<std::unique_ptr<IncomingCall>, wasm::Error> IncomingHandler::instantiate(
   component::ComponentInstance& instance = *call->instance_;
   instance.host_state<wasi::BeforeBlocking>().hooks.push_back([&sink] { sink.flush(); });
   call->store_.stop_when(std::move(stop));
-  auto& requests = instance.host_state<host::ResourceTable<IncomingRequest>>();
-  auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();
-  call->request_rep_ =
-      requests.insert(std::make_unique<IncomingRequest>(IncomingRequest{std::move(request)}));
-  call->outparam_rep_ =
-      outparams.insert(std::make_unique<ResponseOutparam>(ResponseOutparam{&sink}));
+  call->p3_ = p3_;
+  if (p3_) {
+    auto& requests = instance.host_state<host::ResourceTable<Request3>>();
+    call->request_rep_ = requests.insert(std::make_unique<Request3>(Request3{std::move(request)}));
+  } else {
+    auto& requests = instance.host_state<host::ResourceTable<IncomingRequest>>();
+    auto& outparams = instance.host_state<host::ResourceTable<ResponseOutparam>>();
+    call->request_rep_ =
+        requests.insert(std::make_unique<IncomingRequest>(IncomingRequest{std::move(request)}));
+    call->outparam_rep_ =
+        outparams.insert(std::make_unique<ResponseOutparam>(ResponseOutparam{&sink}));
+  }
 
   call->handle_ = instance.function(export_, "handle");
   if (call->handle_ == nullptr) {
-    sink.fail("the incoming-handler export has no handle function");
+    sink.fail("the handler export has no handle function");
     return wasm::Error(wasm::ErrorKind::kLink, export_ + " has no function `handle`");
   }
   return call;
@@ -65,6 +74,7 @@ Result<void, wasm::Error> IncomingCall::call(Suspender* suspender,
   component::ComponentInstance& instance = *instance_;
   instance.concurrency().scheduler.set_suspender(suspender);
   instance.host_state<GuestLoop>().executor = std::move(loop);
+  if (p3_) return call_p3();
   const std::vector<component::Val> args{component::Val::own(request_rep_),
                                          component::Val::own(outparam_rep_)};
   auto called = instance.call(*handle_, args);

@@ -1,6 +1,9 @@
-// Runs one HTTP request through a component's wasi:http/incoming-handler: a fresh store
-// and instance per request, the request and the response outparam handed over as
-// resources, the response streamed to a ResponseSink as the guest produces it.
+// Runs one HTTP request through a component's wasi:http handler: a fresh store and
+// instance per request, the response streamed to a ResponseSink as the guest produces it.
+// Two handlers, found by the component's export: 0.2's incoming-handler (the request and
+// the response outparam handed over as resources) and 0.3's handler (WASIp3: `handle`
+// lifted async, returning the response while its body stream is still being written;
+// http/incoming_p3.cpp).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,7 +26,8 @@ class IncomingCall;
 
 class IncomingHandler {
  public:
-  // Finds the component's `wasi:http/incoming-handler@0.2.x` export.
+  // Finds the component's `wasi:http/incoming-handler@0.2.x` or `wasi:http/handler@0.3.x`
+  // export.
   static Result<IncomingHandler, std::string> create(
       std::shared_ptr<const component::ComponentPre> pre);
 
@@ -45,13 +49,16 @@ class IncomingHandler {
       wasm::StopWhen stop = {}, std::optional<uint64_t> memory_limit = {}) const;
 
   const std::string& export_name() const { return export_; }
+  // Whether the export is WASIp3's handler.
+  bool p3() const { return p3_; }
 
  private:
-  IncomingHandler(std::shared_ptr<const component::ComponentPre> pre, std::string name)
-      : pre_(std::move(pre)), export_(std::move(name)) {}
+  IncomingHandler(std::shared_ptr<const component::ComponentPre> pre, std::string name, bool p3)
+      : pre_(std::move(pre)), export_(std::move(name)), p3_(p3) {}
 
   std::shared_ptr<const component::ComponentPre> pre_;
   std::string export_;
+  bool p3_ = false;
 };
 
 // One request's instance, ready to call the guest's handler.
@@ -70,6 +77,9 @@ class IncomingCall {
  private:
   friend class IncomingHandler;
   IncomingCall(wasm::Engine& engine, ResponseSink& out);
+  // WASIp3's handle: a task of the instance, driven until it exits and the response's
+  // body and trailers are read (incoming_p3.cpp).
+  Result<void, wasm::Error> call_p3();
 
   // Remembers what reached the real sink, so the call can tell an unfinished response.
   class TrackingSink final : public ResponseSink {
@@ -100,6 +110,7 @@ class IncomingCall {
   wasm::Store store_;  // declared before the instance: it outlives it
   std::unique_ptr<component::ComponentInstance> instance_;
   const component::ComponentFunction* handle_ = nullptr;
+  bool p3_ = false;
   uint32_t request_rep_ = 0;
   uint32_t outparam_rep_ = 0;
 };

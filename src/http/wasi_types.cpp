@@ -7,40 +7,7 @@
 #include "base/ascii.hpp"
 #include "base/byte_copy.hpp"
 #include "host/define.hpp"
-
-namespace gyre::http {
-
-// ---- the variants of wasi:http/types, as C++ values -----------------------------------------
-
-struct Method {
-  std::variant<host::Unit, host::Unit, host::Unit, host::Unit, host::Unit, host::Unit, host::Unit,
-               host::Unit, host::Unit, std::string>
-      value;
-};
-struct Scheme {
-  std::variant<host::Unit, host::Unit, std::string> value;
-};
-struct HeaderError {
-  std::variant<host::Unit, host::Unit, host::Unit> value;
-};
-
-}  // namespace gyre::http
-
-namespace gyre::host {
-template <>
-struct VariantLabels<http::Method> {
-  static constexpr const char* labels[] = {"get",     "head",    "post",  "put",   "delete",
-                                           "connect", "options", "trace", "patch", "other"};
-};
-template <>
-struct VariantLabels<http::Scheme> {
-  static constexpr const char* labels[] = {"HTTP", "HTTPS", "other"};
-};
-template <>
-struct VariantLabels<http::HeaderError> {
-  static constexpr const char* labels[] = {"invalid-syntax", "forbidden", "immutable"};
-};
-}  // namespace gyre::host
+#include "http/wasi_fields.hpp"
 
 namespace gyre::http {
 namespace {
@@ -49,10 +16,6 @@ using host::Borrow;
 using host::Context;
 using host::Own;
 using host::Unit;
-using FieldValue = std::vector<uint8_t>;
-using FieldEntry = std::tuple<std::string, FieldValue>;
-template <class T>
-using Fallible = host::Result<T, HeaderError>;
 
 constexpr const char* kTypes = "wasi:http/types@0.2.0";
 
@@ -96,68 +59,6 @@ constexpr std::array<const char*, 39> kErrorCodes = {"DNS-timeout",
                                                      "loop-detected",
                                                      "configuration-error",
                                                      "internal-error"};
-
-HeaderError header_error(size_t which) {
-  switch (which) {
-    case 0:
-      return HeaderError{std::variant<Unit, Unit, Unit>(std::in_place_index<0>)};
-    case 1:
-      return HeaderError{std::variant<Unit, Unit, Unit>(std::in_place_index<1>)};
-    default:
-      return HeaderError{std::variant<Unit, Unit, Unit>(std::in_place_index<2>)};
-  }
-}
-const HeaderError kInvalidSyntax = header_error(0);
-const HeaderError kForbidden = header_error(1);
-const HeaderError kImmutable = header_error(2);
-
-Method method_of(const std::string& name) {
-  static constexpr std::array<const char*, 9> kKnown = {
-      "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-  using V = decltype(Method::value);
-  static const std::array<V, 9> kValues = {
-      V(std::in_place_index<0>), V(std::in_place_index<1>), V(std::in_place_index<2>),
-      V(std::in_place_index<3>), V(std::in_place_index<4>), V(std::in_place_index<5>),
-      V(std::in_place_index<6>), V(std::in_place_index<7>), V(std::in_place_index<8>)};
-  for (size_t i = 0; i < kKnown.size(); ++i) {
-    if (name == kKnown[i]) return Method{kValues[i]};
-  }
-  return Method{V(std::in_place_index<9>, name)};
-}
-
-// RFC 9110 token characters.
-bool valid_name(std::string_view name) {
-  if (name.empty()) return false;
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
-bool valid_value(const FieldValue& value) {
-  return std::none_of(value.begin(), value.end(),
-                      [](uint8_t c) { return c == '\r' || c == '\n' || c == 0; });
-}
-
-std::optional<HeaderError> check(const Fields& fields, std::string_view name) {
-  if (fields.immutable) return kImmutable;
-  if (!valid_name(name)) return kInvalidSyntax;
-  if (forbidden_header(ascii_lower(name))) return kForbidden;
-  return std::nullopt;
-}
-
-std::string as_string(const FieldValue& v) {
-  return to_text(v);
-}
-FieldValue as_bytes(const std::string& s) {
-  return to_byte_vector(s);
-}
-
-Own<Fields> copy_of(const Fields& fields, bool immutable) {
-  auto out = std::make_unique<Fields>(fields);
-  out->immutable = immutable;
-  return Own<Fields>{std::move(out)};
-}
 
 // An outgoing body as an output stream: every write goes to its sink.
 class BodyOutputStream final : public wasi::OutputStream {
@@ -249,7 +150,6 @@ void ResponseState::finish() {
 
 void add_wasi_http_types(component::HostImports& imports) {
   using host::define;
-  host::define_resource<Fields>(imports, kTypes, "fields");
   host::define_resource<IncomingRequest>(imports, kTypes, "incoming-request");
   host::define_resource<IncomingBody>(imports, kTypes, "incoming-body");
   host::define_resource<FutureTrailers>(imports, kTypes, "future-trailers");
@@ -257,68 +157,7 @@ void add_wasi_http_types(component::HostImports& imports) {
   host::define_resource<OutgoingBody>(imports, kTypes, "outgoing-body");
   host::define_resource<ResponseOutparam>(imports, kTypes, "response-outparam");
 
-  // fields
-  define(imports, kTypes, "[constructor]fields",
-         [](Context&) { return Own<Fields>{std::make_unique<Fields>()}; });
-  define(imports, kTypes, "[static]fields.from-list",
-         [](Context&, std::vector<FieldEntry> entries) {
-           auto fields = std::make_unique<Fields>();
-           for (auto& [name, value] : entries) {
-             if (auto error = check(*fields, name)) return Fallible<Own<Fields>>::err(*error);
-             if (!valid_value(value)) return Fallible<Own<Fields>>::err(kInvalidSyntax);
-             fields->entries.emplace_back(ascii_lower(name), as_string(value));
-           }
-           return Fallible<Own<Fields>>::ok(Own<Fields>{std::move(fields)});
-         });
-  define(imports, kTypes, "[method]fields.get",
-         [](Context&, Borrow<Fields> self, std::string name) {
-           std::vector<FieldValue> out;
-           const std::string key = ascii_lower(name);
-           for (const auto& [k, v] : self->entries) {
-             if (k == key) out.push_back(as_bytes(v));
-           }
-           return out;
-         });
-  define(imports, kTypes, "[method]fields.has",
-         [](Context&, Borrow<Fields> self, std::string name) {
-           const std::string key = ascii_lower(name);
-           return std::any_of(self->entries.begin(), self->entries.end(),
-                              [&](const auto& e) { return e.name == key; });
-         });
-  define(imports, kTypes, "[method]fields.set",
-         [](Context&, Borrow<Fields> self, std::string name, std::vector<FieldValue> values) {
-           if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
-           for (const auto& v : values) {
-             if (!valid_value(v)) return Fallible<Unit>::err(kInvalidSyntax);
-           }
-           const std::string key = ascii_lower(name);
-           std::erase_if(self->entries, [&](const auto& e) { return e.name == key; });
-           for (const auto& v : values)
-             self->entries.emplace_back(key, as_string(v));
-           return Fallible<Unit>::ok({});
-         });
-  define(imports, kTypes, "[method]fields.delete",
-         [](Context&, Borrow<Fields> self, std::string name) {
-           if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
-           const std::string key = ascii_lower(name);
-           std::erase_if(self->entries, [&](const auto& e) { return e.name == key; });
-           return Fallible<Unit>::ok({});
-         });
-  define(imports, kTypes, "[method]fields.append",
-         [](Context&, Borrow<Fields> self, std::string name, FieldValue value) {
-           if (auto error = check(*self, name)) return Fallible<Unit>::err(*error);
-           if (!valid_value(value)) return Fallible<Unit>::err(kInvalidSyntax);
-           self->entries.emplace_back(ascii_lower(name), as_string(value));
-           return Fallible<Unit>::ok({});
-         });
-  define(imports, kTypes, "[method]fields.entries", [](Context&, Borrow<Fields> self) {
-    std::vector<FieldEntry> out;
-    for (const auto& [k, v] : self->entries)
-      out.emplace_back(k, as_bytes(v));
-    return out;
-  });
-  define(imports, kTypes, "[method]fields.clone",
-         [](Context&, Borrow<Fields> self) { return copy_of(*self, false); });
+  add_wasi_http_fields(imports, kTypes);
 
   // incoming-request and incoming-body
   define(imports, kTypes, "[method]incoming-request.method",
@@ -326,15 +165,7 @@ void add_wasi_http_types(component::HostImports& imports) {
   define(imports, kTypes, "[method]incoming-request.path-with-query",
          [](Context&, Borrow<IncomingRequest> self) { return self->data.path_with_query; });
   define(imports, kTypes, "[method]incoming-request.scheme",
-         [](Context&, Borrow<IncomingRequest> self) {
-           if (!self->data.scheme) return std::optional<Scheme>{};
-           using V = decltype(Scheme::value);
-           if (*self->data.scheme == "http")
-             return std::optional<Scheme>(Scheme{V(std::in_place_index<0>)});
-           if (*self->data.scheme == "https")
-             return std::optional<Scheme>(Scheme{V(std::in_place_index<1>)});
-           return std::optional<Scheme>(Scheme{V(std::in_place_index<2>, *self->data.scheme)});
-         });
+         [](Context&, Borrow<IncomingRequest> self) { return scheme_of(self->data.scheme); });
   define(imports, kTypes, "[method]incoming-request.authority",
          [](Context&, Borrow<IncomingRequest> self) { return self->data.authority; });
   define(imports, kTypes, "[method]incoming-request.headers",

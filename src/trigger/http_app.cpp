@@ -19,6 +19,7 @@
 #include "http/server.hpp"
 #include "http/wagi.hpp"
 #include "http/wasi_types.hpp"
+#include "http/wasi_types_p3.hpp"
 #include "spin/factors.hpp"
 #include "spin/variables/providers.hpp"
 #include "trigger/component_handler.hpp"
@@ -263,6 +264,7 @@ struct Loader {
     wasi::add_wasi(*imports, std::move(cli), std::make_shared<wasi::SystemClock>(),
                    std::move(files).value(), spin_sockets_config(allowed, print));
     http::add_wasi_http_types(*imports);
+    http::add_wasi_http_types_p3(*imports);
     http::add_wasi_http_outgoing(*imports, running.outbound->sender(id, allowed, print));
     const spin::ComponentContext context{id, component, allowed, print};
     for (auto& factor : running.factors) {
@@ -396,9 +398,9 @@ Result<std::unique_ptr<RunningApp>, std::string> up(UpOptions options) {
       continue;
     }
     if (trigger.executor.type == app::HttpExecutor::Type::kWasip3Unstable) {
-      return manifest.file + ": trigger `" + trigger.id +
-             "`: the wasip3-unstable executor (WASI 0.3 handlers) is not supported yet; "
-             "use the default executor with a wasi:http 0.2 component";
+      // Spin 3.5's opt-in; the handler is found by the component's export either way.
+      print("Warning: trigger `" + trigger.id +
+            "`: the wasip3-unstable executor is experimental (WASI 0.3 handlers)\n");
     }
     auto handler = trigger.executor.type == app::HttpExecutor::Type::kWagi
                        ? loader.wagi_handler(target, trigger.executor)

@@ -1,0 +1,40 @@
+// wasi:http/types 0.3 on the host (WASIp3): requests and responses whose bodies are
+// component-model streams and whose trailers are futures.
+//
+// An incoming request reaches the guest as a Request3; when the guest consumes its body,
+// the host pumps the bytes into a stream<u8> as they arrive. The guest's answer comes
+// back by handler.handle's task.return as a Response3 holding the readable ends of its
+// body stream and trailers future, which the executor reads (http/incoming_p3.cpp) while
+// the guest goes on writing them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "component/concurrency/channel.hpp"
+#include "component/host_imports.hpp"
+#include "http/wasi_types.hpp"
+
+namespace gyre::http {
+
+// The interface 0.3's types are served under.
+inline constexpr const char* kWasiHttpTypes3 = "wasi:http/types@0.3.0";
+
+// wasi:http/types.request, as an incoming request gives it to the guest.
+struct Request3 {
+  IncomingRequestData data;
+  bool body_consumed = false;
+};
+
+// wasi:http/types.response, as the guest made it.
+struct Response3 {
+  uint16_t status = 200;
+  Fields headers;
+  std::unique_ptr<component::HostEnd> contents;  // the body's readable end (none: empty)
+  std::unique_ptr<component::HostEnd> trailers;  // future<result<option<trailers>, error-code>>
+};
+
+// Adds wasi:http/types 0.3 (the incoming-request and response side).
+void add_wasi_http_types_p3(component::HostImports& imports);
+
+}  // namespace gyre::http

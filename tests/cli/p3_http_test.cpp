@@ -1,0 +1,72 @@
+// A WASIp3 handler written in C (fixtures/c/p3hello, wit-bindgen's async bindings)
+// served by the real `gyre up` over HTTP on 127.0.0.1: found by its wasi:http/handler@0.3.0
+// export, its response sent once it returns it, its body read from the stream it writes
+// after that, and a request body given to it as a stream.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/gyre_up.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace {
+
+using gyre::testing::fixture_path;
+using gyre::testing::GyreUp;
+using gyre::testing::http_request;
+
+// An app folder whose spin.toml routes every path to the p3 component, with `executor`
+// (a TOML line, or nothing) in its trigger.
+std::filesystem::path p3_app(const std::string& name, const std::string& executor = "") {
+  return gyre::testing::make_app("p3-http-" + name, R"(spin_manifest_version = 2
+
+[application]
+name = "p3-http"
+version = "1.0.0"
+
+[[trigger.http]]
+route = "/..."
+component = "p3hello"
+)" + executor + R"(
+
+[component.p3hello]
+source = ")" + fixture_path("c-p3hello") + R"("
+)");
+}
+
+TEST(P3Http, AGetIsAnsweredFromTheStreamTheGuestWritesAfterReturning) {
+  GyreUp gyre(p3_app("get"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/greet?x=1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello from p3 /greet?x=1\n");
+  EXPECT_EQ(r.header("content-type"), "text/plain");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+TEST(P3Http, ARequestBodyReachesTheGuestAsAStream) {
+  GyreUp gyre(p3_app("body"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto big = http_request(gyre.port(), "POST", "/count", std::string(3 << 20, 'x'));
+  EXPECT_EQ(big.status, 200);
+  EXPECT_EQ(big.body, "read 3145728 bytes\n");
+  auto empty = http_request(gyre.port(), "PUT", "/count");
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.body, "read 0 bytes\n");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+// Spin 3.5's opt-in still works, with a warning that it is experimental.
+TEST(P3Http, TheWasip3UnstableExecutorServesTheSameComponent) {
+  GyreUp gyre(p3_app("unstable", R"(executor = { type = "wasip3-unstable" })"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto r = http_request(gyre.port(), "GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello from p3 /\n");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("wasip3-unstable executor is experimental"), std::string::npos)
+      << gyre.output();
+}
+
+}  // namespace
