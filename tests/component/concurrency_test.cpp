@@ -404,7 +404,7 @@ TEST_F(Concurrent, AGuestStreamIsReadByTheHostInPartsWhileTheTaskGoesOn) {
         reads.push_back("end");
         return;
       }
-      reads.push_back(got.received_bytes());
+      reads.emplace_back(got.received_bytes());
       read_more();
     });
   };

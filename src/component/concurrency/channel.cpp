@@ -96,13 +96,18 @@ HostBuffer::HostBuffer(const ValueType* element, std::vector<Val> values)
 HostBuffer HostBuffer::room(const ValueType* element, uint32_t length) {
   HostBuffer out(element, std::string());
   out.length = length;
-  if (plain_element(element)) out.bytes_.resize(size_t{length} * out.element_size_);
+  // Not zeroed: a read fills only what arrives, and hosts read in big chunks (a body's
+  // 64 KiB) of which a request often fills a few bytes.
+  if (plain_element(element)) out.room_.reset(new uint8_t[size_t{length} * out.element_size_]);
   return out;
 }
 
+uint8_t* HostBuffer::data() {
+  return room_ ? room_.get() : reinterpret_cast<uint8_t*>(bytes_.data());
+}
+
 std::span<uint8_t> HostBuffer::bytes(uint32_t n) {
-  return std::span(reinterpret_cast<uint8_t*>(bytes_.data()) + size_t{progress} * element_size_,
-                   size_t{n} * element_size_);
+  return std::span(data() + size_t{progress} * element_size_, size_t{n} * element_size_);
 }
 
 std::vector<Val> HostBuffer::take(uint32_t n) {
@@ -118,8 +123,9 @@ void HostBuffer::put(std::vector<Val> values) {
     values_.push_back(std::move(v));
 }
 
-std::string HostBuffer::received_bytes() const {
-  return bytes_.substr(0, size_t{progress} * element_size_);
+std::string_view HostBuffer::received_bytes() const {
+  const char* at = room_ ? reinterpret_cast<const char*>(room_.get()) : bytes_.data();
+  return {at, size_t{progress} * element_size_};
 }
 
 // ---- the shared state ------------------------------------------------------------------

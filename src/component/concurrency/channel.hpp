@@ -72,14 +72,18 @@ class HostBuffer final : public CopyBuffer {
   std::vector<Val> take(uint32_t n) override;
   void put(std::vector<Val> values) override;
 
-  // What a read received: the bytes of plain elements, or the values.
-  std::string received_bytes() const;
+  // What a read received: the bytes of plain elements (valid while the buffer lives), or
+  // the values.
+  std::string_view received_bytes() const;
   std::vector<Val> received_values() { return std::move(values_); }
 
  private:
   const ValueType* element_;
   uint32_t element_size_;
-  std::string bytes_;
+  uint8_t* data();
+
+  std::string bytes_;                // values to write
+  std::unique_ptr<uint8_t[]> room_;  // room to read into (plain elements)
   std::vector<Val> values_;
 };
 
