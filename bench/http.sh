@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requests per second and p99 latency of `gyre up` serving the demo app (a Spin JS SDK
-# component, and a static route) and a wasi:http handler written in C (bench/apps/c-hello),
-# beside the native server on the same stack, in one run:
+# component, and a static route) and wasi:http handlers written in C (bench/apps/c-hello:
+# 0.2, and WASIp3's at /p3/), beside the native server on the same stack, in one run:
 #
 #   bench/http.sh [build-dir] [seconds] [connections] [rounds]
 #
@@ -11,14 +11,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"; seconds="${2:-10}"; connections="${3:-32}"
 rounds="${4:-3}"
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/bootstrap.sh installs it)"; exit 1; }
-c_component="$build/fixtures/c-http.wasm"
-[ -f "$c_component" ] || { echo "$c_component is missing: build the fixtures target"; exit 1; }
+for fixture in c-http c-p3hello; do
+  [ -f "$build/fixtures/$fixture.wasm" ] || { echo "$fixture.wasm is missing: build the fixtures target"; exit 1; }
+done
 
 # The C app runs from a temporary copy, its component linked in from the build measured.
 c_app=$(mktemp -d)
 results=$(mktemp)  # one line per target and round: name req/s p99 ratio
 cp "$root/bench/apps/c-hello/spin.toml" "$c_app/"
-ln -s "$c_component" "$c_app/c-http.wasm"
+ln -s "$build/fixtures/c-http.wasm" "$build/fixtures/c-p3hello.wasm" "$c_app/"
 
 "$build/bench/native_server" 127.0.0.1:3101 >/dev/null &
 native=$!
@@ -47,7 +48,8 @@ run() {  # name url -> "name rps p99 non2xx socket-errors"
 # under the same load of the machine; the table gives each target's median over the rounds
 # and the median of its per-round ratios (the native baseline varies by ~10% run to run).
 targets=("native http://127.0.0.1:3101/" "gyre-static http://127.0.0.1:3102/static"
-         "gyre-js http://127.0.0.1:3102/" "gyre-c http://127.0.0.1:3103/")
+         "gyre-js http://127.0.0.1:3102/" "gyre-c http://127.0.0.1:3103/"
+         "gyre-c-p3 http://127.0.0.1:3103/p3/")
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for round in $(seq "$rounds"); do
   base_rps=""

@@ -35,7 +35,7 @@ class ResponseReader {
   void read_body() {
     if (!response_->contents) return read_trailers();
     response_->contents->read(kChunk, [this](HostBuffer& buffer, CopyResult result) {
-      const std::string bytes = buffer.received_bytes();
+      const std::string_view bytes = buffer.received_bytes();
       if (!bytes.empty()) sink_.body(bytes);
       if (result != CopyResult::kDropped) return read_body();
       response_->contents.reset();

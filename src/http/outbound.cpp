@@ -6,6 +6,7 @@
 
 #include "base/byte_copy.hpp"
 #include "host/define.hpp"
+#include "http/wasi_fields.hpp"
 
 namespace gyre::http {
 
@@ -31,14 +32,21 @@ void Exchange::notify_guest(std::function<void()> wake) {
   guest_wake_ = std::move(wake);  // one guest per exchange: its latest wait replaces the last
 }
 
+void Exchange::notify_request_room(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  room_wake_ = std::move(wake);
+}
+
 void Exchange::wake_guest() {
-  std::function<void()> wake;
+  std::function<void()> wake, room;
   {
     std::lock_guard lock(mutex_);
     wake.swap(guest_wake_);
+    room.swap(room_wake_);
   }
   changed_.notify_all();
   if (wake) wake();
+  if (room) room();
 }
 
 uint64_t Exchange::request_room() {
@@ -384,8 +392,7 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
   define(imports, kTypes, "[method]outgoing-request.set-path-with-query",
          [](Context&, Borrow<OutgoingRequest> self, std::optional<std::string> path) {
            using R = host::Result<Unit, Unit>;
-           if (path && (path->empty() || path->find_first_of(" \r\n#") != std::string::npos))
-             return R::err({});
+           if (!valid_path_with_query(path)) return R::err({});
            self->data.path_with_query = std::move(path);
            return R::ok({});
          });
@@ -394,8 +401,7 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
   define(imports, kTypes, "[method]outgoing-request.set-authority",
          [](Context&, Borrow<OutgoingRequest> self, std::optional<std::string> authority) {
            using R = host::Result<Unit, Unit>;
-           if (authority && authority->find_first_of("/?# \r\n@") != std::string::npos)
-             return R::err({});
+           if (!valid_authority(authority)) return R::err({});
            self->data.authority = std::move(authority);
            return R::ok({});
          });
@@ -421,11 +427,7 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
       self->data.method = kMethods[method.bits];
     } else {
       const std::string& other = method.items.empty() ? std::string() : method.items[0].bytes;
-      const bool token = !other.empty() && std::all_of(other.begin(), other.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-      });
-      if (!token) return std::optional<Val>(Val::err());
+      if (!valid_token(other)) return std::optional<Val>(Val::err());
       self->data.method = other;
     }
     return std::optional<Val>(Val::ok());
@@ -520,6 +522,10 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
   // error-code only in their message here.
   define(imports, kTypes, "http-error-code",
          [](Context&, Borrow<wasi::IoError>) { return std::optional<ErrorCode>{}; });
+}
+
+std::unique_ptr<wasi::InputStream> response_body_stream(std::shared_ptr<Exchange> exchange) {
+  return std::make_unique<ResponseBodyStream>(std::move(exchange));
 }
 
 // ---- in-process carrier -----------------------------------------------------------------

@@ -108,6 +108,9 @@ class Exchange {
   // Calls `wake` once, at the carrier's next change (for a guest on a fiber, which checks
   // ready() again when woken). A later call replaces an earlier wake not yet called.
   void notify_guest(std::function<void()> wake);
+  // The same, in a slot of its own, for whoever writes the request body while the guest
+  // waits for the response (WASIp3's host pumps the guest's body stream in).
+  void notify_request_room(std::function<void()> wake);
   // Waits until the event or until `max` passes.
   void wait_for(Event event, std::chrono::steady_clock::duration max);
 
@@ -120,6 +123,7 @@ class Exchange {
   std::condition_variable changed_;
   std::function<void()> carrier_wake_;
   std::function<void()> guest_wake_;
+  std::function<void()> room_wake_;
   // request body
   std::string request_;
   bool request_done_ = false;
@@ -143,6 +147,9 @@ struct GuestLoop {
 // (returns the error-code if not) and starts carrying it through the exchange.
 using OutboundSend =
     std::function<std::optional<ErrorCode>(OutboundRequest&, std::shared_ptr<Exchange>)>;
+
+// The response body an exchange delivers, as an input stream (closed at its end).
+std::unique_ptr<wasi::InputStream> response_body_stream(std::shared_ptr<Exchange> exchange);
 
 // Adds wasi:http/outgoing-handler 0.2.x and the outgoing-request side of wasi:http/types
 // (add_wasi_http_types adds the rest; both are needed).

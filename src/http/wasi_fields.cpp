@@ -63,6 +63,39 @@ Method method_of(const std::string& name) {
   return Method{V(std::in_place_index<9>, name)};
 }
 
+bool valid_token(std::string_view name) {
+  if (name.empty()) return false;
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
+  });
+}
+
+bool valid_path_with_query(const std::optional<std::string>& path) {
+  return !path || (!path->empty() && path->find_first_of(" \r\n#") == std::string::npos);
+}
+
+bool valid_authority(const std::optional<std::string>& authority) {
+  return !authority || authority->find_first_of("/?# \r\n@") == std::string::npos;
+}
+
+std::optional<std::string> method_name(const Method& method) {
+  static constexpr const char* kNames[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                           "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  if (method.value.index() < std::size(kNames)) return kNames[method.value.index()];
+  const std::string& other = std::get<9>(method.value);
+  if (!valid_token(other)) return std::nullopt;
+  return other;
+}
+
+std::optional<std::string> scheme_name(const Scheme& scheme) {
+  if (scheme.value.index() == 0) return "http";
+  if (scheme.value.index() == 1) return "https";
+  const std::string& other = std::get<2>(scheme.value);
+  if (other.empty() || other.find_first_of(":/ ") != std::string::npos) return std::nullopt;
+  return other;
+}
+
 std::optional<Scheme> scheme_of(const std::optional<std::string>& scheme) {
   if (!scheme) return std::nullopt;
   using V = decltype(Scheme::value);
@@ -73,15 +106,6 @@ std::optional<Scheme> scheme_of(const std::optional<std::string>& scheme) {
 
 namespace {
 
-// RFC 9110 token characters.
-bool valid_name(std::string_view name) {
-  if (name.empty()) return false;
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
 bool valid_value(const FieldValue& value) {
   return std::none_of(value.begin(), value.end(),
                       [](uint8_t c) { return c == '\r' || c == '\n' || c == 0; });
@@ -89,7 +113,7 @@ bool valid_value(const FieldValue& value) {
 
 std::optional<HeaderError> check(const Fields& fields, std::string_view name) {
   if (fields.immutable) return kImmutable;
-  if (!valid_name(name)) return kInvalidSyntax;
+  if (!valid_token(name)) return kInvalidSyntax;
   if (forbidden_header(ascii_lower(name))) return kForbidden;
   return std::nullopt;
 }

@@ -26,6 +26,15 @@ struct Scheme {
 Method method_of(const std::string& name);
 // "http" and "https" as their cases, others as scheme.other.
 std::optional<Scheme> scheme_of(const std::optional<std::string>& scheme);
+// What a guest sets on a request it makes, as sent: the method's name ("GET", or other's
+// own), a scheme's ("http", "https", or other's), each nothing when it cannot be sent.
+std::optional<std::string> method_name(const Method& method);
+std::optional<std::string> scheme_name(const Scheme& scheme);
+// RFC 9110's token characters (a method's or a header's name).
+bool valid_token(std::string_view name);
+// Wasmtime's checks of a path-with-query and an authority a guest sets.
+bool valid_path_with_query(const std::optional<std::string>& path);
+bool valid_authority(const std::optional<std::string>& authority);
 // A copy of `fields` for the guest, immutable (a request's or response's headers) or not.
 host::Own<Fields> copy_of(const Fields& fields, bool immutable);
 

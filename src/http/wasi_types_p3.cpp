@@ -102,23 +102,49 @@ std::unique_ptr<component::HostEnd> take_end(component::HostCall& call, const Va
   return call.instance.concurrency().take(value);
 }
 
-// request.consume-body(this, res) -> tuple<stream<u8>, future<result<option<trailers>,
-// error-code>>>: the body as a stream, pumped as it arrives. The trailers future resolves
-// to none at once: Gyre's server does not pass request trailers on. `res` (how the guest's
-// handling ended) is dropped: nothing reads it yet.
-RawResult consume_body(component::HostCall& call, std::span<const Val> args) {
-  auto request = table_of<Request3>(call).take(static_cast<uint32_t>(args[0].bits));
-  if (!request) return std::string("request.consume-body: unknown request");
-  take_end(call, args[1]);
+// consume-body(this, res) -> tuple<stream<u8>, future<result<option<trailers>,
+// error-code>>> of a request or response the host made: `body` as a stream, pumped as it
+// arrives. The trailers future resolves to none at once: Gyre passes no trailers on.
+// `res` (how the guest's handling ended) is dropped: nothing reads it yet.
+RawResult consume_body(component::HostCall& call, std::unique_ptr<wasi::InputStream> body,
+                       const Val& res) {
+  take_end(call, res);
   component::Concurrency& concurrency = call.instance.concurrency();
   auto [readable, writable] = concurrency.open(byte_stream_type());
-  std::unique_ptr<wasi::InputStream> body = std::move(request->data.body);
   if (!body) body = std::make_unique<wasi::ClosedInputStream>();
   auto& pumps = call.instance.host_state<BodyPumps>().pumps;
   pumps.push_back(std::make_unique<BodyPump>(std::move(body), std::move(writable),
                                              concurrency.shared_scheduler()));
   pumps.back()->step();
   return std::optional<Val>(Val::tuple({std::move(readable), Val::future(Val::ok(Val::none()))}));
+}
+
+RawResult consume_request_body(component::HostCall& call, std::span<const Val> args) {
+  auto request = table_of<Request3>(call).take(static_cast<uint32_t>(args[0].bits));
+  if (!request) return std::string("request.consume-body: unknown request");
+  if (request->contents) return std::string("request.consume-body: a request the guest made");
+  return consume_body(call, std::move(request->data.body), args[1]);
+}
+
+RawResult consume_response_body(component::HostCall& call, std::span<const Val> args) {
+  auto response = table_of<Response3>(call).take(static_cast<uint32_t>(args[0].bits));
+  if (!response) return std::string("response.consume-body: unknown response");
+  if (response->contents) return std::string("response.consume-body: a response the guest made");
+  return consume_body(call, std::move(response->body), args[1]);
+}
+
+// request.new(headers, contents: option<stream<u8>>, trailers, options) -> tuple<request,
+// future<result<_, error-code>>>: a GET without path, scheme or authority until set. The
+// future resolves to ok at once. Options are not kept (their timeouts do not apply yet).
+RawResult new_request(component::HostCall& call, std::span<const Val> args) {
+  auto headers = table_of<Fields>(call).take(static_cast<uint32_t>(args[0].bits));
+  if (!headers) return std::string("request.new: unknown headers");
+  auto request = std::make_unique<Request3>();
+  request->data.headers = std::move(headers->entries);
+  if (args[1].bits == 1) request->contents = take_end(call, args[1].items[0]);
+  request->trailers = take_end(call, args[2]);
+  const uint32_t rep = table_of<Request3>(call).insert(std::move(request));
+  return std::optional<Val>(Val::tuple({Val::own(rep), Val::future(Val::ok())}));
 }
 
 // response.new(headers, contents: option<stream<u8>>, trailers) -> tuple<response,
@@ -159,7 +185,36 @@ void add_wasi_http_types_p3(component::HostImports& imports) {
       fields.entries.emplace_back(ascii_lower(k), v);
     return copy_of(fields, true);
   });
-  imports.interface(kTypes).functions["[static]request.consume-body"] = consume_body;
+  imports.interface(kTypes).functions["[static]request.consume-body"] = consume_request_body;
+  imports.interface(kTypes).functions["[static]request.new"] = new_request;
+  using Set = host::Result<host::Unit, host::Unit>;
+  define(imports, kTypes, "[method]request.set-method",
+         [](Context&, Borrow<Request3> self, Method method) {
+           auto name = method_name(method);
+           if (!name) return Set::err({});
+           self->data.method = std::move(*name);
+           return Set::ok({});
+         });
+  define(imports, kTypes, "[method]request.set-path-with-query",
+         [](Context&, Borrow<Request3> self, std::optional<std::string> path) {
+           if (!valid_path_with_query(path)) return Set::err({});
+           self->data.path_with_query = std::move(path);
+           return Set::ok({});
+         });
+  define(imports, kTypes, "[method]request.set-scheme",
+         [](Context&, Borrow<Request3> self, std::optional<Scheme> scheme) {
+           std::optional<std::string> name;
+           if (scheme && !(name = scheme_name(*scheme))) return Set::err({});
+           self->data.scheme = std::move(name);
+           return Set::ok({});
+         });
+  define(imports, kTypes, "[method]request.set-authority",
+         [](Context&, Borrow<Request3> self, std::optional<std::string> authority) {
+           if (!valid_authority(authority)) return Set::err({});
+           self->data.authority = std::move(authority);
+           return Set::ok({});
+         });
+  imports.interface(kTypes).functions["[static]response.consume-body"] = consume_response_body;
 
   imports.interface(kTypes).functions["[static]response.new"] = new_response;
   define(imports, kTypes, "[method]response.get-status-code",

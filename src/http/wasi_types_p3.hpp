@@ -20,21 +20,25 @@ namespace gyre::http {
 // The interface 0.3's types are served under.
 inline constexpr const char* kWasiHttpTypes3 = "wasi:http/types@0.3.0";
 
-// wasi:http/types.request, as an incoming request gives it to the guest.
+// wasi:http/types.request: an incoming request given to the guest (its body in
+// `data.body`), or one the guest made to send (its body the stream in `contents`).
 struct Request3 {
   IncomingRequestData data;
-  bool body_consumed = false;
-};
-
-// wasi:http/types.response, as the guest made it.
-struct Response3 {
-  uint16_t status = 200;
-  Fields headers;
   std::unique_ptr<component::HostEnd> contents;  // the body's readable end (none: empty)
   std::unique_ptr<component::HostEnd> trailers;  // future<result<option<trailers>, error-code>>
 };
 
-// Adds wasi:http/types 0.3 (the incoming-request and response side).
+// wasi:http/types.response: one the guest made to answer (its body in `contents`), or
+// one the host got for the guest's request (its body in `body`).
+struct Response3 {
+  uint16_t status = 200;
+  Fields headers;
+  std::unique_ptr<component::HostEnd> contents;
+  std::unique_ptr<component::HostEnd> trailers;
+  std::unique_ptr<wasi::InputStream> body;
+};
+
+// Adds wasi:http/types 0.3.
 void add_wasi_http_types_p3(component::HostImports& imports);
 
 }  // namespace gyre::http

@@ -16,6 +16,7 @@
 #include "host/waiting.hpp"
 #include "http/handler.hpp"
 #include "http/incoming.hpp"
+#include "http/outbound_p3.hpp"
 #include "http/server.hpp"
 #include "http/wagi.hpp"
 #include "http/wasi_types.hpp"
@@ -265,7 +266,9 @@ struct Loader {
                    std::move(files).value(), spin_sockets_config(allowed, print));
     http::add_wasi_http_types(*imports);
     http::add_wasi_http_types_p3(*imports);
-    http::add_wasi_http_outgoing(*imports, running.outbound->sender(id, allowed, print));
+    const http::OutboundSend send = running.outbound->sender(id, allowed, print);
+    http::add_wasi_http_outgoing(*imports, send);
+    http::add_wasi_http_client_p3(*imports, send);
     const spin::ComponentContext context{id, component, allowed, print};
     for (auto& factor : running.factors) {
       if (auto added = factor->add_component(*imports, context); !added)

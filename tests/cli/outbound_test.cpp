@@ -301,4 +301,53 @@ TEST_F(Outbound, SelfRequestsGoThroughTheAppsOwnRoutesWhenSelfIsAllowed) {
       << gyre.output();
 }
 
+// ---- WASIp3: wasi:http/client ---------------------------------------------------------------
+
+// The p3 C component (fixtures/c/p3hello) at `route`: its /fetch/<authority>/<path> sends
+// GET http://<authority>/<path> and answers "<status> <body>", or 502 "error-code <case>".
+std::string p3_component(const std::string& id, const std::string& route,
+                         const std::string& allowed) {
+  return "[[trigger.http]]\nroute = \"" + route + "\"\ncomponent = \"" + id + "\"\n\n[component." +
+         id + "]\nsource = \"" + fixture_path("c-p3hello") +
+         "\"\nallowed_outbound_hosts = " + allowed + "\n\n";
+}
+
+TEST_F(Outbound, AWasip3ComponentSendsWithinItsAllowListAndIsDeniedOutsideIt) {
+  GyreUp gyre(make_app("outbound-p3", std::string(kHeader) +
+                                          p3_component("allowed", "/allowed/...",
+                                                       "[\"http://127.0.0.1:" + port() + "\"]") +
+                                          p3_component("denied", "/denied/...", "[]")));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto sent = http_request(gyre.port(), "GET", "/allowed/fetch/127.0.0.1:" + port() + "/p3?q=1");
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(sent.body,
+            "200 upstream saw GET /p3?q=1 host=127.0.0.1:" + port() + " forwarded= bytes=0");
+  auto denied = http_request(gyre.port(), "GET", "/denied/fetch/127.0.0.1:" + port() + "/p3");
+  EXPECT_EQ(denied.status, 502);
+  EXPECT_EQ(denied.body, "error-code 15\n");  // HTTP-request-denied
+  EXPECT_EQ(upstream_->requests.load(), 1);
+}
+
+// A p3 guest's send is a pending subtask: the lane serves other requests of the same
+// component meanwhile.
+TEST_F(Outbound, AWasip3GuestAwaitingItsSendHoldsNoOtherRequest) {
+  GyreUp gyre(make_app(
+      "outbound-p3-waiting",
+      std::string(kHeader) + p3_component("p3", "/...", "[\"http://127.0.0.1:" + port() + "\"]")));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto slow = std::async(std::launch::async, [&] {
+    return http_request(gyre.port(), "GET", "/fetch/127.0.0.1:" + port() + "/hold");
+  });
+  ASSERT_TRUE(upstream_->wait_held());
+  for (int i = 0; i < 6; ++i) {
+    auto quick = http_request(gyre.port(), "GET", "/quick");
+    EXPECT_EQ(quick.status, 200);
+    EXPECT_EQ(quick.body, "hello from p3 /quick\n");
+  }
+  ASSERT_TRUE(upstream_->release("released"));
+  auto answered = slow.get();
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(answered.body, "200 released");
+}
+
 }  // namespace
