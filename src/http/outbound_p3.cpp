@@ -105,8 +105,7 @@ struct Sends {
 
 void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send) {
   // send(request) -> result<response, error-code>, lowered async by every toolchain.
-  imports.interface(kWasiHttpClient3).functions["send"] =
-      [send](component::HostCall& call, std::span<const Val> args) -> RawResult {
+  auto send_fn = [send](component::HostCall& call, std::span<const Val> args) -> RawResult {
     auto request = call.instance.host_state<host::ResourceTable<Request3>>().take(
         static_cast<uint32_t>(args[0].bits));
     if (!request) return std::string("client.send: unknown request");
@@ -129,6 +128,8 @@ void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send)
     sends.back()->start(call.instance);
     return std::optional<Val>();
   };
+  for (const char* version : kWasiHttp3Versions)
+    imports.interface(std::string("wasi:http/client@") + version).functions["send"] = send_fn;
 }
 
 }  // namespace gyre::http

@@ -3,12 +3,12 @@
 
 #include "component/host_imports.hpp"
 #include "http/outbound.hpp"
+#include "http/wasi_types_p3.hpp"
 
 namespace gyre::http {
 
-inline constexpr const char* kWasiHttpClient3 = "wasi:http/client@0.3.0";
-
-// Adds wasi:http/client 0.3 (add_wasi_http_types_p3 adds the types it uses).
+// Adds wasi:http/client 0.3 in every version served (kWasiHttp3Versions;
+// add_wasi_http_types_p3 adds the types it uses).
 void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send);
 
 }  // namespace gyre::http

@@ -162,11 +162,9 @@ RawResult new_response(component::HostCall& call, std::span<const Val> args) {
   return std::optional<Val>(Val::tuple({Val::own(rep), Val::future(Val::ok())}));
 }
 
-}  // namespace
-
-void add_wasi_http_types_p3(component::HostImports& imports) {
+// wasi:http/types at one version.
+void add_types(component::HostImports& imports, const std::string& kTypes) {
   using host::define;
-  const char* kTypes = kWasiHttpTypes3;
   add_wasi_http_fields(imports, kTypes);
   host::define_resource<Request3>(imports, kTypes, "request");
   host::define_resource<Response3>(imports, kTypes, "response");
@@ -227,6 +225,13 @@ void add_wasi_http_types_p3(component::HostImports& imports) {
          });
   define(imports, kTypes, "[method]response.get-headers",
          [](Context&, Borrow<Response3> self) { return copy_of(self->headers, true); });
+}
+
+}  // namespace
+
+void add_wasi_http_types_p3(component::HostImports& imports) {
+  for (const char* version : kWasiHttp3Versions)
+    add_types(imports, std::string("wasi:http/types@") + version);
 }
 
 }  // namespace gyre::http

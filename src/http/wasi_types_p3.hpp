@@ -17,8 +17,11 @@
 
 namespace gyre::http {
 
-// The interface 0.3's types are served under.
-inline constexpr const char* kWasiHttpTypes3 = "wasi:http/types@0.3.0";
+// The versions of wasi:http 0.3 served, each the same interfaces: the release and the
+// release candidates of the same shape (Spin 4.0 serves rc-2026-03-15, Spin 3.6
+// rc-2026-01-06). A prerelease matches only itself, so each is registered.
+inline constexpr const char* kWasiHttp3Versions[] = {"0.3.0", "0.3.0-rc-2026-03-15",
+                                                     "0.3.0-rc-2026-01-06"};
 
 // wasi:http/types.request: an incoming request given to the guest (its body in
 // `data.body`), or one the guest made to send (its body the stream in `contents`).
@@ -38,7 +41,7 @@ struct Response3 {
   std::unique_ptr<wasi::InputStream> body;
 };
 
-// Adds wasi:http/types 0.3.
+// Adds wasi:http/types 0.3, in every version served.
 void add_wasi_http_types_p3(component::HostImports& imports);
 
 }  // namespace gyre::http

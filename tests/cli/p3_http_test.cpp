@@ -69,4 +69,34 @@ TEST(P3Http, TheWasip3UnstableExecutorServesTheSameComponent) {
       << gyre.output();
 }
 
+// The same guest built against wasi:http 0.3.0 and against rc-2026-03-15 (the version
+// Spin 4.0 serves), side by side in one app.
+TEST(P3Http, TheReleaseAndItsCandidateAreServedSideBySide) {
+  GyreUp gyre(gyre::testing::make_app("p3-http-versions", R"(spin_manifest_version = 2
+
+[application]
+name = "p3-versions"
+
+[[trigger.http]]
+route = "/release/..."
+component = "release"
+
+[[trigger.http]]
+route = "/candidate/..."
+component = "candidate"
+
+[component.release]
+source = ")" + fixture_path("c-p3hello") + R"("
+
+[component.candidate]
+source = ")" + fixture_path("c-p3hello-rc-2026-03-15") + R"("
+)"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/release/x").body, "hello from p3 /release/x\n");
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/candidate/y").body, "hello from p3 /candidate/y\n");
+  auto posted = http_request(gyre.port(), "POST", "/candidate/count", "12345");
+  EXPECT_EQ(posted.body, "read 5 bytes\n");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
 }  // namespace
