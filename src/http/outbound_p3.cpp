@@ -1,4 +1,5 @@
-// WASIp3's outgoing HTTP: wasi:http/client.send. The guest's request goes out through the
+// WASIp3's outgoing HTTP: wasi:http/client.send (rc-2025-09-16: an imported
+// wasi:http/handler.handle). The guest's request goes out through the
 // same OutboundSend as 0.2's (the allow-list, service chaining, self requests) and an
 // Exchange. The call stays pending (the guest holds a subtask) until the response head
 // arrives; the guest's body stream is pumped into the exchange meanwhile, and the
@@ -130,6 +131,8 @@ void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send)
   };
   for (const char* version : kWasiHttp3Versions)
     imports.interface(std::string("wasi:http/client@") + version).functions["send"] = send_fn;
+  imports.interface(std::string("wasi:http/handler@") + kWasiHttp3SendsThroughHandler)
+      .functions["handle"] = send_fn;
 }
 
 }  // namespace gyre::http

@@ -350,4 +350,25 @@ TEST_F(Outbound, AWasip3GuestAwaitingItsSendHoldsNoOtherRequest) {
   EXPECT_EQ(answered.body, "200 released");
 }
 
+// Spin 3.5's WASIp3 (rc-2025-09-16, `executor = { type = "wasip3-unstable" }`) had no
+// wasi:http/client: the same guest, built against it, sends through the handler interface
+// it imports.
+TEST_F(Outbound, ASpin35Wasip3ComponentSendsThroughItsImportedHandler) {
+  GyreUp gyre(make_app("outbound-p3-rc-2025-09-16",
+                       std::string(kHeader) +
+                           "[[trigger.http]]\nroute = \"/...\"\n"
+                           "component = \"p3\"\n"
+                           "executor = { type = \"wasip3-unstable\" }\n\n"
+                           "[component.p3]\nsource = \"" +
+                           fixture_path("c-p3hello-rc-2025-09-16") +
+                           "\"\nallowed_outbound_hosts = [\"http://127.0.0.1:" + port() + "\"]\n"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto hello = http_request(gyre.port(), "GET", "/hi");
+  EXPECT_EQ(hello.body, "hello from p3 /hi\n");
+  auto sent = http_request(gyre.port(), "GET", "/fetch/127.0.0.1:" + port() + "/old");
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(sent.body,
+            "200 upstream saw GET /old host=127.0.0.1:" + port() + " forwarded= bytes=0");
+}
+
 }  // namespace

@@ -69,9 +69,9 @@ TEST(P3Http, TheWasip3UnstableExecutorServesTheSameComponent) {
       << gyre.output();
 }
 
-// The same guest built against wasi:http 0.3.0 and against rc-2026-03-15 (the version
-// Spin 4.0 serves), side by side in one app.
-TEST(P3Http, TheReleaseAndItsCandidateAreServedSideBySide) {
+// The same guest built against wasi:http 0.3.0, rc-2026-03-15 (the version Spin 4.0
+// serves) and rc-2026-01-06 (Spin 3.6's), side by side in one app.
+TEST(P3Http, TheReleaseAndItsCandidatesAreServedSideBySide) {
   GyreUp gyre(gyre::testing::make_app("p3-http-versions", R"(spin_manifest_version = 2
 
 [application]
@@ -85,17 +85,25 @@ component = "release"
 route = "/candidate/..."
 component = "candidate"
 
+[[trigger.http]]
+route = "/older/..."
+component = "older"
+
 [component.release]
 source = ")" + fixture_path("c-p3hello") + R"("
 
 [component.candidate]
 source = ")" + fixture_path("c-p3hello-rc-2026-03-15") + R"("
+
+[component.older]
+source = ")" + fixture_path("c-p3hello-rc-2026-01-06") + R"("
 )"));
   ASSERT_NE(gyre.port(), 0) << gyre.output();
   EXPECT_EQ(http_request(gyre.port(), "GET", "/release/x").body, "hello from p3 /release/x\n");
   EXPECT_EQ(http_request(gyre.port(), "GET", "/candidate/y").body, "hello from p3 /candidate/y\n");
   auto posted = http_request(gyre.port(), "POST", "/candidate/count", "12345");
   EXPECT_EQ(posted.body, "read 5 bytes\n");
+  EXPECT_EQ(http_request(gyre.port(), "GET", "/older/z").body, "hello from p3 /older/z\n");
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
