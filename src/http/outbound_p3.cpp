@@ -129,7 +129,7 @@ void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send)
     sends.back()->start(call.instance);
     return std::optional<Val>();
   };
-  for (const char* version : kWasiHttp3Versions)
+  for (const char* version : wasi::kWasi3Versions)
     imports.interface(std::string("wasi:http/client@") + version).functions["send"] = send_fn;
   imports.interface(std::string("wasi:http/handler@") + kWasiHttp3SendsThroughHandler)
       .functions["handle"] = send_fn;

@@ -7,7 +7,7 @@
 
 namespace gyre::http {
 
-// Adds wasi:http/client 0.3 in every version served (kWasiHttp3Versions;
+// Adds wasi:http/client 0.3 in every version served (wasi::kWasi3Versions;
 // add_wasi_http_types_p3 adds the types it uses).
 void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send);
 

@@ -230,7 +230,7 @@ void add_types(component::HostImports& imports, const std::string& kTypes) {
 }  // namespace
 
 void add_wasi_http_types_p3(component::HostImports& imports) {
-  for (const char* version : kWasiHttp3Versions)
+  for (const char* version : wasi::kWasi3Versions)
     add_types(imports, std::string("wasi:http/types@") + version);
 }
 

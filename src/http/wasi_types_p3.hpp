@@ -14,14 +14,12 @@
 #include "component/concurrency/channel.hpp"
 #include "component/host_imports.hpp"
 #include "http/wasi_types.hpp"
+#include "wasi/versions.hpp"
 
 namespace gyre::http {
 
-// The versions of wasi:http 0.3 served, each the same types: the release and its
-// release candidates (Spin 4.0 serves rc-2026-03-15, Spin 3.6 rc-2026-01-06, Spin 3.5
-// rc-2025-09-16). A prerelease matches only itself, so each is registered.
-inline constexpr const char* kWasiHttp3Versions[] = {"0.3.0", "0.3.0-rc-2026-03-15",
-                                                     "0.3.0-rc-2026-01-06", "0.3.0-rc-2025-09-16"};
+// wasi:http 0.3 is served in every version of WASI 0.3 (wasi/versions.hpp), each the same
+// types.
 // The one candidate without wasi:http/client: a component sends through the `handler`
 // interface it imports.
 inline constexpr const char* kWasiHttp3SendsThroughHandler = "0.3.0-rc-2025-09-16";

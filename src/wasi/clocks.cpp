@@ -1,13 +1,25 @@
 #include "wasi/clocks.hpp"
 
+#include <algorithm>
+#include <thread>
+
+#include "base/suspender.hpp"
+#include "component/concurrency/concurrency.hpp"
+#include "component/instance.hpp"
 #include "host/define.hpp"
 #include "wasi/io.hpp"
+#include "wasi/versions.hpp"
 
 namespace gyre::wasi {
 namespace {
 
 struct Datetime {
   uint64_t seconds;
+  uint32_t nanoseconds;
+};
+// 0.3's system-clock.instant: seconds may be negative (before the epoch).
+struct Instant {
+  int64_t seconds;
   uint32_t nanoseconds;
 };
 
@@ -21,9 +33,64 @@ struct RecordFields<wasi::Datetime> {
       std::make_tuple(std::pair{"seconds", &wasi::Datetime::seconds},
                       std::pair{"nanoseconds", &wasi::Datetime::nanoseconds});
 };
+template <>
+struct RecordFields<wasi::Instant> {
+  static constexpr auto fields =
+      std::make_tuple(std::pair{"seconds", &wasi::Instant::seconds},
+                      std::pair{"nanoseconds", &wasi::Instant::nanoseconds});
+};
 }  // namespace gyre::host
 
 namespace gyre::wasi {
+namespace {
+
+// Waits until `until` on the guest's own stack: its fiber suspends (the lane serves other
+// requests meanwhile), or, run without one, its thread sleeps. So a guest that lowered the
+// call async gets it back already RETURNED, and its other tasks waited with it: Gyre has no
+// timer that resolves a pending call yet.
+host::Trapping<void> wait_until(host::Context& cx, std::chrono::steady_clock::time_point until) {
+  Suspender* suspender = cx.instance.concurrency().scheduler.suspender();
+  while (std::chrono::steady_clock::now() < until) {
+    if (suspender == nullptr) {
+      std::this_thread::sleep_until(until);
+      break;
+    }
+    if (!suspender->suspend(until)) return std::string(kStoppedWhileWaiting);
+  }
+  return {};
+}
+
+// wasi:clocks 0.3 at one version: monotonic-clock (its waits are functions of their own
+// now, no pollables) and system-clock (0.2's wall-clock, its seconds signed).
+void add_clocks_p3(component::HostImports& imports, const std::shared_ptr<const Clock>& clock,
+                   const std::string& version) {
+  using host::Context;
+  using std::chrono::nanoseconds;
+  const std::string monotonic = "wasi:clocks/monotonic-clock@" + version;
+  const std::string system = "wasi:clocks/system-clock@" + version;
+  host::define(imports, monotonic, "now", [clock](Context&) {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<nanoseconds>(clock->monotonic().time_since_epoch()).count());
+  });
+  host::define(imports, monotonic, "get-resolution", [](Context&) { return uint64_t{1}; });
+  host::define(imports, monotonic, "wait-until", [clock](Context& cx, uint64_t when) {
+    const auto now = clock->monotonic();
+    const auto mark = std::chrono::steady_clock::time_point(nanoseconds(when));
+    return wait_until(cx, std::chrono::steady_clock::now() + std::max(mark - now, nanoseconds(0)));
+  });
+  host::define(imports, monotonic, "wait-for", [](Context& cx, uint64_t duration) {
+    return wait_until(cx, std::chrono::steady_clock::now() + nanoseconds(duration));
+  });
+  host::define(imports, system, "now", [clock](Context&) {
+    const auto since =
+        std::chrono::duration_cast<nanoseconds>(clock->wall().time_since_epoch()).count();
+    const int64_t seconds = since / 1'000'000'000 - (since % 1'000'000'000 < 0 ? 1 : 0);
+    return Instant{seconds, static_cast<uint32_t>(since - seconds * 1'000'000'000)};
+  });
+  host::define(imports, system, "get-resolution", [](Context&) { return uint64_t{1}; });
+}
+
+}  // namespace
 
 void add_clocks(component::HostImports& imports, std::shared_ptr<const Clock> clock) {
   using host::Context;
@@ -58,6 +125,9 @@ void add_clocks(component::HostImports& imports, std::shared_ptr<const Clock> cl
                     static_cast<uint32_t>(since % 1'000'000'000)};
   });
   host::define(imports, kWall, "resolution", [](Context&) { return Datetime{0, 1}; });
+
+  for (const char* version : kWasi3Versions)
+    add_clocks_p3(imports, clock, version);
 }
 
 }  // namespace gyre::wasi

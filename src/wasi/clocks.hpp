@@ -1,4 +1,5 @@
-// wasi:clocks 0.2 — monotonic-clock and wall-clock — over a Clock the embedder passes in,
+// wasi:clocks 0.2 (monotonic-clock, wall-clock) and 0.3 in every version of
+// wasi/versions.hpp (monotonic-clock, system-clock) over a Clock the embedder passes in,
 // so tests can stand still in time.
 #pragma once
 

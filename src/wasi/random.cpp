@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "host/define.hpp"
+#include "wasi/versions.hpp"
 
 namespace gyre::wasi {
 namespace {
@@ -37,20 +38,28 @@ uint64_t random_u64() {
   return value;
 }
 
-}  // namespace
-
-void add_random(component::HostImports& imports) {
+// wasi:random at one version: 0.2's and 0.3's differ only in insecure-seed's name.
+void add_version(component::HostImports& imports, const std::string& version,
+                 const char* seed_name) {
   using host::Context;
-  for (const char* interface : {"wasi:random/random@0.2.0", "wasi:random/insecure@0.2.0"}) {
-    const std::string prefix = std::string(interface).find("insecure") != std::string::npos
-                                   ? "get-insecure-random-"
-                                   : "get-random-";
+  for (const char* name : {"random", "insecure"}) {
+    const std::string interface = std::string("wasi:random/") + name + "@" + version;
+    const std::string prefix =
+        std::string(name) == "insecure" ? "get-insecure-random-" : "get-random-";
     host::define(imports, interface, prefix + "bytes",
                  [](Context&, uint64_t len) { return random_bytes(len); });
     host::define(imports, interface, prefix + "u64", [](Context&) { return random_u64(); });
   }
-  host::define(imports, "wasi:random/insecure-seed@0.2.0", "insecure-seed",
+  host::define(imports, "wasi:random/insecure-seed@" + version, seed_name,
                [](Context&) { return std::tuple<uint64_t, uint64_t>{random_u64(), random_u64()}; });
+}
+
+}  // namespace
+
+void add_random(component::HostImports& imports) {
+  add_version(imports, "0.2.0", "insecure-seed");
+  for (const char* version : kWasi3Versions)
+    add_version(imports, version, "get-insecure-seed");
 }
 
 }  // namespace gyre::wasi

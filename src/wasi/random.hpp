@@ -1,4 +1,5 @@
-// wasi:random 0.2 — random, insecure, insecure-seed.
+// wasi:random 0.2 and 0.3 (every version of wasi/versions.hpp) — random, insecure,
+// insecure-seed.
 #pragma once
 
 #include "component/host_imports.hpp"

@@ -107,4 +107,21 @@ source = ")" + fixture_path("c-p3hello-rc-2026-01-06") + R"("
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
 }
 
+// wasi:clocks and wasi:random 0.3 from the same guest: a wait of 50 ms that lasts at
+// least that long on the monotonic clock, and 8 random bytes, new each time.
+TEST(P3Http, AGuestWaitsWithWasiClocksAndDrawsWasiRandom) {
+  GyreUp gyre(p3_app("clocks"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto waited = http_request(gyre.port(), "GET", "/wait/50");
+  EXPECT_EQ(waited.status, 200);
+  ASSERT_TRUE(waited.body.starts_with("waited ")) << waited.body;
+  EXPECT_GE(std::stoul(waited.body.substr(7)), 50u) << waited.body;
+  auto first = http_request(gyre.port(), "GET", "/random");
+  auto second = http_request(gyre.port(), "GET", "/random");
+  EXPECT_EQ(first.body.size(), std::string("random 0123456789abcdef\n").size()) << first.body;
+  EXPECT_TRUE(first.body.starts_with("random ")) << first.body;
+  EXPECT_NE(first.body, second.body);
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
 }  // namespace
