@@ -1,7 +1,10 @@
 #include "wasi/cli.hpp"
 
+#include "component/concurrency/concurrency.hpp"
+#include "component/instance.hpp"
 #include "host/define.hpp"
 #include "wasi/io.hpp"
+#include "wasi/versions.hpp"
 
 namespace gyre::wasi {
 namespace {
@@ -10,48 +13,109 @@ namespace {
 struct TerminalInput {};
 struct TerminalOutput {};
 
-}  // namespace
+// A guest's stdout or stderr stream (0.3's write-via-stream), read into its sink as the
+// guest writes it, until the guest drops it. Owned by the instance (StreamSinks).
+class StreamSink {
+ public:
+  StreamSink(std::unique_ptr<component::HostEnd> from, std::function<void(std::string_view)> to)
+      : from_(std::move(from)), to_(std::move(to)) {}
+  void read() {
+    from_->read(kChunk, [this](component::HostBuffer& buffer, component::CopyResult result) {
+      if (to_ && !buffer.received_bytes().empty()) to_(buffer.received_bytes());
+      if (result == component::CopyResult::kDropped) return from_.reset();
+      read();
+    });
+  }
 
-void add_cli(component::HostImports& imports, CliConfig config) {
+ private:
+  static constexpr uint32_t kChunk = 16 * 1024;
+  std::unique_ptr<component::HostEnd> from_;
+  std::function<void(std::string_view)> to_;
+};
+
+struct StreamSinks {
+  std::vector<std::unique_ptr<StreamSink>> sinks;
+};
+
+// wasi:cli at one version. 0.3 differs in names (get-initial-cwd) and in how stdio moves:
+// streams instead of wasi:io resources.
+void add_version(component::HostImports& imports, const std::shared_ptr<const CliConfig>& shared,
+                 const std::string& version) {
   using host::Context;
   using host::Own;
-  auto shared = std::make_shared<const CliConfig>(std::move(config));
+  const bool p3 = version.starts_with("0.3");
+  const auto interface = [&](const char* name) {
+    return "wasi:cli/" + std::string(name) + "@" + version;
+  };
 
-  host::define(imports, "wasi:cli/environment@0.2.0", "get-environment", [shared](Context&) {
+  host::define(imports, interface("environment"), "get-environment", [shared](Context&) {
     std::vector<std::tuple<std::string, std::string>> out;
     for (const auto& [k, v] : shared->environment)
       out.emplace_back(k, v);
     return out;
   });
-  host::define(imports, "wasi:cli/environment@0.2.0", "get-arguments",
+  host::define(imports, interface("environment"), "get-arguments",
                [shared](Context&) { return shared->arguments; });
-  host::define(imports, "wasi:cli/environment@0.2.0", "initial-cwd",
+  host::define(imports, interface("environment"), p3 ? "get-initial-cwd" : "initial-cwd",
                [](Context&) { return std::optional<std::string>{}; });
 
-  host::define(imports, "wasi:cli/exit@0.2.0", "exit",
+  host::define(imports, interface("exit"), "exit",
                [](Context&, host::Result<host::Unit, host::Unit> status) -> host::Trapping<void> {
                  return std::string(kExitPrefix) + (status.is_ok() ? "ok" : "error");
                });
 
-  host::define(imports, "wasi:cli/stdin@0.2.0", "get-stdin",
-               [](Context&) { return Own<InputStream>{std::make_unique<ClosedInputStream>()}; });
-  host::define(imports, "wasi:cli/stdout@0.2.0", "get-stdout", [shared](Context&) {
-    return Own<OutputStream>{std::make_unique<SinkOutputStream>(shared->stdout_sink)};
-  });
-  host::define(imports, "wasi:cli/stderr@0.2.0", "get-stderr", [shared](Context&) {
-    return Own<OutputStream>{std::make_unique<SinkOutputStream>(shared->stderr_sink)};
-  });
+  if (p3) {
+    // Spin gives a component no stdin: a stream that has ended, and a future of ok.
+    imports.interface(interface("stdin")).functions["read-via-stream"] =
+        [](component::HostCall&,
+           std::span<const component::Val>) -> Result<std::optional<component::Val>, std::string> {
+      using component::Val;
+      return std::optional<Val>(Val::tuple({Val::stream({}), Val::future(Val::ok())}));
+    };
+    for (const char* which : {"stdout", "stderr"}) {
+      auto sink = std::string(which) == "stdout" ? shared->stdout_sink : shared->stderr_sink;
+      // write-via-stream(data) -> future<result<_, error-code>>: the future resolves to ok at
+      // once, not when the stream ends.
+      imports.interface(interface(which)).functions["write-via-stream"] =
+          [sink](component::HostCall& call, std::span<const component::Val> args)
+          -> Result<std::optional<component::Val>, std::string> {
+        auto end = call.instance.concurrency().take(args[0]);
+        if (!end) return std::string("write-via-stream: a stream the host does not hold");
+        auto& sinks = call.instance.host_state<StreamSinks>().sinks;
+        sinks.push_back(std::make_unique<StreamSink>(std::move(end), sink));
+        sinks.back()->read();
+        return std::optional<component::Val>(component::Val::future(component::Val::ok()));
+      };
+    }
+  } else {
+    host::define(imports, interface("stdin"), "get-stdin",
+                 [](Context&) { return Own<InputStream>{std::make_unique<ClosedInputStream>()}; });
+    host::define(imports, interface("stdout"), "get-stdout", [shared](Context&) {
+      return Own<OutputStream>{std::make_unique<SinkOutputStream>(shared->stdout_sink)};
+    });
+    host::define(imports, interface("stderr"), "get-stderr", [shared](Context&) {
+      return Own<OutputStream>{std::make_unique<SinkOutputStream>(shared->stderr_sink)};
+    });
+  }
 
-  host::define_resource<TerminalInput>(imports, "wasi:cli/terminal-input@0.2.0", "terminal-input");
-  host::define_resource<TerminalOutput>(imports, "wasi:cli/terminal-output@0.2.0",
-                                        "terminal-output");
-  host::define(imports, "wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin",
+  host::define_resource<TerminalInput>(imports, interface("terminal-input"), "terminal-input");
+  host::define_resource<TerminalOutput>(imports, interface("terminal-output"), "terminal-output");
+  host::define(imports, interface("terminal-stdin"), "get-terminal-stdin",
                [](Context&) { return std::optional<Own<TerminalInput>>{}; });
   for (const char* which : {"stdout", "stderr"}) {
-    host::define(imports, std::string("wasi:cli/terminal-") + which + "@0.2.0",
+    host::define(imports, interface((std::string("terminal-") + which).c_str()),
                  std::string("get-terminal-") + which,
                  [](Context&) { return std::optional<Own<TerminalOutput>>{}; });
   }
+}
+
+}  // namespace
+
+void add_cli(component::HostImports& imports, CliConfig config) {
+  auto shared = std::make_shared<const CliConfig>(std::move(config));
+  add_version(imports, shared, "0.2.0");
+  for (const char* version : kWasi3Versions)
+    add_version(imports, shared, version);
 }
 
 }  // namespace gyre::wasi

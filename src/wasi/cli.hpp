@@ -1,4 +1,5 @@
-// wasi:cli 0.2 — environment, exit, stdin/stdout/stderr, terminal-*. What a component
+// wasi:cli 0.2 and 0.3 (every version of wasi/versions.hpp) — environment, exit,
+// stdin/stdout/stderr (0.3: as streams), terminal-*. What a component
 // sees of its process is exactly what its configuration grants: its `environment`, no
 // arguments, an empty stdin, and stdout/stderr into the embedder's sinks (the log).
 #pragma once

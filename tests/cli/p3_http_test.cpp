@@ -4,6 +4,8 @@
 // after that, and a request body given to it as a stream.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "support/gyre_up.hpp"
@@ -122,6 +124,23 @@ TEST(P3Http, AGuestWaitsWithWasiClocksAndDrawsWasiRandom) {
   EXPECT_TRUE(first.body.starts_with("random ")) << first.body;
   EXPECT_NE(first.body, second.body);
   EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+}
+
+// wasi:cli 0.3's stdout: what the guest writes into the stream it hands over reaches the
+// component's log, as 0.2's stdout does.
+TEST(P3Http, WhatAGuestWritesToItsStdoutStreamReachesItsLog) {
+  const auto dir = p3_app("stdout");
+  {
+    GyreUp gyre(dir);
+    ASSERT_NE(gyre.port(), 0) << gyre.output();
+    auto logged = http_request(gyre.port(), "GET", "/log/a-line-from-p3");
+    EXPECT_EQ(logged.body, "logged\n");
+    EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  }
+  std::ifstream log(dir / ".spin" / "logs" / "p3hello_stdout.txt");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("a-line-from-p3\n"), std::string::npos) << text.str();
 }
 
 }  // namespace
