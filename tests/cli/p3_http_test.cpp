@@ -143,4 +143,20 @@ TEST(P3Http, WhatAGuestWritesToItsStdoutStreamReachesItsLog) {
   EXPECT_NE(text.str().find("a-line-from-p3\n"), std::string::npos) << text.str();
 }
 
+// A p3 guest that traps ends its own request, with a 500 before its response, or a cut
+// body after: the server goes on serving.
+TEST(P3Http, ATrappingGuestEndsOnlyItsOwnRequest) {
+  GyreUp gyre(p3_app("trap"));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto trapped = http_request(gyre.port(), "GET", "/trap");
+  EXPECT_EQ(trapped.status, 500);
+  auto later = http_request(gyre.port(), "GET", "/trap-later");
+  EXPECT_NE(later.body, "hello from p3 /trap-later\n");
+  auto fine = http_request(gyre.port(), "GET", "/after");
+  EXPECT_EQ(fine.status, 200);
+  EXPECT_EQ(fine.body, "hello from p3 /after\n");
+  EXPECT_EQ(gyre.stop(), 0) << gyre.output();
+  EXPECT_NE(gyre.output().find("component p3hello failed"), std::string::npos) << gyre.output();
+}
+
 }  // namespace
