@@ -216,10 +216,6 @@ using host::Unit;
 constexpr const char* kTypes = "wasi:http/types@0.2.0";
 constexpr const char* kOutgoingHandler = "wasi:http/outgoing-handler@0.2.0";
 
-struct RequestOptions {
-  RequestTimeouts timeouts;
-};
-
 // The guest's request while it builds it; handle() hands it over.
 struct OutgoingRequest {
   OutboundRequest data;
@@ -320,41 +316,51 @@ std::optional<uint64_t> from_duration(std::optional<std::chrono::nanoseconds> d)
   return static_cast<uint64_t>(d->count());
 }
 
-void add_request_options(component::HostImports& imports) {
-  using host::define;
-  using Set = host::Result<Unit, Unit>;
-  host::define_resource<RequestOptions>(imports, kTypes, "request-options");
-  define(imports, kTypes, "[constructor]request-options",
-         [](Context&) { return Own<RequestOptions>{std::make_unique<RequestOptions>()}; });
-  define(
-      imports, kTypes, "[method]request-options.connect-timeout",
-      [](Context&, Borrow<RequestOptions> self) { return from_duration(self->timeouts.connect); });
-  define(imports, kTypes, "[method]request-options.set-connect-timeout",
-         [](Context&, Borrow<RequestOptions> self, std::optional<uint64_t> ns) {
-           self->timeouts.connect = to_duration(ns);
-           return Set::ok({});
-         });
-  define(imports, kTypes, "[method]request-options.first-byte-timeout",
-         [](Context&, Borrow<RequestOptions> self) {
-           return from_duration(self->timeouts.first_byte);
-         });
-  define(imports, kTypes, "[method]request-options.set-first-byte-timeout",
-         [](Context&, Borrow<RequestOptions> self, std::optional<uint64_t> ns) {
-           self->timeouts.first_byte = to_duration(ns);
-           return Set::ok({});
-         });
-  define(imports, kTypes, "[method]request-options.between-bytes-timeout",
-         [](Context&, Borrow<RequestOptions> self) {
-           return from_duration(self->timeouts.between_bytes);
-         });
-  define(imports, kTypes, "[method]request-options.set-between-bytes-timeout",
-         [](Context&, Borrow<RequestOptions> self, std::optional<uint64_t> ns) {
-           self->timeouts.between_bytes = to_duration(ns);
-           return Set::ok({});
-         });
-}
-
 }  // namespace
+
+// request-options.*-timeout, its getters and setters. 0.2 names the getters plainly and
+// its setters answer `result`; 0.3 prefixes them with get-, and refuses to change the
+// options of a request (request.get-options), with request-options-error.immutable.
+void add_request_options(component::HostImports& imports, std::string_view interface, bool p3) {
+  using host::define;
+  using Timeout = std::optional<std::chrono::nanoseconds> RequestTimeouts::*;
+  const std::pair<const char*, Timeout> timeouts[] = {
+      {"connect-timeout", &RequestTimeouts::connect},
+      {"first-byte-timeout", &RequestTimeouts::first_byte},
+      {"between-bytes-timeout", &RequestTimeouts::between_bytes}};
+  host::define_resource<RequestOptions>(imports, interface, "request-options");
+  define(imports, interface, "[constructor]request-options",
+         [](Context&) { return Own<RequestOptions>{std::make_unique<RequestOptions>()}; });
+  for (const auto& [name, member] : timeouts) {
+    const std::string method = std::string("[method]request-options.");
+    define(imports, interface, method + (p3 ? "get-" : "") + name,
+           [member](Context&, Borrow<RequestOptions> self) {
+             return from_duration(self->timeouts.*member);
+           });
+    if (!p3) {
+      define(imports, interface, method + "set-" + name,
+             [member](Context&, Borrow<RequestOptions> self, std::optional<uint64_t> ns) {
+               self->timeouts.*member = to_duration(ns);
+               return host::Result<Unit, Unit>::ok({});
+             });
+      continue;
+    }
+    using Set = host::Result<Unit, RequestOptionsError>;
+    define(imports, interface, method + "set-" + name,
+           [member](Context&, Borrow<RequestOptions> self, std::optional<uint64_t> ns) {
+             if (self->immutable) return Set::err(RequestOptionsError{1});
+             self->timeouts.*member = to_duration(ns);
+             return Set::ok({});
+           });
+  }
+  if (p3) {
+    define(imports, interface, "[method]request-options.clone",
+           [](Context&, Borrow<RequestOptions> self) {
+             return Own<RequestOptions>{
+                 std::make_unique<RequestOptions>(RequestOptions{self->timeouts, false})};
+           });
+  }
+}
 
 // The method and scheme variants are the ones wasi_types.cpp declares; they cross here as
 // the generic values they are, so this file needs no second copy of their C++ shape.
@@ -366,7 +372,7 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send) 
   host::define_resource<OutgoingRequest>(imports, kTypes, "outgoing-request");
   host::define_resource<FutureIncomingResponse>(imports, kTypes, "future-incoming-response");
   host::define_resource<IncomingResponse>(imports, kTypes, "incoming-response");
-  add_request_options(imports);
+  add_request_options(imports, kTypes, false);
   auto& types = imports.interface(kTypes);
 
   define(imports, kTypes, "[constructor]outgoing-request", [](Context&, Own<Fields> headers) {

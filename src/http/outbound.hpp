@@ -29,6 +29,22 @@ struct RequestTimeouts {
   std::optional<std::chrono::nanoseconds> between_bytes;
 };
 
+// wasi:http/types.request-options: a request's timeouts, as the guest sets them. Those
+// of a request (0.3's request.get-options) are immutable.
+struct RequestOptions {
+  RequestTimeouts timeouts;
+  bool immutable = false;
+};
+
+// request-options-error (0.3): its cases without a payload, not-supported and immutable.
+struct RequestOptionsError {
+  uint32_t which = 0;
+};
+
+// Adds request-options to `interface` (wasi:http/types at some version), with 0.2's
+// method names or 0.3's (`p3`).
+void add_request_options(component::HostImports& imports, std::string_view interface, bool p3);
+
 struct OutboundRequest {
   std::string method = "GET";
   std::optional<std::string> scheme;     // none: https, as Wasmtime sends it
@@ -163,3 +179,17 @@ void add_wasi_http_outgoing(component::HostImports& imports, OutboundSend send);
 void serve_in_process(Handler& handler, Request request, std::shared_ptr<Exchange> exchange);
 
 }  // namespace gyre::http
+
+namespace gyre::host {
+template <>
+struct WitType<http::RequestOptionsError> {
+  static bool matches(const ValueType& t) {
+    return t.kind == ValueKind::kVariant && t.labels.size() >= 2 &&
+           t.labels[0] == "not-supported" && t.labels[1] == "immutable";
+  }
+  static http::RequestOptionsError from(const Val& v, Context&) {
+    return http::RequestOptionsError{static_cast<uint32_t>(v.bits)};
+  }
+  static Val to(http::RequestOptionsError e, Context&) { return Val::variant(e.which); }
+};
+}  // namespace gyre::host

@@ -118,6 +118,7 @@ void add_wasi_http_client_p3(component::HostImports& imports, OutboundSend send)
     out.headers = std::move(request->data.headers);
     out.loop = call.instance.host_state<GuestLoop>().executor;
     out.has_body = request->contents != nullptr;
+    if (request->timeouts) out.timeouts = *request->timeouts;
     auto exchange = std::make_shared<Exchange>();
     if (!out.has_body) exchange->finish_request();
     if (auto refused = send(out, exchange))

@@ -134,8 +134,8 @@ RawResult consume_response_body(component::HostCall& call, std::span<const Val> 
 }
 
 // request.new(headers, contents: option<stream<u8>>, trailers, options) -> tuple<request,
-// future<result<_, error-code>>>: a GET without path, scheme or authority until set. The
-// future resolves to ok at once. Options are not kept (their timeouts do not apply yet).
+// future<result<_, error-code>>>: a GET without path, scheme or authority until set, with
+// the options' timeouts. The future resolves to ok at once.
 RawResult new_request(component::HostCall& call, std::span<const Val> args) {
   auto headers = table_of<Fields>(call).take(static_cast<uint32_t>(args[0].bits));
   if (!headers) return std::string("request.new: unknown headers");
@@ -143,6 +143,12 @@ RawResult new_request(component::HostCall& call, std::span<const Val> args) {
   request->data.headers = std::move(headers->entries);
   if (args[1].bits == 1) request->contents = take_end(call, args[1].items[0]);
   request->trailers = take_end(call, args[2]);
+  if (args[3].bits == 1) {
+    auto options =
+        table_of<RequestOptions>(call).take(static_cast<uint32_t>(args[3].items[0].bits));
+    if (!options) return std::string("request.new: unknown request-options");
+    request->timeouts = options->timeouts;
+  }
   const uint32_t rep = table_of<Request3>(call).insert(std::move(request));
   return std::optional<Val>(Val::tuple({Val::own(rep), Val::future(Val::ok())}));
 }
@@ -166,6 +172,7 @@ RawResult new_response(component::HostCall& call, std::span<const Val> args) {
 void add_types(component::HostImports& imports, const std::string& kTypes) {
   using host::define;
   add_wasi_http_fields(imports, kTypes);
+  add_request_options(imports, kTypes, true);
   host::define_resource<Request3>(imports, kTypes, "request");
   host::define_resource<Response3>(imports, kTypes, "response");
 
@@ -182,6 +189,12 @@ void add_types(component::HostImports& imports, const std::string& kTypes) {
     for (const auto& [k, v] : self->data.headers)
       fields.entries.emplace_back(ascii_lower(k), v);
     return copy_of(fields, true);
+  });
+  // The options a request was made with, immutable now.
+  define(imports, kTypes, "[method]request.get-options", [](Context&, Borrow<Request3> self) {
+    if (!self->timeouts) return std::optional<host::Own<RequestOptions>>{};
+    return std::optional<host::Own<RequestOptions>>(host::Own<RequestOptions>{
+        std::make_unique<RequestOptions>(RequestOptions{*self->timeouts, true})});
   });
   imports.interface(kTypes).functions["[static]request.consume-body"] = consume_request_body;
   imports.interface(kTypes).functions["[static]request.new"] = new_request;

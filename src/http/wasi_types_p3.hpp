@@ -13,6 +13,7 @@
 
 #include "component/concurrency/channel.hpp"
 #include "component/host_imports.hpp"
+#include "http/outbound.hpp"
 #include "http/wasi_types.hpp"
 #include "wasi/versions.hpp"
 
@@ -30,6 +31,7 @@ struct Request3 {
   IncomingRequestData data;
   std::unique_ptr<component::HostEnd> contents;  // the body's readable end (none: empty)
   std::unique_ptr<component::HostEnd> trailers;  // future<result<option<trailers>, error-code>>
+  std::optional<RequestTimeouts> timeouts;       // its request-options, if it was given some
 };
 
 // wasi:http/types.response: one the guest made to answer (its body in `contents`), or

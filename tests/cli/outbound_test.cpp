@@ -371,4 +371,18 @@ TEST_F(Outbound, ASpin35Wasip3ComponentSendsThroughItsImportedHandler) {
             "200 upstream saw GET /old host=127.0.0.1:" + port() + " forwarded= bytes=0");
 }
 
+// request-options travel with a p3 request: a first-byte timeout ends a send whose
+// upstream holds its answer, as the guest's error-code (connection-read-timeout, 9).
+TEST_F(Outbound, AWasip3RequestsFirstByteTimeoutEndsItsSend) {
+  GyreUp gyre(make_app(
+      "outbound-p3-timeout",
+      std::string(kHeader) + p3_component("p3", "/...", "[\"http://127.0.0.1:" + port() + "\"]")));
+  ASSERT_NE(gyre.port(), 0) << gyre.output();
+  auto timed_out =
+      http_request(gyre.port(), "GET", "/fetch-within/200/127.0.0.1:" + port() + "/hold");
+  EXPECT_EQ(timed_out.status, 502);
+  EXPECT_EQ(timed_out.body, "error-code 9\n");
+  EXPECT_TRUE(upstream_->wait_held());
+}
+
 }  // namespace

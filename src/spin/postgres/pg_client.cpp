@@ -288,17 +288,12 @@ bool reusable(PGconn* connection) {
 }
 
 // Whether an idle connection can serve again. An idle connection hears from its server
-// mostly when the server is closing it (an error, then the end of the stream, which
-// libpq sees on a later read than the error's): what it sent meanwhile is read while the
-// socket has more, without waiting (the connection is non-blocking, and the socket is only
-// looked at).
+// mostly when the server is closing it: an error, then the end of the stream, which may
+// arrive apart (the error read, the end not yet there, looked like a healthy connection).
+// So one with anything to read is not used again; the socket is only looked at.
 bool still_usable(PGconn* connection) {
-  constexpr int kMostReads = 8;
-  for (int i = 0; i < kMostReads; ++i) {
-    if (PQstatus(connection) != CONNECTION_OK) return false;
-    if (!socket_ready_now(PQsocket(connection), kSocketReadable)) break;
-    if (PQconsumeInput(connection) == 0) return false;
-  }
+  if (PQstatus(connection) != CONNECTION_OK) return false;
+  if (socket_ready_now(PQsocket(connection), kSocketReadable)) return false;
   return reusable(connection);
 }
 
