@@ -34,13 +34,12 @@ class ResponseReader {
 
   void read_body() {
     if (!response_->contents) return read_trailers();
-    response_->contents->read(kChunk, [this](HostBuffer& buffer, CopyResult result) {
-      const std::string_view bytes = buffer.received_bytes();
-      if (!bytes.empty()) sink_.body(bytes);
-      if (result != CopyResult::kDropped) return read_body();
-      response_->contents.reset();
-      read_trailers();
-    });
+    response_->contents->read_all(
+        kChunk, [this](std::string_view bytes) { sink_.body(bytes); },
+        [this] {
+          response_->contents.reset();
+          read_trailers();
+        });
   }
 
   // result<option<trailers>, error-code>: an error cuts the response. Trailers themselves
@@ -51,8 +50,8 @@ class ResponseReader {
       std::vector<Val> values = buffer.received_values();
       response_->trailers.reset();
       if (!values.empty() && values[0].bits != 0) {
-        ErrorCode error;
-        error.code = values[0].items.empty() ? 0 : static_cast<uint32_t>(values[0].items[0].bits);
+        const ErrorCode error =
+            values[0].items.empty() ? ErrorCode{} : ErrorCode::from(values[0].items[0]);
         return end("the component ended the body with error-code " + std::string(error.label()));
       }
       end(std::nullopt);
@@ -80,9 +79,8 @@ Result<void, wasm::Error> IncomingCall::call_p3() {
   // result<response, error-code>
   auto on_return = [&](const std::optional<Val>& result) {
     if (!result || result->bits != 0) {
-      ErrorCode error;
-      if (result && !result->items.empty() && !result->items[0].items.empty())
-        error.code = static_cast<uint32_t>(result->items[0].items[0].bits);
+      const ErrorCode error =
+          result && !result->items.empty() ? ErrorCode::from(result->items[0]) : ErrorCode{};
       refused = "the component answered with error-code " + std::string(error.label());
       return sink_.fail(*refused);
     }

@@ -110,6 +110,13 @@ ErrorCode ErrorCode::of(Case which, std::string detail) {
   return out;
 }
 
+ErrorCode ErrorCode::from(const component::Val& value) {
+  ErrorCode out;
+  out.code = static_cast<uint32_t>(value.bits);
+  if (value.payload() != nullptr) out.payload = *value.payload();
+  return out;
+}
+
 std::string_view ErrorCode::label() const {
   return code < kErrorCodes.size() ? kErrorCodes[code] : "?";
 }
@@ -259,7 +266,8 @@ void add_wasi_http_types(component::HostImports& imports) {
     const component::Val& outcome = args[1];
     if (outcome.bits != 0) {
       ErrorCode error;
-      error.code = outcome.items.empty() ? kErrorCodes.size() : outcome.items[0].bits;
+      error.code = kErrorCodes.size();  // an err without its error-code
+      if (!outcome.items.empty()) error = ErrorCode::from(outcome.items[0]);
       param->sink->fail("the component answered with error-code " + std::string(error.label()));
       return std::optional<component::Val>{};
     }

@@ -74,6 +74,8 @@ struct ErrorCode {
   std::string detail;
 
   static ErrorCode of(Case which, std::string detail = {});
+  // The error-code a guest gave: its case and payload.
+  static ErrorCode from(const component::Val& value);
   // The label of the case, as WIT spells it ("HTTP-request-denied").
   std::string_view label() const;
   // "connection-refused (couldn't connect to 127.0.0.1 port 9)"
@@ -158,12 +160,7 @@ namespace gyre::host {
 template <>
 struct WitType<http::ErrorCode> {
   static bool matches(const ValueType& t) { return t.kind == ValueKind::kVariant; }
-  static http::ErrorCode from(const Val& v, Context&) {
-    http::ErrorCode out;
-    out.code = static_cast<uint32_t>(v.bits);
-    if (v.payload() != nullptr) out.payload = *v.payload();
-    return out;
-  }
+  static http::ErrorCode from(const Val& v, Context&) { return http::ErrorCode::from(v); }
   static Val to(http::ErrorCode v, Context&) { return Val::variant(v.code, std::move(v.payload)); }
 };
 }  // namespace gyre::host

@@ -13,28 +13,12 @@ namespace {
 struct TerminalInput {};
 struct TerminalOutput {};
 
-// A guest's stdout or stderr stream (0.3's write-via-stream), read into its sink as the
-// guest writes it, until the guest drops it. Owned by the instance (StreamSinks).
-class StreamSink {
- public:
-  StreamSink(std::unique_ptr<component::HostEnd> from, std::function<void(std::string_view)> to)
-      : from_(std::move(from)), to_(std::move(to)) {}
-  void read() {
-    from_->read(kChunk, [this](component::HostBuffer& buffer, component::CopyResult result) {
-      if (to_ && !buffer.received_bytes().empty()) to_(buffer.received_bytes());
-      if (result == component::CopyResult::kDropped) return from_.reset();
-      read();
-    });
-  }
-
- private:
-  static constexpr uint32_t kChunk = 16 * 1024;
-  std::unique_ptr<component::HostEnd> from_;
-  std::function<void(std::string_view)> to_;
-};
+// The guests' stdout and stderr streams (0.3's write-via-stream), read into their sinks as
+// the guests write them: owned by the instance, so their reads never outlive it.
+constexpr uint32_t kStdioChunk = 16 * 1024;
 
 struct StreamSinks {
-  std::vector<std::unique_ptr<StreamSink>> sinks;
+  std::vector<std::unique_ptr<component::HostEnd>> ends;
 };
 
 // wasi:cli at one version. 0.3 differs in names (get-initial-cwd) and in how stdio moves:
@@ -81,9 +65,14 @@ void add_version(component::HostImports& imports, const std::shared_ptr<const Cl
           -> Result<std::optional<component::Val>, std::string> {
         auto end = call.instance.concurrency().take(args[0]);
         if (!end) return std::string("write-via-stream: a stream the host does not hold");
-        auto& sinks = call.instance.host_state<StreamSinks>().sinks;
-        sinks.push_back(std::make_unique<StreamSink>(std::move(end), sink));
-        sinks.back()->read();
+        component::HostEnd& read =
+            *call.instance.host_state<StreamSinks>().ends.emplace_back(std::move(end));
+        read.read_all(
+            kStdioChunk,
+            [sink](std::string_view bytes) {
+              if (sink) sink(bytes);
+            },
+            [] {});
         return std::optional<component::Val>(component::Val::future(component::Val::ok()));
       };
     }

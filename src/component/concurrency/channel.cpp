@@ -273,6 +273,16 @@ void HostEnd::read(uint32_t max, OnRead on_read) {
        std::move(on_read));
 }
 
+void HostEnd::read_all(uint32_t chunk, std::function<void(std::string_view)> on_bytes,
+                       std::function<void()> on_end) {
+  read(chunk, [this, chunk, on_bytes = std::move(on_bytes), on_end = std::move(on_end)](
+                  HostBuffer& buffer, CopyResult result) mutable {
+    if (!buffer.received_bytes().empty()) on_bytes(buffer.received_bytes());
+    if (result == CopyResult::kDropped) return on_end();
+    read_all(chunk, std::move(on_bytes), std::move(on_end));
+  });
+}
+
 void HostEnd::write(HostBuffer values, OnWritten on_written) {
   copy(false, std::make_unique<HostBuffer>(std::move(values)),
        [on_written = std::move(on_written)](HostBuffer& buffer, CopyResult result) {

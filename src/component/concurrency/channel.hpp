@@ -169,6 +169,11 @@ class HostEnd {
   // result: COMPLETED, or DROPPED once the writer is gone.
   using OnRead = std::function<void(HostBuffer&, CopyResult)>;
   void read(uint32_t max, OnRead on_read);
+  // Reads a stream of plain elements (bytes) until its writer is gone, `chunk` elements at
+  // most at a time: `on_bytes` gets each chunk as it arrives, then `on_end` runs (and may
+  // drop this end).
+  void read_all(uint32_t chunk, std::function<void(std::string_view)> on_bytes,
+                std::function<void()> on_end);
   // Writes `values`; `on_written` gets how many the reader took and the result. A
   // reader with less room takes part: write the rest again.
   using OnWritten = std::function<void(uint32_t written, CopyResult)>;
